@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "app/cli/commands.h"
+
+#include <QTextStream>
+
+int Winnow::Cli::bench(const QStringList&)
+{
+    QTextStream(stderr) << "winnow bench: not available in this build yet\n";
+    return 1;
+}

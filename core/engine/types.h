@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/dataset/dataset.h"
+
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace Winnow {
+
+/// Everything that defines a training run. Plain value type; no torch in sight.
+struct TrainConfig
+{
+    QString arch = QStringLiteral("mobilenet_v2"); ///< resnet18 | resnet34 | resnet50 | mobilenet_v2
+    QString weights; ///< pretrained .safetensors (torchvision names); empty = random init
+    int size = 128; ///< square input side in pixels
+    int batchSize = 32;
+    int epochs = 1; ///< unfrozen epochs of fine_tune (plus freezeEpochs frozen)
+    int freezeEpochs = 1;
+    double baseLr = 2e-3;
+    double validPct = 0.2;
+    quint64 seed = 42;
+    QString device = QStringLiteral("auto"); ///< auto | cpu | cuda
+    int threads = 0; ///< torch intra-op threads; 0 = choose from the core count
+    bool augment = true; ///< RandomResizedCrop + aug_transforms on the train split
+};
+
+/// One row of the epoch table (fastai's columns). `stage` 0 = frozen, 1 = unfrozen.
+struct EpochStats
+{
+    int epoch = 0; ///< 0-based over the whole fine_tune
+    int stage = 0;
+    double trainLoss = 0; ///< fastai's smoothed average (AvgSmoothLoss beta 0.98, debiased)
+    double validLoss = 0;
+    double errorRate = 0;
+    double accuracy = 0;
+    double seconds = 0;
+};
+
+/// Training progress, throttled by the worker to about 10 per second.
+struct TrainProgress
+{
+    int epoch = 0;
+    int totalEpochs = 0;
+    int batch = 0;
+    int batchesPerEpoch = 0;
+    double smoothLoss = 0;
+    QString phase; ///< "train", "valid", "score", "features", ...
+};
+
+/// Which model produced an image's score.
+enum class ScoreKind : quint8 {
+    OutOfSample, ///< the scoring model never trained on this image (valid split, or a K-fold head that held it out)
+    InSample ///< the model trained on this image (fastai's cleaner ranking)
+};
+
+/// The score of one readable image.
+struct ScoreRecord
+{
+    QString file; ///< relative to the dataset root
+    Split split = Split::Train;
+    int given = -1; ///< label index (vocab); -1 for unlabeled
+    int predicted = -1;
+    QVector<float> probs; ///< per class
+    double loss = 0; ///< cross-entropy against `given`
+    double pPredicted = 0;
+    double pGiven = 0;
+    double margin = 0; ///< p(given) - max p(other)
+    double entropy = 0;
+    ScoreKind kind = ScoreKind::OutOfSample;
+};
+
+} // namespace Winnow
+
+Q_DECLARE_METATYPE(Winnow::TrainConfig)
+Q_DECLARE_METATYPE(Winnow::EpochStats)
+Q_DECLARE_METATYPE(Winnow::TrainProgress)
+Q_DECLARE_METATYPE(Winnow::ScoreRecord)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# One entry point for a fresh Debian bookworm machine:
+#   bash packaging/bootstrap.sh run    install dependencies, build, open Winnow on its built-in demo dataset
+#   bash packaging/bootstrap.sh test   install dependencies, build, run the whole test suite (what CI runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-run}
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+packages=(cmake ninja-build g++ pkg-config
+          qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-httpserver-dev libqt6svg6
+          libtorch-dev libopencv-dev
+          xvfb xauth curl dpkg-dev file)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc)
+case "$mode" in
+  run)
+    cmake --preset release
+    cmake --build --preset release -j "$jobs" --target winnow
+    exec ./build/release/app/winnow "${@:2}"
+    ;;
+  test)
+    cmake --preset ci
+    cmake --build --preset ci -j "$jobs"
+    ctest --preset ci -j "$jobs" "${@:2}"
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
