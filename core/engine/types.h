@@ -72,8 +72,44 @@ struct ScoreRecord
     ScoreKind kind = ScoreKind::OutOfSample;
 };
 
+/// All scores of one scoring pass, with what is needed to interpret them.
+struct ScoreSet
+{
+    QString datasetRoot;
+    QStringList vocab;
+    QVector<ScoreRecord> records; ///< one per readable image (labeled and unlabeled), any order
+    int round = 0; ///< cleaning round that produced it (0 = first training)
+    QString runDir; ///< where it is stored, if saved
+    bool isEmpty() const { return records.isEmpty(); }
+};
+
+/// How to score. The default is honest (out-of-sample) scores for every labeled image.
+struct ScoreOptions
+{
+    enum class Method : quint8 {
+        Honest, ///< valid: fine-tuned model; train: K-fold heads on cached backbone features (default)
+        InSample, ///< every image from the fine-tuned model, validation transforms (deterministic)
+        FastaiFaithful ///< fastai's cleaner: train images with train-time augmentation (non-deterministic)
+    };
+    Method method = Method::Honest;
+    int folds = 5;
+};
+
+/// Result of one round (training or quick retrain), for the round history.
+struct RoundSummary
+{
+    int round = 0;
+    QString kind; ///< "fine-tune" or "head retrain"
+    double errorRate = 0;
+    double validLoss = 0;
+    int filesChanged = 0; ///< files moved/deleted/labelled since the previous round
+    double seconds = 0;
+};
+
 } // namespace Winnow
 
+Q_DECLARE_METATYPE(Winnow::ScoreSet)
+Q_DECLARE_METATYPE(Winnow::RoundSummary)
 Q_DECLARE_METATYPE(Winnow::TrainConfig)
 Q_DECLARE_METATYPE(Winnow::EpochStats)
 Q_DECLARE_METATYPE(Winnow::TrainProgress)

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/engine/types.h"
+
+#include <QObject>
+
+#include <memory>
+
+namespace Winnow {
+
+class TrainingWorker;
+
+/**
+ * GUI-thread front of the training engine. Owns one long-lived worker thread ("TrainingEngine") whose worker keeps
+ * the model, optimizer and feature cache across rounds. Requests go in as queued calls; results come back as
+ * value-type signals, always delivered in the controller's thread. Only one job runs at a time: a request while busy
+ * is refused (returns 0). Cancel takes effect within one batch; results of a cancelled or superseded job are dropped.
+ *
+ * Signal order for a job: started, then any number of progress / epochFinished, then scoresReady (for jobs that
+ * score), then exactly one of finished, failed or cancelled.
+ */
+class TrainingController : public QObject
+{
+    Q_OBJECT
+public:
+    explicit TrainingController(QObject* parent = nullptr);
+    ~TrainingController() override; ///< cancels, stops and joins the worker thread
+
+    bool isBusy() const;
+    quint64 currentJob() const; ///< 0 when idle
+
+    /// Fine-tune `config.arch` on the dataset, then score every image (honest scores by default). Writes the run to
+    /// `runDir` when it is not empty. Returns the job id, or 0 if busy.
+    quint64 train(const Dataset& dataset, const TrainConfig& config, const QString& runDir = {},
+                  const ScoreOptions& scoring = {});
+    /// Re-score with the current model (e.g. another method). 0 if busy or no model yet.
+    quint64 score(const Dataset& dataset, const ScoreOptions& scoring = {});
+    /// Fast round after cleaning: reuse cached backbone features of unchanged files, retrain only the head, re-score.
+    quint64 retrainHead(const Dataset& dataset, const ScoreOptions& scoring = {});
+    /// Request cancellation of the running job (no-op when idle). Thread-safe flag; never blocks.
+    void cancel();
+
+Q_SIGNALS:
+    void started(quint64 job, const QString& what);
+    void progress(quint64 job, const Winnow::TrainProgress& progress);
+    void epochFinished(quint64 job, const Winnow::EpochStats& stats);
+    void scoresReady(quint64 job, const Winnow::ScoreSet& scores);
+    void roundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    void finished(quint64 job);
+    void failed(quint64 job, const QString& message);
+    void cancelled(quint64 job);
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace Winnow
