@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Multinomial logistic-regression heads on cached features: K-fold out-of-sample scoring and fast head retraining.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/torch.h>
+
+#include "core/nn/weights.h"
+
+namespace Winnow::nn {
+
+struct LogisticOptions
+{
+    double c = 1.0; ///< inverse L2 strength as in scikit-learn: loss = mean CE + ||W||^2 / (2 * c * N)
+    int maxIterations = 200; ///< LBFGS iterations (strong-Wolfe line search), full batch
+    double tolerance = 1e-6; ///< gradient tolerance
+};
+
+/**
+ * A linear softmax head over standardised features: probs = softmax(((x - mean) / std) W^T + b).
+ * All tensors float32 on the CPU.
+ */
+struct LogisticHead
+{
+    torch::Tensor mean; ///< [F]
+    torch::Tensor std; ///< [F] (constant features get 1)
+    torch::Tensor weight; ///< [C, F]
+    torch::Tensor bias; ///< [C]
+
+    /// features [N, F] (any device/dtype) -> logits [N, C] on the CPU.
+    torch::Tensor logits(const torch::Tensor& features) const;
+    /// features [N, F] -> probabilities [N, C] on the CPU.
+    torch::Tensor probs(const torch::Tensor& features) const;
+    bool isValid() const
+    {
+        return weight.defined();
+    }
+
+    /// "mean", "std", "weight", "bias" for writeSafetensors (prefix prepended).
+    TensorMap toTensors(const std::string& prefix = "") const;
+    /// Inverse of toTensors. @throws WeightsError if a tensor is missing or shapes disagree.
+    static LogisticHead fromTensors(const TensorMap& tensors, const std::string& prefix = "");
+};
+
+/**
+ * Fits a head on features [N, F] with int64 labels [N] in [0, numClasses). Deterministic (full-batch LBFGS from zero).
+ * @throws std::invalid_argument for bad shapes/labels.
+ */
+LogisticHead trainLogisticHead(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
+    const LogisticOptions& options = {});
+
+/**
+ * Stratified K-fold assignment: per class, items shuffled with `seed` and dealt round-robin into k folds.
+ * Returns int64 [N] with values in [0, k).
+ */
+torch::Tensor stratifiedFolds(const torch::Tensor& labels, int k, uint64_t seed);
+
+/**
+ * Out-of-sample probabilities [N, numClasses]: for each of K stratified folds, trainLogisticHead on the other folds
+ * (standardised with their statistics) and predict the held-out fold. k is clamped to [2, N].
+ * @throws std::invalid_argument for bad shapes/labels.
+ */
+torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
+    int k = 5, uint64_t seed = 0, const LogisticOptions& options = {});
+
+} // namespace Winnow::nn

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Safetensors reading/writing and state-dict loading with precise errors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace Winnow::nn {
+
+/// Any problem with a weights file or with fitting tensors to a module. what() names the file/tensor and the fault.
+class WeightsError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Name -> tensor, ordered by name (deterministic files and messages).
+using TensorMap = std::map<std::string, torch::Tensor>;
+/// Safetensors "__metadata__": string -> string.
+using Metadata = std::map<std::string, std::string>;
+
+/// Sanity limits applied while reading (a corrupt or hostile file must fail cleanly, not allocate wildly).
+struct SafetensorsLimits
+{
+    uint64_t maxHeaderBytes = 64ull << 20; ///< the JSON header
+    uint64_t maxDataBytes = 8ull << 30; ///< the tensor byte buffer
+    uint64_t maxTensors = 100000;
+};
+
+struct SafetensorsFile
+{
+    TensorMap tensors; ///< CPU, contiguous, owning their memory; dtype as stored (F32, F16, BF16 or I64)
+    Metadata metadata;
+};
+
+/**
+ * Parses a safetensors image in memory: 8-byte little-endian header length, JSON header
+ * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}, data.
+ * Validates everything: header length sane and within the file, JSON well-formed, dtype one of F32/F16/BF16/I64
+ * (others rejected by name), shape x dtype size == byte length, offsets in bounds, no overlaps, no duplicates.
+ * @throws WeightsError with a precise message (prefixed by `what`, e.g. the file name).
+ */
+SafetensorsFile parseSafetensors(
+    const void* data, size_t size, const std::string& what = "safetensors", const SafetensorsLimits& limits = {});
+/// Reads and parses a file (see parseSafetensors). @throws WeightsError (also for I/O errors).
+SafetensorsFile readSafetensorsFile(const std::string& path, const SafetensorsLimits& limits = {});
+/// readSafetensorsFile(path).tensors.
+TensorMap readSafetensors(const std::string& path, const SafetensorsLimits& limits = {});
+
+/// Serialises tensors (F32, F16, BF16 or I64; moved to CPU, made contiguous) to safetensors bytes.
+/// @throws WeightsError for another dtype or an empty name.
+std::string serializeSafetensors(const TensorMap& tensors, const Metadata& metadata = {});
+/// Writes serializeSafetensors() to `path` atomically (temporary file + rename). @throws WeightsError.
+void writeSafetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
+
+/// A module's parameters and buffers by name (detached CPU clones, suitable for writeSafetensors).
+/// num_batches_tracked buffers are included (I64), like torchvision's state_dict().
+TensorMap stateDict(const torch::nn::Module& module);
+
+/// What loadStateDict did.
+struct LoadReport
+{
+    size_t loaded = 0;
+    std::vector<std::string> missing; ///< module tensors absent from the map (left unchanged)
+    std::vector<std::string> unexpected; ///< map entries the module doesn't have (ignored)
+};
+
+/**
+ * Copies tensors into the module's parameters and buffers by name (under NoGradGuard, converting dtype and device).
+ * A shape mismatch always throws ("shape mismatch for 'fc.weight': file has [10, 512], model expects [3, 512]").
+ * With `strict`, missing or unexpected names throw too (the message lists them). Nothing is modified when it throws.
+ */
+LoadReport loadStateDict(torch::nn::Module& module, const TensorMap& tensors, bool strict = true);
+
+/**
+ * Loads a torchvision state dict into a Body (or the body of a Classifier): drops "fc." / "classifier." keys, then a
+ * strict loadStateDict. @throws WeightsError.
+ */
+LoadReport loadPretrainedBody(torch::nn::Module& body, const TensorMap& torchvisionStateDict);
+
+} // namespace Winnow::nn
