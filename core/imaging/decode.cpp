@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/imaging/decode.h"
+
+#include <cstring>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <QBuffer>
+#include <QFile>
+#include <QImageReader>
+
+#include "core/imaging/cvimage.h"
+
+namespace Winnow {
+
+namespace {
+
+enum class Format : quint8 { Unknown, Jpeg, Png, Gif, Bmp, Webp, Tiff };
+
+Format sniff(const QByteArray& b)
+{
+    const auto* p = reinterpret_cast<const unsigned char*>(b.constData());
+    const qsizetype n = b.size();
+    if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
+        return Format::Jpeg;
+    if (n >= 8 && std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return Format::Png;
+    if (n >= 6 && (std::memcmp(p, "GIF87a", 6) == 0 || std::memcmp(p, "GIF89a", 6) == 0))
+        return Format::Gif;
+    if (n >= 2 && p[0] == 'B' && p[1] == 'M')
+        return Format::Bmp;
+    if (n >= 12 && std::memcmp(p, "RIFF", 4) == 0 && std::memcmp(p + 8, "WEBP", 4) == 0)
+        return Format::Webp;
+    if (n >= 4 && (std::memcmp(p, "II*\0", 4) == 0 || std::memcmp(p, "MM\0*", 4) == 0))
+        return Format::Tiff;
+    return Format::Unknown;
+}
+
+struct JpegInfo
+{
+    int width = 0;
+    int height = 0;
+    qsizetype scanStart = -1; ///< offset of the first SOS marker, -1 if none was reached
+};
+
+/// Walks the marker segments up to the first SOS. Entropy-coded data never contains FF D9 except as EOI (FF is
+/// stuffed as FF 00), so once the scan has started, EOI is easy to look for; markers before it (an EXIF thumbnail in
+/// APP1 has its own EOI) are skipped by length.
+JpegInfo parseJpeg(const QByteArray& b)
+{
+    JpegInfo info;
+    const auto* p = reinterpret_cast<const unsigned char*>(b.constData());
+    const qsizetype n = b.size();
+    qsizetype i = 2;
+    while (i + 1 < n) {
+        if (p[i] != 0xFF) {
+            ++i; // tolerate junk between segments, as libjpeg does (with a warning)
+            continue;
+        }
+        const unsigned char m = p[i + 1];
+        if (m == 0xFF) {
+            ++i; // fill byte
+            continue;
+        }
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+            i += 2; // standalone markers
+            continue;
+        }
+        if (m == 0xD9)
+            break;
+        if (i + 3 >= n)
+            break;
+        const int len = (p[i + 2] << 8) | p[i + 3];
+        if (m == 0xDA) {
+            info.scanStart = i;
+            break;
+        }
+        const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+        if (sof && i + 8 < n) {
+            info.height = (p[i + 5] << 8) | p[i + 6];
+            info.width = (p[i + 7] << 8) | p[i + 8];
+        }
+        if (len < 2)
+            break;
+        i += 2 + len;
+    }
+    return info;
+}
+
+bool jpegHasEoi(const QByteArray& b, qsizetype scanStart)
+{
+    if (scanStart < 0)
+        return false;
+    return b.lastIndexOf(QByteArrayView("\xFF\xD9", 2)) > scanStart;
+}
+
+bool pngHasEnd(const QByteArray& b)
+{
+    return b.lastIndexOf(QByteArrayView("IEND", 4)) > 8;
+}
+
+bool gifHasTrailer(const QByteArray& b)
+{
+    // The trailer is 0x3B; trailing zero padding is common.
+    qsizetype i = b.size() - 1;
+    while (i > 0 && b.at(i) == '\0')
+        --i;
+    return i > 0 && b.at(i) == ';';
+}
+
+void fail(DecodedImage& info, Unreadable error, const QString& message)
+{
+    info.error = error;
+    info.message = message;
+    info.width = info.height = 0;
+}
+
+/// Brings any decoded Mat to 8-bit 3-channel RGB. `bgrOrder`: OpenCV's channel order (else Qt's RGB(A)).
+bool toRgb8(cv::Mat& m, bool bgrOrder, AlphaMode alpha, QString* why)
+{
+    switch (m.depth()) {
+    case CV_8U:
+        break;
+    case CV_16U:
+        m.convertTo(m, CV_8U, 1.0 / 257.0);
+        break;
+    case CV_32F:
+    case CV_64F:
+        m.convertTo(m, CV_8U, 255.0); // saturating; [0, 1] floats by convention (TIFF, PFM)
+        break;
+    default:
+        *why = QStringLiteral("unsupported sample format");
+        return false;
+    }
+    const int ch = m.channels();
+    if (ch == 1) {
+        cv::cvtColor(m, m, cv::COLOR_GRAY2RGB);
+        return true;
+    }
+    if (ch == 2) { // gray + alpha
+        std::vector<cv::Mat> planes;
+        cv::split(m, planes);
+        cv::Mat rgba;
+        cv::merge(std::vector<cv::Mat> { planes[0], planes[0], planes[0], planes[1] }, rgba);
+        m = rgba;
+        bgrOrder = false;
+    }
+    if (m.channels() == 4) {
+        if (alpha == AlphaMode::Drop) {
+            cv::cvtColor(m, m, bgrOrder ? cv::COLOR_BGRA2RGB : cv::COLOR_RGBA2RGB);
+            return true;
+        }
+        cv::Mat out(m.rows, m.cols, CV_8UC3);
+        for (int y = 0; y < m.rows; ++y) {
+            const uchar* s = m.ptr<uchar>(y);
+            uchar* d = out.ptr<uchar>(y);
+            for (int x = 0; x < m.cols; ++x, s += 4, d += 3) {
+                const int a = s[3];
+                const int r = bgrOrder ? s[2] : s[0];
+                const int g = s[1];
+                const int b = bgrOrder ? s[0] : s[2];
+                // over white: c * a + 255 * (1 - a), rounded
+                d[0] = uchar((r * a + 255 * (255 - a) + 127) / 255);
+                d[1] = uchar((g * a + 255 * (255 - a) + 127) / 255);
+                d[2] = uchar((b * a + 255 * (255 - a) + 127) / 255);
+            }
+        }
+        m = out;
+        return true;
+    }
+    if (m.channels() == 3) {
+        if (bgrOrder)
+            cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+        return true;
+    }
+    *why = QStringLiteral("unsupported channel count %1").arg(m.channels());
+    return false;
+}
+
+cv::Mat imdecodeSafe(const QByteArray& b, int flags)
+{
+    try {
+        const cv::Mat raw(1, int(b.size()), CV_8UC1, const_cast<char*>(b.constData()));
+        return cv::imdecode(raw, flags);
+    } catch (const cv::Exception&) {
+        return {};
+    }
+}
+
+/// QImageReader fallback for what OpenCV cannot read (GIF, ...), with EXIF orientation applied.
+cv::Mat decodeWithQt(const QByteArray& b, AlphaMode alpha, QString* why)
+{
+    QBuffer buffer;
+    buffer.setData(b);
+    if (!buffer.open(QIODevice::ReadOnly))
+        return {};
+    QImageReader reader(&buffer);
+    reader.setAutoTransform(true);
+    QImage img = reader.read();
+    if (img.isNull()) {
+        *why = reader.errorString();
+        return {};
+    }
+    const bool hasAlpha = img.hasAlphaChannel();
+    img = img.convertToFormat(hasAlpha ? QImage::Format_RGBA8888 : QImage::Format_RGB888);
+    cv::Mat view(img.height(), img.width(), hasAlpha ? CV_8UC4 : CV_8UC3, img.bits(), size_t(img.bytesPerLine()));
+    cv::Mat m = view.clone();
+    if (!toRgb8(m, false, alpha, why))
+        return {};
+    return m;
+}
+
+} // namespace
+
+int jpegReductionFor(int width, int height, int minShortSide)
+{
+    if (minShortSide <= 0 || width <= 0 || height <= 0)
+        return 1;
+    const int shorter = std::min(width, height);
+    for (int r : { 8, 4, 2 }) {
+        if ((shorter + r - 1) / r >= minShortSide)
+            return r;
+    }
+    return 1;
+}
+
+QSize jpegHeaderSize(const QByteArray& encoded)
+{
+    if (sniff(encoded) != Format::Jpeg)
+        return {};
+    const JpegInfo info = parseJpeg(encoded);
+    if (info.width <= 0 || info.height <= 0)
+        return {};
+    return { info.width, info.height };
+}
+
+cv::Mat decodeToMat(const QByteArray& encoded, const DecodeOptions& options, DecodedImage& info)
+{
+    info = DecodedImage {};
+    if (encoded.isEmpty()) {
+        fail(info, Unreadable::Empty, QStringLiteral("empty file"));
+        return {};
+    }
+    const Format format = sniff(encoded);
+    cv::Mat m;
+    QString why;
+
+    if (format == Format::Jpeg) {
+        const JpegInfo jpeg = parseJpeg(encoded);
+        if (jpeg.width <= 0 || jpeg.height <= 0 || jpeg.scanStart < 0) {
+            fail(info, Unreadable::Truncated, QStringLiteral("truncated JPEG (no frame header or scan)"));
+            return {};
+        }
+        if (!options.allowTruncated && !jpegHasEoi(encoded, jpeg.scanStart)) {
+            fail(info, Unreadable::Truncated, QStringLiteral("truncated JPEG (no end-of-image marker)"));
+            return {};
+        }
+        const int r = jpegReductionFor(jpeg.width, jpeg.height, options.minShortSide);
+        const int flags = r == 8 ? cv::IMREAD_REDUCED_COLOR_8
+            : r == 4             ? cv::IMREAD_REDUCED_COLOR_4
+            : r == 2             ? cv::IMREAD_REDUCED_COLOR_2
+                                 : cv::IMREAD_COLOR;
+        m = imdecodeSafe(encoded, flags); // applies EXIF orientation (verified by tst_decode)
+        if (m.empty()) {
+            fail(info, Unreadable::Unsupported, QStringLiteral("corrupt or unsupported JPEG"));
+            return {};
+        }
+        cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+        info.reduction = r;
+        // Orientation 5-8 swaps the axes: detect it from the decoded shape.
+        const int rw = (jpeg.width + r - 1) / r;
+        const int rh = (jpeg.height + r - 1) / r;
+        const bool swapped = rw != rh && m.cols == rh && m.rows == rw;
+        info.sourceWidth = swapped ? jpeg.height : jpeg.width;
+        info.sourceHeight = swapped ? jpeg.width : jpeg.height;
+    } else {
+        if (format != Format::Gif)
+            m = imdecodeSafe(encoded, cv::IMREAD_UNCHANGED); // keeps alpha and 16 bits; no EXIF for non-JPEG
+        if (!m.empty()) {
+            if (!toRgb8(m, true, options.alpha, &why)) {
+                fail(info, Unreadable::Unsupported, why);
+                return {};
+            }
+        } else {
+            if (format == Format::Png && !pngHasEnd(encoded)) {
+                fail(info, Unreadable::Truncated, QStringLiteral("truncated PNG (no IEND chunk)"));
+                return {};
+            }
+            m = decodeWithQt(encoded, options.alpha, &why);
+            if (m.empty()) {
+                if (format == Format::Gif && !gifHasTrailer(encoded))
+                    fail(info, Unreadable::Truncated, QStringLiteral("truncated GIF"));
+                else if (format == Format::Unknown)
+                    fail(info, Unreadable::NotAnImage, QStringLiteral("not an image (unknown format)"));
+                else
+                    fail(info, Unreadable::Unsupported,
+                        QStringLiteral("corrupt or unsupported image") + (why.isEmpty() ? QString() : ": " + why));
+                return {};
+            }
+        }
+        info.sourceWidth = m.cols;
+        info.sourceHeight = m.rows;
+    }
+    if (m.empty() || m.type() != CV_8UC3) {
+        fail(info, Unreadable::Unsupported, QStringLiteral("unsupported image layout"));
+        return {};
+    }
+    info.width = m.cols;
+    info.height = m.rows;
+    return m;
+}
+
+cv::Mat decodeFileToMat(const QString& path, const DecodeOptions& options, DecodedImage& info)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        info = DecodedImage {};
+        fail(info, Unreadable::IoError, QStringLiteral("cannot read: %1").arg(file.errorString()));
+        return {};
+    }
+    const QByteArray bytes = file.readAll();
+    if (file.error() != QFileDevice::NoError) {
+        info = DecodedImage {};
+        fail(info, Unreadable::IoError, QStringLiteral("read error: %1").arg(file.errorString()));
+        return {};
+    }
+    return decodeToMat(bytes, options, info);
+}
+
+cv::Mat asMat(const DecodedImage& image)
+{
+    if (image.rgb.empty() || image.width <= 0 || image.height <= 0)
+        return {};
+    return cv::Mat(image.height, image.width, CV_8UC3, const_cast<quint8*>(image.rgb.data()));
+}
+
+void copyToDecoded(const cv::Mat& rgb, DecodedImage& image)
+{
+    image.width = rgb.cols;
+    image.height = rgb.rows;
+    image.rgb.resize(size_t(rgb.cols) * rgb.rows * 3);
+    const size_t row = size_t(rgb.cols) * 3;
+    for (int y = 0; y < rgb.rows; ++y)
+        std::memcpy(image.rgb.data() + y * row, rgb.ptr<uchar>(y), row);
+}
+
+DecodedImage decodeImage(const QString& path, const DecodeOptions& options)
+{
+    DecodedImage image;
+    const cv::Mat m = decodeFileToMat(path, options, image);
+    if (!m.empty())
+        copyToDecoded(m, image);
+    return image;
+}
+
+DecodedImage decodeImage(const QByteArray& encoded, const DecodeOptions& options)
+{
+    DecodedImage image;
+    const cv::Mat m = decodeToMat(encoded, options, image);
+    if (!m.empty())
+        copyToDecoded(m, image);
+    return image;
+}
+
+QImage toQImage(const DecodedImage& image)
+{
+    if (!image.ok())
+        return {};
+    QImage out(image.width, image.height, QImage::Format_RGB888);
+    for (int y = 0; y < image.height; ++y)
+        std::memcpy(out.scanLine(y), image.rgb.data() + size_t(y) * image.width * 3, size_t(image.width) * 3);
+    return out;
+}
+
+} // namespace Winnow
