@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <vector>
+
 #include <QList>
 #include <QString>
 #include <QStringList>
 #include <QtGlobal>
 
-#include <optional>
-#include <vector>
+class QThreadPool;
 
 namespace Winnow {
 
@@ -18,9 +22,19 @@ enum class Split : quint8 { Train, Valid, Unlabeled };
 QString splitName(Split s); ///< "train", "valid", "unlabeled"
 
 /// Why a file cannot be used. Readable files carry `None`.
-enum class Unreadable : quint8 { None, Empty, NotAnImage, Truncated, Unsupported, IoError };
+enum class Unreadable : quint8 {
+    None,
+    Empty, ///< 0 bytes
+    NotAnImage, ///< content is not an image (an HTML page saved as x.jpg, a PDF, text, unknown bytes)
+    Truncated, ///< a known format whose data ends early or is corrupt (JPEG without EOI, PNG without IEND, decode
+               ///< fails)
+    Unsupported, ///< an image format we recognise but cannot decode (HEIC/AVIF, PSD, JPEG XL, SVG, odd TIFF)
+    IoError ///< could not be opened or read (permissions, broken link, I/O error)
+};
 
 QString unreadableReason(Unreadable r); ///< human-readable: "empty file", "not an image", ...
+/// Stable machine name for JSON: "empty", "not-an-image", "truncated", "unsupported", "io-error" ("" for None).
+QString unreadableKey(Unreadable r);
 
 /// One image file of a dataset. Paths are relative to the dataset root with '/' separators.
 struct Sample
@@ -31,7 +45,10 @@ struct Sample
     Unreadable status = Unreadable::None;
     QString detail; ///< extra words for an unreadable file (decoder message), may be empty
     qint64 bytes = 0;
-    bool readable() const { return status == Unreadable::None; }
+    bool readable() const
+    {
+        return status == Unreadable::None;
+    }
 };
 
 enum class Layout : quint8 {
@@ -39,11 +56,16 @@ enum class Layout : quint8 {
     TrainValid ///< root/train/<class>/..., root/valid/<class>/... (fastai GrandparentSplitter)
 };
 
+QString layoutName(Layout l); ///< "folder-per-class", "train-valid"
+
 struct ScanOptions
 {
+    /// Fraction of the labeled files of a FolderPerClass dataset that go to valid, clamped to [0, 1]. Ignored by the
+    /// TrainValid layout, whose split comes from the folders.
     double validPct = 0.2;
     quint64 seed = 42;
-    /// Decode-check every file (header + full decode for truncation). Off: only cheap checks (size, magic bytes).
+    /// Decode-check every file (header + full decode for truncation). Off: only cheap checks (size, magic bytes,
+    /// end-of-image marker near the end of the file).
     bool verifyImages = true;
     /// Folder names (relative to root) holding unlabeled images. `unlabeled` always counts.
     QStringList unlabeledFolders;
@@ -61,16 +83,29 @@ struct Dataset
 {
     QString root; ///< absolute, cleaned
     Layout layout = Layout::FolderPerClass;
-    ScanOptions options;
-    QStringList vocab; ///< sorted class names
-    QList<Sample> samples; ///< sorted by relPath (independent of filesystem order)
+    ScanOptions options; ///< the options actually used (validPct clamped)
+    /// Sorted class names. FolderPerClass: class folders holding at least one image file (readable or not).
+    /// TrainValid: classes of train/ plus, unlike fastai (which raises a KeyError), classes that only appear in
+    /// valid/; such a class gets a line in `warnings` (a model cannot learn it).
+    QStringList vocab;
+    QList<Sample> samples; ///< sorted by relPath (QString order, independent of filesystem order)
+    /// Non-fatal remarks for the user: ignored files directly in the root, folders without images, classes only in
+    /// valid/, folders that could not be listed.
+    QStringList warnings;
 
-    int size() const { return int(samples.size()); }
+    int size() const
+    {
+        return int(samples.size());
+    }
     QString absolutePath(const Sample& s) const;
+    QString absolutePath(int index) const
+    {
+        return absolutePath(samples.at(index));
+    }
     std::vector<int> indices(Split split, bool readableOnly = true) const;
-    QList<ClassCounts> counts() const; ///< per class, readable files only
+    QList<ClassCounts> counts() const; ///< per class in vocab order, readable files only
     int count(Split split, bool readableOnly = true) const;
-    QList<const Sample*> unreadable() const;
+    QList<const Sample*> unreadable() const; ///< pointers into `samples`: valid while this Dataset is unchanged
     int findSample(const QString& relPath) const; ///< -1 if absent (binary search)
 };
 
@@ -81,21 +116,71 @@ struct ScanError
 };
 
 /// Scans a folder-per-class tree (recursive inside a class; hidden files and folders skipped; image extensions matched
-/// case-insensitively) or a train/ + valid/ layout. Never throws; bad files are kept with a reason.
-/// Thread-safe (no shared state); may take a while on big trees: call it off the GUI thread.
+/// case-insensitively) or a train/ + valid/ layout (chosen when root holds both a `train` and a `valid` folder).
+/// Files directly in root are ignored (with a warning). Never throws; bad files are kept with a reason.
+///
+/// FolderPerClass split: the labeled files (readable or not, so that repairing a file never moves others) are ranked
+/// by splitHash(relPath, seed); the first floor(validPct * n) (fastai's `int(valid_pct*n)`) are valid, the rest train.
+/// So the split does not depend on directory listing order, and adding or removing k files changes the split of at
+/// most k other files. Unlabeled files get Split::Unlabeled and label -1.
+///
+/// Thread-safe (no shared state); decodes files in parallel; may take seconds on big trees: call it off the GUI
+/// thread.
 struct ScanResult
 {
     std::optional<Dataset> dataset;
-    QString error;
-    bool ok() const { return dataset.has_value(); }
+    QString error; ///< set when !ok(): root missing, not a directory, unreadable, no classes, or cancelled
+    bool ok() const
+    {
+        return dataset.has_value();
+    }
 };
 ScanResult scanDataset(const QString& root, const ScanOptions& options = {});
 
-/// The split of one file in a FolderPerClass dataset: a pure function of the relative path and the seed, so a file
-/// keeps its split when others are added or removed.
+/// Progress and cancellation for a long scan.
+struct ScanControl
+{
+    /// Called with (files checked, files total) from worker threads, at most every few files. Must be thread-safe.
+    std::function<void(int done, int total)> progress;
+    /// Polled between files; when it becomes true the scan stops and returns error "cancelled".
+    const std::atomic<bool>* cancel = nullptr;
+    /// Pool for the file checks; nullptr = QThreadPool::globalInstance().
+    QThreadPool* pool = nullptr;
+};
+ScanResult scanDataset(const QString& root, const ScanOptions& options, const ScanControl& control);
+
+/// The 64-bit key that orders files for the seeded split: FNV-1a over the UTF-8 bytes of relPath, started from a
+/// seed-dependent basis, then a splitmix64 finaliser. Pure and platform-independent.
+quint64 splitHash(const QString& relPath, quint64 seed);
+
+/// The exact rule scanDataset uses for a FolderPerClass dataset: the floor(validPct * n) paths with the smallest
+/// (splitHash, path) are Valid, the rest Train. Result is parallel to `relPaths`; order of the input does not matter.
+QList<Split> assignSplits(const QStringList& relPaths, quint64 seed, double validPct);
+
+/// The split of one file judged on its own: Valid iff splitHash(relPath, seed) / 2^64 < validPct. A pure function of
+/// the relative path and the seed, so a file keeps it when others are added or removed; about validPct of files get
+/// Valid but not exactly. NOTE: scanDataset uses the rank rule of assignSplits (exact counts), which agrees with this
+/// for all but the files nearest the threshold; use assignSplits to reproduce a scan.
 Split splitFor(const QString& relPath, quint64 seed, double validPct);
 
-/// True if `fileName`'s extension is one we treat as an image (case-insensitive).
+/// True if `fileName`'s extension is one we treat as an image (case-insensitive): jpg jpeg jfif png bmp gif webp tif
+/// tiff ppm pgm pbm.
 bool hasImageExtension(const QString& fileName);
+
+/// The result of checking one file.
+struct FileCheck
+{
+    Unreadable status = Unreadable::None;
+    QString detail;
+    qint64 bytes = 0;
+    bool readable() const
+    {
+        return status == Unreadable::None;
+    }
+};
+
+/// Checks one image file the way scanDataset does (size, magic bytes, end marker; with `verify` a full decode).
+/// Thread-safe; never throws. GIF (which OpenCV 4.6 cannot decode) is verified with QImageReader.
+FileCheck checkImageFile(const QString& absolutePath, bool verify = true);
 
 } // namespace Winnow
