@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "core/engine/types.h"
+#include <memory>
 
 #include <QObject>
 
-#include <memory>
+#include "core/engine/types.h"
 
 namespace Winnow {
 
@@ -33,7 +33,7 @@ public:
     /// Fine-tune `config.arch` on the dataset, then score every image (honest scores by default). Writes the run to
     /// `runDir` when it is not empty. Returns the job id, or 0 if busy.
     quint64 train(const Dataset& dataset, const TrainConfig& config, const QString& runDir = {},
-                  const ScoreOptions& scoring = {});
+        const ScoreOptions& scoring = {});
     /// Re-score with the current model (e.g. another method). 0 if busy or no model yet.
     quint64 score(const Dataset& dataset, const ScoreOptions& scoring = {});
     /// Fast round after cleaning: reuse cached backbone features of unchanged files, retrain only the head, re-score.

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "core/dataset/dataset.h"
-
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
 #include <QVector>
+
+#include "core/dataset/dataset.h"
 
 namespace Winnow {
 
@@ -80,7 +80,10 @@ struct ScoreSet
     QVector<ScoreRecord> records; ///< one per readable image (labeled and unlabeled), any order
     int round = 0; ///< cleaning round that produced it (0 = first training)
     QString runDir; ///< where it is stored, if saved
-    bool isEmpty() const { return records.isEmpty(); }
+    bool isEmpty() const
+    {
+        return records.isEmpty();
+    }
 };
 
 /// How to score. The default is honest (out-of-sample) scores for every labeled image.

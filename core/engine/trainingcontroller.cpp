@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/engine/trainingcontroller.h"
+
+#include <atomic>
+
+#include <QElapsedTimer>
+#include <QPointer>
+#include <QThread>
+
+#include "core/engine/engine.h"
+
+namespace Winnow {
+
+/// Lives in the worker thread for its whole life and owns the Engine (model, optimizer, caches) across rounds.
+/// Its event loop is busy while a job runs, so cancellation is an atomic flag, never a queued call.
+class TrainingWorker : public QObject
+{
+    Q_OBJECT
+public:
+    explicit TrainingWorker(std::atomic<quint64>* cancelJob)
+        : m_cancelJob(cancelJob)
+    { }
+
+    enum class Kind { Train, Score, RetrainHead };
+
+    void run(quint64 job, Kind kind, const Dataset& dataset, const TrainConfig& config, const QString& runDir,
+        const ScoreOptions& scoring)
+    {
+        Q_EMIT started(job,
+            kind == Kind::Train       ? QStringLiteral("train")
+                : kind == Kind::Score ? QStringLiteral("score")
+                                      : QStringLiteral("retrain"));
+        QElapsedTimer throttle;
+        throttle.start();
+        EngineCallbacks cb;
+        cb.cancelled = [this, job] { return m_cancelJob->load() == job; };
+        cb.progress = [this, job, &throttle](const TrainProgress& p) {
+            // At most ~10 progress signals per second, but always the last batch of an epoch.
+            if (throttle.elapsed() < 100 && p.batch != p.batchesPerEpoch)
+                return;
+            throttle.restart();
+            Q_EMIT progress(job, p);
+        };
+        cb.epoch = [this, job](const EpochStats& e) { Q_EMIT epochFinished(job, e); };
+
+        EngineStatus status;
+        ScoreSet scores;
+        RoundSummary summary;
+        QElapsedTimer clock;
+        clock.start();
+        switch (kind) {
+        case Kind::Train:
+            status = m_engine.train(dataset, config, cb);
+            if (status.ok())
+                status = m_engine.score(dataset, scoring, &scores, cb);
+            if (status.ok()) {
+                summary.round = 0;
+                summary.kind = QStringLiteral("fine-tune");
+                const auto& epochs = m_engine.runInfo().epochs;
+                if (!epochs.isEmpty()) {
+                    summary.errorRate = epochs.constLast().errorRate;
+                    summary.validLoss = epochs.constLast().validLoss;
+                }
+                summary.seconds = clock.elapsed() / 1000.0;
+            }
+            if (status.ok() && !runDir.isEmpty()) {
+                status = m_engine.saveRun(runDir);
+                QString err;
+                if (status.ok() && !writeScores(runDir, scores, &err))
+                    status = EngineStatus::failed(err);
+                scores.runDir = runDir;
+            }
+            break;
+        case Kind::Score:
+            status = m_engine.score(dataset, scoring, &scores, cb);
+            break;
+        case Kind::RetrainHead:
+            status = m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
+            break;
+        }
+
+        if (status.code == EngineStatus::Code::Cancelled || m_cancelJob->load() == job) {
+            Q_EMIT cancelled(job);
+            return;
+        }
+        if (!status.ok()) {
+            Q_EMIT failed(job, status.message);
+            return;
+        }
+        Q_EMIT scoresReady(job, scores);
+        if (kind != Kind::Score)
+            Q_EMIT roundFinished(job, summary);
+        Q_EMIT finished(job);
+    }
+
+Q_SIGNALS:
+    void started(quint64 job, const QString& what);
+    void progress(quint64 job, const Winnow::TrainProgress& progress);
+    void epochFinished(quint64 job, const Winnow::EpochStats& stats);
+    void scoresReady(quint64 job, const Winnow::ScoreSet& scores);
+    void roundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    void finished(quint64 job);
+    void failed(quint64 job, const QString& message);
+    void cancelled(quint64 job);
+
+private:
+    std::atomic<quint64>* m_cancelJob;
+    Engine m_engine;
+};
+
+struct TrainingController::Private
+{
+    QThread thread;
+    TrainingWorker* worker = nullptr;
+    std::atomic<quint64> cancelJob { 0 };
+    quint64 nextJob = 1;
+    quint64 current = 0;
+    bool hasModel = false;
+};
+
+TrainingController::TrainingController(QObject* parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>())
+{
+    qRegisterMetaType<Winnow::TrainProgress>();
+    qRegisterMetaType<Winnow::EpochStats>();
+    qRegisterMetaType<Winnow::ScoreSet>();
+    qRegisterMetaType<Winnow::RoundSummary>();
+
+    d->thread.setObjectName(QStringLiteral("TrainingEngine"));
+    d->worker = new TrainingWorker(&d->cancelJob);
+    d->worker->moveToThread(&d->thread);
+    connect(&d->thread, &QThread::finished, d->worker, &QObject::deleteLater);
+
+    // Results of a job that is no longer current (cancelled or superseded) are dropped here, in the GUI thread.
+    auto current = [this](quint64 job) { return job == d->current; };
+    connect(d->worker, &TrainingWorker::started, this, [=, this](quint64 job, const QString& what) {
+        if (current(job))
+            Q_EMIT started(job, what);
+    });
+    connect(d->worker, &TrainingWorker::progress, this, [=, this](quint64 job, const TrainProgress& p) {
+        if (current(job) && d->cancelJob.load() != job)
+            Q_EMIT progress(job, p);
+    });
+    connect(d->worker, &TrainingWorker::epochFinished, this, [=, this](quint64 job, const EpochStats& e) {
+        if (current(job) && d->cancelJob.load() != job)
+            Q_EMIT epochFinished(job, e);
+    });
+    connect(d->worker, &TrainingWorker::scoresReady, this, [=, this](quint64 job, const ScoreSet& s) {
+        if (current(job) && d->cancelJob.load() != job)
+            Q_EMIT scoresReady(job, s);
+    });
+    connect(d->worker, &TrainingWorker::roundFinished, this, [=, this](quint64 job, const RoundSummary& r) {
+        if (current(job) && d->cancelJob.load() != job)
+            Q_EMIT roundFinished(job, r);
+    });
+    connect(d->worker, &TrainingWorker::finished, this, [=, this](quint64 job) {
+        if (!current(job))
+            return;
+        d->current = 0;
+        if (d->cancelJob.load() == job) {
+            Q_EMIT cancelled(job);
+            return;
+        }
+        d->hasModel = true;
+        Q_EMIT finished(job);
+    });
+    connect(d->worker, &TrainingWorker::failed, this, [=, this](quint64 job, const QString& m) {
+        if (!current(job))
+            return;
+        d->current = 0;
+        Q_EMIT failed(job, m);
+    });
+    connect(d->worker, &TrainingWorker::cancelled, this, [=, this](quint64 job) {
+        if (!current(job))
+            return;
+        d->current = 0;
+        Q_EMIT cancelled(job);
+    });
+    d->thread.start();
+}
+
+TrainingController::~TrainingController()
+{
+    d->cancelJob.store(d->current);
+    d->thread.quit();
+    d->thread.wait();
+}
+
+bool TrainingController::isBusy() const
+{
+    return d->current != 0;
+}
+
+quint64 TrainingController::currentJob() const
+{
+    return d->current;
+}
+
+quint64 TrainingController::train(
+    const Dataset& dataset, const TrainConfig& config, const QString& runDir, const ScoreOptions& scoring)
+{
+    if (isBusy())
+        return 0;
+    const quint64 job = d->current = d->nextJob++;
+    QMetaObject::invokeMethod(d->worker, [w = d->worker, job, dataset, config, runDir, scoring] {
+        w->run(job, TrainingWorker::Kind::Train, dataset, config, runDir, scoring);
+    });
+    return job;
+}
+
+quint64 TrainingController::score(const Dataset& dataset, const ScoreOptions& scoring)
+{
+    if (isBusy() || !d->hasModel)
+        return 0;
+    const quint64 job = d->current = d->nextJob++;
+    QMetaObject::invokeMethod(d->worker,
+        [w = d->worker, job, dataset, scoring] { w->run(job, TrainingWorker::Kind::Score, dataset, {}, {}, scoring); });
+    return job;
+}
+
+quint64 TrainingController::retrainHead(const Dataset& dataset, const ScoreOptions& scoring)
+{
+    if (isBusy() || !d->hasModel)
+        return 0;
+    const quint64 job = d->current = d->nextJob++;
+    QMetaObject::invokeMethod(d->worker, [w = d->worker, job, dataset, scoring] {
+        w->run(job, TrainingWorker::Kind::RetrainHead, dataset, {}, {}, scoring);
+    });
+    return job;
+}
+
+void TrainingController::cancel()
+{
+    if (d->current)
+        d->cancelJob.store(d->current);
+}
+
+} // namespace Winnow
+
+#include "trainingcontroller.moc"
