@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// TrainingController: signal order, busy refusal, cancellation within a batch, dropped late results.
+#include "core/engine/trainingcontroller.h"
+
+#include <QDir>
+#include <QImage>
+#include <QPainter>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Winnow;
+
+class TestTrainingController : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    Dataset m_dataset;
+
+    TrainConfig tinyConfig() const
+    {
+        TrainConfig c;
+        c.arch = QStringLiteral("resnet18");
+        c.size = 32;
+        c.batchSize = 8;
+        c.epochs = 1;
+        c.freezeEpochs = 1;
+        c.device = QStringLiteral("cpu");
+        c.threads = 2;
+        return c;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        // Three classes of coloured squares on noisy backgrounds.
+        const QColor colours[] = { Qt::red, Qt::green, Qt::blue };
+        const char* names[] = { "blue", "green", "red" };
+        QRandomGenerator rng(1);
+        for (int c = 0; c < 3; ++c) {
+            QDir(m_dir.path()).mkdir(QLatin1String(names[c]));
+            for (int i = 0; i < 16; ++i) {
+                QImage img(48, 48, QImage::Format_RGB32);
+                for (int y = 0; y < 48; ++y)
+                    for (int x = 0; x < 48; ++x)
+                        img.setPixel(x, y, qRgb(rng.bounded(256), rng.bounded(256), rng.bounded(256)));
+                QPainter p(&img);
+                p.fillRect(8 + rng.bounded(8), 8 + rng.bounded(8), 24, 24, colours[2 - c]);
+                p.end();
+                QVERIFY(img.save(QStringLiteral("%1/%2/img%3.png").arg(m_dir.path()).arg(QLatin1String(names[c])).arg(i)));
+            }
+        }
+        auto scan = scanDataset(m_dir.path());
+        QVERIFY2(scan.ok(), qPrintable(scan.error));
+        m_dataset = *scan.dataset;
+        QCOMPARE(m_dataset.vocab.size(), 3);
+    }
+
+    void signalOrder()
+    {
+        TrainingController controller;
+        QStringList order;
+        connect(&controller, &TrainingController::started, this, [&] { order << QStringLiteral("started"); });
+        connect(&controller, &TrainingController::progress, this, [&] {
+            if (order.isEmpty() || order.constLast() != QLatin1String("progress"))
+                order << QStringLiteral("progress");
+        });
+        connect(&controller, &TrainingController::epochFinished, this, [&] { order << QStringLiteral("epoch"); });
+        connect(&controller, &TrainingController::scoresReady, this, [&] { order << QStringLiteral("scores"); });
+        connect(&controller, &TrainingController::roundFinished, this, [&] { order << QStringLiteral("round"); });
+        connect(&controller, &TrainingController::finished, this, [&] { order << QStringLiteral("finished"); });
+        connect(&controller, &TrainingController::failed, this,
+                [&](quint64, const QString& m) { order << QStringLiteral("failed: ") + m; });
+        QSignalSpy done(&controller, &TrainingController::finished);
+        QSignalSpy scores(&controller, &TrainingController::scoresReady);
+
+        const quint64 job = controller.train(m_dataset, tinyConfig());
+        QVERIFY(job != 0);
+        QVERIFY(controller.isBusy());
+        QCOMPARE(controller.train(m_dataset, tinyConfig()), quint64(0)); // refused while busy
+        QVERIFY2(done.wait(240000), qPrintable(order.join(QStringLiteral(", "))));
+        QVERIFY(!controller.isBusy());
+
+        // Progress comes before each epoch row (training batches) and may come while scoring.
+        QCOMPARE(order.value(1), QStringLiteral("progress"));
+        QStringList milestones = order;
+        milestones.removeAll(QStringLiteral("progress"));
+        const QStringList expected { QStringLiteral("started"), QStringLiteral("epoch"), QStringLiteral("epoch"),
+                                     QStringLiteral("scores"), QStringLiteral("round"), QStringLiteral("finished") };
+        QCOMPARE(milestones, expected);
+        const auto set = scores.at(0).at(1).value<ScoreSet>();
+        QCOMPARE(set.records.size(), m_dataset.count(Split::Train) + m_dataset.count(Split::Valid));
+        for (const auto& r : set.records) {
+            QCOMPARE(r.probs.size(), 3);
+            QVERIFY(r.loss >= 0);
+            QVERIFY(r.pPredicted >= r.pGiven - 1e-9);
+        }
+
+        // A second round on the same worker: head retrain reuses the model.
+        QSignalSpy round(&controller, &TrainingController::roundFinished);
+        QVERIFY(controller.retrainHead(m_dataset) != 0);
+        QVERIFY(round.wait(120000));
+        QCOMPARE(round.at(0).at(1).value<RoundSummary>().round, 1);
+    }
+
+    void cancelWithinABatch()
+    {
+        TrainingController controller;
+        QSignalSpy cancelled(&controller, &TrainingController::cancelled);
+        QSignalSpy finished(&controller, &TrainingController::finished);
+        QSignalSpy epochs(&controller, &TrainingController::epochFinished);
+        bool asked = false;
+        connect(&controller, &TrainingController::progress, this, [&] {
+            if (!asked) {
+                asked = true;
+                controller.cancel();
+            }
+        });
+        auto cfg = tinyConfig();
+        cfg.epochs = 3;
+        QVERIFY(controller.train(m_dataset, cfg) != 0);
+        QVERIFY(cancelled.wait(120000));
+        QVERIFY(asked);
+        QCOMPARE(cancelled.count(), 1);
+        QTest::qWait(200);
+        QCOMPARE(finished.count(), 0); // late results of the cancelled job are dropped
+        QCOMPARE(epochs.count(), 0); // cancelled during the first epoch
+        QVERIFY(!controller.isBusy());
+        QCOMPARE(controller.score(m_dataset), quint64(0)); // no model after a cancelled first run
+    }
+
+    void failsCleanly()
+    {
+        TrainingController controller;
+        QSignalSpy failed(&controller, &TrainingController::failed);
+        auto cfg = tinyConfig();
+        cfg.weights = m_dir.filePath(QStringLiteral("missing.safetensors"));
+        QVERIFY(controller.train(m_dataset, cfg) != 0);
+        QVERIFY(failed.wait(60000));
+        QVERIFY(!failed.at(0).at(1).toString().isEmpty());
+        auto cfg2 = tinyConfig();
+        cfg2.arch = QStringLiteral("vgg11");
+        QVERIFY(controller.train(m_dataset, cfg2) != 0);
+        QVERIFY(failed.wait(60000));
+        QVERIFY(failed.at(1).at(1).toString().contains(QLatin1String("vgg11")));
+    }
+};
+
+QTEST_MAIN(TestTrainingController)
+#include "tst_trainingcontroller.moc"
