@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/cleaning/testhooks.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include <QByteArray>
+#include <QMutex>
+#include <QString>
+#include <QStringList>
+#include <QtGlobal>
+
+#include "core/cleaning/fsutil.h"
+#include "core/cleaning/testhooks_p.h"
+
+#ifdef Q_OS_UNIX
+#include <unistd.h>
+#endif
+
+namespace Winnow::Cleaning::TestHooks {
+
+namespace {
+
+struct State
+{
+    QMutex mutex;
+    bool envRead = false;
+    int crashAt = 0;
+    int crashCount = 0;
+    QList<int> failing;
+    int moveCount = 0;
+
+    void readEnvOnce()
+    {
+        if (envRead)
+            return;
+        envRead = true;
+        bool ok = false;
+        const int n = qEnvironmentVariableIntValue("WINNOW_CRASH_AT", &ok);
+        if (ok && n > 0)
+            crashAt = n;
+        const QString fails = qEnvironmentVariable("WINNOW_FAIL_MOVES");
+        for (const QString& s : fails.split(QLatin1Char(','), Qt::SkipEmptyParts))
+            failing.append(s.trimmed().toInt());
+    }
+};
+
+State& state()
+{
+    static State s;
+    return s;
+}
+
+} // namespace
+
+void setCrashAt(int n)
+{
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    s.envRead = true;
+    s.crashAt = n;
+    s.crashCount = 0;
+}
+
+int crashPointsPassed()
+{
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    return s.crashCount;
+}
+
+void setFailingMoves(const QList<int>& moves)
+{
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    s.envRead = true;
+    s.failing = moves;
+    s.moveCount = 0;
+}
+
+void setSyncEnabled(bool on)
+{
+    Fs::setSyncEnabled(on);
+}
+
+void reset()
+{
+    Fs::setSyncEnabled(true);
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    s.envRead = true;
+    s.crashAt = 0;
+    s.crashCount = 0;
+    s.failing.clear();
+    s.moveCount = 0;
+}
+
+} // namespace Winnow::Cleaning::TestHooks
+
+namespace Winnow::Cleaning::Internal {
+
+void crashPoint(const char* where)
+{
+    using namespace TestHooks;
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    s.readEnvOnce();
+    ++s.crashCount;
+    if (s.crashAt > 0 && s.crashCount == s.crashAt) {
+        if (qEnvironmentVariableIsSet("WINNOW_CRASH_TRACE"))
+            std::fprintf(stderr, "winnow: simulated crash at point %d (%s)\n", s.crashCount, where);
+#ifdef Q_OS_UNIX
+        ::kill(::getpid(), SIGKILL);
+#endif
+        std::abort();
+    }
+}
+
+bool injectMoveFailure()
+{
+    using namespace TestHooks;
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    s.readEnvOnce();
+    ++s.moveCount;
+    return s.failing.contains(s.moveCount);
+}
+
+} // namespace Winnow::Cleaning::Internal

@@ -1,0 +1,1359 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/cleaning/transaction.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+
+#include <QDir>
+#include <QDirIterator>
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLockFile>
+#include <QRegularExpression>
+#include <QSet>
+#include <QStorageInfo>
+
+#include "core/cleaning/fsutil.h"
+#include "core/cleaning/testhooks_p.h"
+
+namespace Winnow {
+
+using Cleaning::Internal::crashPoint;
+
+QString transactionStateName(TransactionState s)
+{
+    switch (s) {
+    case TransactionState::Incomplete:
+        return QStringLiteral("incomplete");
+    case TransactionState::Applied:
+        return QStringLiteral("applied");
+    case TransactionState::Undone:
+        return QStringLiteral("undone");
+    case TransactionState::RolledBack:
+        return QStringLiteral("rolled back");
+    }
+    return {};
+}
+
+QString RecoveryAction::text() const
+{
+    QString s;
+    if (!resolved)
+        s = QStringLiteral("Interrupted %1 of transaction %2 could not be fully rolled back; it will be retried.")
+                .arg(phase, transactionId);
+    else if (completed)
+        s = QStringLiteral("Interrupted %1 of transaction %2 was completed (every file had already moved).")
+                .arg(phase, transactionId);
+    else
+        s = QStringLiteral("Interrupted %1 of transaction %2 was rolled back (%3 file(s) returned).")
+                .arg(phase, transactionId)
+                .arg(filesMoved);
+    return s;
+}
+
+bool RecoveryReport::ok() const
+{
+    if (!error.isEmpty())
+        return false;
+    return std::all_of(actions.cbegin(), actions.cend(), [](const RecoveryAction& a) { return a.resolved; });
+}
+
+QString RecoveryReport::message() const
+{
+    QStringList lines;
+    if (!error.isEmpty())
+        lines << QStringLiteral("Recovery failed: ") + error;
+    for (const RecoveryAction& a : actions) {
+        lines << a.text();
+        for (const QString& p : a.problems)
+            lines << QStringLiteral("  ") + p;
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+QString TransactionResult::message() const
+{
+    QStringList lines;
+    if (recovery.acted() || !recovery.error.isEmpty())
+        lines << recovery.message();
+    if (ok) {
+        lines << summary;
+    } else {
+        lines << error;
+        constexpr int kMaxLines = 30;
+        for (int i = 0; i < problems.size() && i < kMaxLines; ++i)
+            lines << QStringLiteral("  ") + problems.at(i);
+        if (problems.size() > kMaxLines)
+            lines << QStringLiteral("  ... and %1 more").arg(problems.size() - kMaxLines);
+    }
+    for (const QString& w : warnings)
+        lines << QStringLiteral("warning: ") + w;
+    return lines.join(QLatin1Char('\n'));
+}
+
+namespace Cleaning {
+
+namespace {
+
+constexpr int kJournalVersion = 1;
+const auto kJournalFormat = QStringLiteral("winnow-journal");
+
+enum class Phase { None, Apply, Undo, Redo };
+enum class Where { From, To, Neither };
+
+QByteArray phaseName(Phase p)
+{
+    switch (p) {
+    case Phase::Apply:
+        return "apply";
+    case Phase::Undo:
+        return "undo";
+    case Phase::Redo:
+        return "redo";
+    case Phase::None:
+        break;
+    }
+    return "none";
+}
+
+bool isForward(Phase p)
+{
+    return p != Phase::Undo;
+}
+
+QString moveKindName(MoveKind k)
+{
+    switch (k) {
+    case MoveKind::Delete:
+        return QStringLiteral("delete");
+    case MoveKind::Relabel:
+        return QStringLiteral("relabel");
+    case MoveKind::Restore:
+        return QStringLiteral("restore");
+    }
+    return {};
+}
+
+QString parentOf(const QString& rel)
+{
+    const int slash = int(rel.lastIndexOf(QLatin1Char('/')));
+    return slash < 0 ? QString() : rel.left(slash);
+}
+
+struct Step
+{
+    MoveKind kind = MoveKind::Delete;
+    QString from;
+    QString to;
+    QString toClass;
+    qint64 size = -1;
+    qint64 mtimeMs = -1;
+    QString sha256;
+};
+
+struct Journal
+{
+    QString id;
+    int seq = 0;
+    TransactionKind kind = TransactionKind::Apply;
+    QDateTime created;
+    QString dataset;
+    QStringList createdDirs; ///< parents first
+    QStringList orphans; ///< undone transactions this one makes un-redoable
+    QList<Step> steps;
+
+    QByteArray toJson() const
+    {
+        QJsonArray steps;
+        for (const Step& s : this->steps) {
+            QJsonObject o;
+            o.insert(QStringLiteral("op"), moveKindName(s.kind));
+            o.insert(QStringLiteral("from"), s.from);
+            o.insert(QStringLiteral("to"), s.to);
+            if (!s.toClass.isEmpty())
+                o.insert(QStringLiteral("class"), s.toClass);
+            o.insert(QStringLiteral("size"), double(s.size));
+            o.insert(QStringLiteral("mtime"), double(s.mtimeMs));
+            if (!s.sha256.isEmpty())
+                o.insert(QStringLiteral("sha256"), s.sha256);
+            steps.append(o);
+        }
+        QJsonObject root;
+        root.insert(QStringLiteral("format"), kJournalFormat);
+        root.insert(QStringLiteral("version"), kJournalVersion);
+        root.insert(QStringLiteral("id"), id);
+        root.insert(QStringLiteral("seq"), seq);
+        root.insert(QStringLiteral("kind"),
+            kind == TransactionKind::Restore ? QStringLiteral("restore") : QStringLiteral("apply"));
+        root.insert(QStringLiteral("created"), created.toString(Qt::ISODateWithMs));
+        root.insert(QStringLiteral("dataset"), dataset);
+        root.insert(QStringLiteral("createdDirs"), QJsonArray::fromStringList(createdDirs));
+        root.insert(QStringLiteral("orphans"), QJsonArray::fromStringList(orphans));
+        root.insert(QStringLiteral("steps"), steps);
+        return QJsonDocument(root).toJson(QJsonDocument::Indented);
+    }
+
+    static bool fromJson(const QByteArray& data, Journal* j, QString* error)
+    {
+        QJsonParseError perr;
+        const QJsonDocument doc = QJsonDocument::fromJson(data, &perr);
+        if (perr.error != QJsonParseError::NoError || !doc.isObject()) {
+            *error = QStringLiteral("not valid JSON (%1)").arg(perr.errorString());
+            return false;
+        }
+        const QJsonObject o = doc.object();
+        if (o.value(QStringLiteral("format")).toString() != kJournalFormat) {
+            *error = QStringLiteral("not a Winnow journal");
+            return false;
+        }
+        if (o.value(QStringLiteral("version")).toInt() != kJournalVersion) {
+            *error = QStringLiteral("unsupported journal version %1").arg(o.value(QStringLiteral("version")).toInt());
+            return false;
+        }
+        j->id = o.value(QStringLiteral("id")).toString();
+        j->seq = o.value(QStringLiteral("seq")).toInt();
+        j->kind = o.value(QStringLiteral("kind")).toString() == QLatin1String("restore") ? TransactionKind::Restore
+                                                                                         : TransactionKind::Apply;
+        j->created = QDateTime::fromString(o.value(QStringLiteral("created")).toString(), Qt::ISODateWithMs);
+        j->dataset = o.value(QStringLiteral("dataset")).toString();
+        for (const QJsonValue& v : o.value(QStringLiteral("createdDirs")).toArray())
+            j->createdDirs << v.toString();
+        for (const QJsonValue& v : o.value(QStringLiteral("orphans")).toArray())
+            j->orphans << v.toString();
+        const QJsonArray steps = o.value(QStringLiteral("steps")).toArray();
+        for (const QJsonValue& v : steps) {
+            const QJsonObject so = v.toObject();
+            Step s;
+            const QString op = so.value(QStringLiteral("op")).toString();
+            s.kind = op == QLatin1String("relabel") ? MoveKind::Relabel
+                : op == QLatin1String("restore")    ? MoveKind::Restore
+                                                    : MoveKind::Delete;
+            s.from = so.value(QStringLiteral("from")).toString();
+            s.to = so.value(QStringLiteral("to")).toString();
+            s.toClass = so.value(QStringLiteral("class")).toString();
+            s.size = qint64(so.value(QStringLiteral("size")).toDouble(-1));
+            s.mtimeMs = qint64(so.value(QStringLiteral("mtime")).toDouble(-1));
+            s.sha256 = so.value(QStringLiteral("sha256")).toString();
+            // A journal must never make us touch anything outside the root.
+            for (const QString& p : { s.from, s.to }) {
+                if (p.isEmpty() || p.startsWith(QLatin1Char('/'))
+                    || p.split(QLatin1Char('/')).contains(QStringLiteral(".."))
+                    || p.split(QLatin1Char('/')).contains(QString())) {
+                    *error = QStringLiteral("bad step path '%1'").arg(p);
+                    return false;
+                }
+            }
+            j->steps << s;
+        }
+        if (j->id.isEmpty() || j->steps.isEmpty()) {
+            *error = QStringLiteral("journal without id or steps");
+            return false;
+        }
+        return true;
+    }
+};
+
+/// What the event log says.
+struct LogState
+{
+    bool hasLog = false;
+    TransactionState state = TransactionState::Incomplete;
+    Phase pending = Phase::Apply; // a journal without a log is an apply that never started
+    bool rollingBack = false;
+    bool purged = false;
+    QList<qint8> pos; // per step: -1 unknown, 0 at from, 1 at to (a hint; the filesystem is the truth)
+
+    static LogState parse(const QByteArray& data, int steps)
+    {
+        LogState s;
+        s.pos = QList<qint8>(steps, -1);
+        s.hasLog = true;
+        s.pending = Phase::None;
+        s.state = TransactionState::Incomplete;
+        bool any = false;
+        const QList<QByteArray> lines = data.split('\n');
+        // The last element is what follows the final '\n': empty, or a torn line from a crash mid-write.
+        for (qsizetype li = 0; li + 1 < lines.size(); ++li) {
+            const QByteArray line = lines.at(li).trimmed();
+            const int space = int(line.indexOf(' '));
+            const QByteArray word = space < 0 ? line : line.left(space);
+            const QByteArray arg = space < 0 ? QByteArray() : line.mid(space + 1);
+            auto phaseOf = [](const QByteArray& a) {
+                if (a == "apply")
+                    return Phase::Apply;
+                if (a == "undo")
+                    return Phase::Undo;
+                if (a == "redo")
+                    return Phase::Redo;
+                return Phase::None;
+            };
+            if (word == "begin") {
+                any = true;
+                if (arg == "rollback") {
+                    s.rollingBack = true;
+                } else if (phaseOf(arg) != Phase::None) {
+                    s.pending = phaseOf(arg);
+                    s.rollingBack = false;
+                }
+            } else if (word == "commit") {
+                if (arg == "rollback") {
+                    s.state = s.pending == Phase::Apply ? TransactionState::RolledBack
+                        : s.pending == Phase::Undo      ? TransactionState::Applied
+                                                        : TransactionState::Undone;
+                } else if (phaseOf(arg) != Phase::None) {
+                    s.state = phaseOf(arg) == Phase::Undo ? TransactionState::Undone : TransactionState::Applied;
+                }
+                s.pending = Phase::None;
+                s.rollingBack = false;
+            } else if (word == "fwd" || word == "back") {
+                bool ok = false;
+                const int i = arg.toInt(&ok);
+                if (ok && i >= 0 && i < steps)
+                    s.pos[i] = word == "fwd" ? 1 : 0;
+            } else if (word == "purged") {
+                s.purged = true;
+            }
+        }
+        if (!any) { // empty log: the apply was about to begin
+            s.pending = Phase::Apply;
+            s.hasLog = false;
+        }
+        return s;
+    }
+};
+
+struct Txn
+{
+    Journal journal;
+    LogState log;
+    QString jsonPath;
+    QString logPath;
+    bool orphaned = false;
+
+    TransactionState state() const
+    {
+        return log.pending != Phase::None ? TransactionState::Incomplete : log.state;
+    }
+    bool hasDeletes() const
+    {
+        return std::any_of(
+            journal.steps.cbegin(), journal.steps.cend(), [](const Step& s) { return s.kind == MoveKind::Delete; });
+    }
+};
+
+struct Context
+{
+    QString root; // absolute, clean
+    QString winnowDir;
+    QString journalDir;
+    QString trashDir;
+
+    explicit Context(const QString& r)
+        : root(QDir::cleanPath(QDir(r).absolutePath()))
+        , winnowDir(root + QStringLiteral("/.winnow"))
+        , journalDir(winnowDir + QStringLiteral("/journal"))
+        , trashDir(winnowDir + QStringLiteral("/trash"))
+    { }
+    QString abs(const QString& rel) const
+    {
+        return rel.isEmpty() ? root : root + QLatin1Char('/') + rel;
+    }
+    QString manifestPath(const QString& id) const
+    {
+        return trashDir + QLatin1Char('/') + id + QStringLiteral(".json");
+    }
+};
+
+struct History
+{
+    QList<Txn> txns; // by seq
+    QStringList errors;
+    int maxSeq = 0;
+
+    int undoIndex() const
+    {
+        for (int i = int(txns.size()) - 1; i >= 0; --i) {
+            if (txns[i].state() == TransactionState::Applied)
+                return i;
+        }
+        return -1;
+    }
+    int redoIndex() const
+    {
+        const int u = undoIndex();
+        for (int i = u + 1; i < txns.size(); ++i) {
+            if (txns[i].state() == TransactionState::Undone && !txns[i].orphaned)
+                return i;
+        }
+        return -1;
+    }
+    bool hasIncomplete() const
+    {
+        return std::any_of(
+            txns.cbegin(), txns.cend(), [](const Txn& t) { return t.state() == TransactionState::Incomplete; });
+    }
+};
+
+QByteArray readAll(const QString& path, bool* ok)
+{
+    QFile f(path);
+    *ok = f.open(QIODevice::ReadOnly);
+    return *ok ? f.readAll() : QByteArray();
+}
+
+History loadHistory(const Context& ctx)
+{
+    History h;
+    const QDir dir(ctx.journalDir);
+    if (!dir.exists())
+        return h;
+    static const QRegularExpression kIdRe(QStringLiteral("^(\\d+)-.*\\.(json|log)$"));
+    const QStringList names = dir.entryList(QDir::Files, QDir::Name); // temp files are hidden: skipped
+    for (const QString& name : names) {
+        const auto m = kIdRe.match(name);
+        if (!m.hasMatch())
+            continue;
+        h.maxSeq = std::max(h.maxSeq, m.captured(1).toInt());
+        if (m.captured(2) != QLatin1String("json"))
+            continue;
+        Txn t;
+        t.jsonPath = dir.filePath(name);
+        t.logPath = t.jsonPath.chopped(5) + QStringLiteral(".log");
+        bool ok = false;
+        const QByteArray data = readAll(t.jsonPath, &ok);
+        QString err;
+        if (!ok || !Journal::fromJson(data, &t.journal, &err)) {
+            h.errors << QStringLiteral("journal %1 is unreadable (%2); move it out of .winnow/journal to continue")
+                            .arg(t.jsonPath, ok ? err : QStringLiteral("cannot read"));
+            continue;
+        }
+        bool logOk = false;
+        const QByteArray log = readAll(t.logPath, &logOk);
+        t.log = LogState::parse(logOk ? log : QByteArray(), int(t.journal.steps.size()));
+        h.txns << t;
+    }
+    std::sort(h.txns.begin(), h.txns.end(), [](const Txn& a, const Txn& b) { return a.journal.seq < b.journal.seq; });
+    QSet<QString> orphaned;
+    for (const Txn& t : std::as_const(h.txns)) {
+        if (t.state() != TransactionState::RolledBack)
+            orphaned.unite(QSet<QString>(t.journal.orphans.cbegin(), t.journal.orphans.cend()));
+    }
+    for (Txn& t : h.txns)
+        t.orphaned = orphaned.contains(t.journal.id);
+    return h;
+}
+
+QString newId(int seq)
+{
+    return QStringLiteral("%1-%2")
+        .arg(seq, 6, 10, QLatin1Char('0'))
+        .arg(QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd'T'HHmmss'Z'")));
+}
+
+/// The advisory lock on a dataset root.
+class RootLock
+{
+public:
+    bool lock(const Context& ctx, QString* error)
+    {
+        QString err;
+        if (!Fs::makePath(ctx.winnowDir, &err)) {
+            *error = QStringLiteral("cannot write to %1 (%2); is the folder read-only?").arg(ctx.root, err);
+            return false;
+        }
+        m_lock = std::make_unique<QLockFile>(ctx.winnowDir + QStringLiteral("/lock"));
+        m_lock->setStaleLockTime(0); // stale only when its process is gone, however long a transaction runs
+        if (m_lock->tryLock(2000))
+            return true;
+        if (m_lock->error() == QLockFile::LockFailedError) {
+            qint64 pid = 0;
+            QString host, app;
+            m_lock->getLockInfo(&pid, &host, &app);
+            *error = QStringLiteral("another Winnow process (%1, pid %2) is changing this dataset; try again when it "
+                                    "has finished")
+                         .arg(app.isEmpty() ? QStringLiteral("unknown") : app)
+                         .arg(pid);
+        } else {
+            *error = QStringLiteral("cannot create the lock file in %1 (read-only?)").arg(ctx.winnowDir);
+        }
+        m_lock.reset();
+        return false;
+    }
+
+private:
+    std::unique_ptr<QLockFile> m_lock;
+};
+
+Fs::MoveResult moveFile(const Context& ctx, const QString& fromRel, const QString& toRel)
+{
+    Fs::MoveResult r;
+    if (Internal::injectMoveFailure()) {
+        r.errnum = EIO;
+        r.error = QStringLiteral("cannot move %1 to %2: Input/output error (simulated)").arg(fromRel, toRel);
+        return r;
+    }
+    QString err;
+    if (!Fs::makePath(ctx.abs(parentOf(toRel)), &err)) {
+        r.error = QStringLiteral("cannot move %1 to %2: %3").arg(fromRel, toRel, err);
+        return r;
+    }
+    r = Fs::renameNoReplace(ctx.abs(fromRel), ctx.abs(toRel));
+    if (!r.ok) // report root-relative paths
+        r.error.replace(ctx.root + QLatin1Char('/'), QString());
+    return r;
+}
+
+/// Where a step's file is now. A file present at both places is told apart by its fingerprint, then by the log.
+Where locate(const Context& ctx, const Step& s, qint8 hint)
+{
+    const Fs::StatInfo a = Fs::lstatPath(ctx.abs(s.from));
+    const Fs::StatInfo b = Fs::lstatPath(ctx.abs(s.to));
+    if (a.exists && b.exists && !a.isDir && a.device == b.device && a.inode == b.inode) {
+        // Interrupted link()+unlink() move: finish it (the content stays at `to`).
+        QFile::remove(ctx.abs(s.from));
+        return Where::To;
+    }
+    if (a.exists && !b.exists)
+        return Where::From;
+    if (b.exists && !a.exists)
+        return Where::To;
+    if (!a.exists && !b.exists)
+        return Where::Neither;
+    const bool matchA = a.size == s.size && a.mtimeMs == s.mtimeMs;
+    const bool matchB = b.size == s.size && b.mtimeMs == s.mtimeMs;
+    if (matchA != matchB)
+        return matchA ? Where::From : Where::To;
+    return hint == 1 ? Where::To : Where::From;
+}
+
+/// Removes empty folders under .winnow/trash (left by restores and undos), deepest first.
+void pruneTrash(const Context& ctx)
+{
+    if (!QFileInfo(ctx.trashDir).isDir())
+        return;
+    QStringList dirs;
+    QDirIterator it(ctx.trashDir, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+    while (it.hasNext())
+        dirs << it.next();
+    std::sort(dirs.begin(), dirs.end(), [](const QString& a, const QString& b) { return a.size() > b.size(); });
+    for (const QString& d : std::as_const(dirs))
+        Fs::removeEmptyDir(d);
+}
+
+void writeManifest(const Context& ctx, const Txn& t)
+{
+    QJsonArray files;
+    for (const Step& s : t.journal.steps) {
+        if (s.kind != MoveKind::Delete)
+            continue;
+        QJsonObject o;
+        o.insert(QStringLiteral("file"), s.from);
+        o.insert(QStringLiteral("trashed"), s.to);
+        o.insert(QStringLiteral("size"), double(s.size));
+        o.insert(QStringLiteral("mtime"), double(s.mtimeMs));
+        files.append(o);
+    }
+    QJsonObject root;
+    root.insert(QStringLiteral("format"), QStringLiteral("winnow-trash-manifest"));
+    root.insert(QStringLiteral("version"), 1);
+    root.insert(QStringLiteral("transaction"), t.journal.id);
+    root.insert(QStringLiteral("deleted"), t.journal.created.toString(Qt::ISODateWithMs));
+    root.insert(QStringLiteral("files"), files);
+    QString err;
+    if (Fs::makePath(ctx.trashDir, &err))
+        Fs::writeFileDurably(ctx.manifestPath(t.journal.id), QJsonDocument(root).toJson(), &err);
+}
+
+/// Puts folders and the trash manifest in line with where the files now are (`atTo`: every file at its `to`).
+void tidy(const Context& ctx, const Txn& t, bool atTo)
+{
+    if (t.journal.kind == TransactionKind::Apply && t.hasDeletes()) {
+        if (atTo && !QFileInfo::exists(ctx.manifestPath(t.journal.id)))
+            writeManifest(ctx, t);
+        else
+            QFile::remove(ctx.manifestPath(t.journal.id));
+    }
+    pruneTrash(ctx);
+    if (!atTo) {
+        for (auto it = t.journal.createdDirs.crbegin(); it != t.journal.createdDirs.crend(); ++it)
+            Fs::removeEmptyDir(ctx.abs(*it));
+    }
+}
+
+void syncTouchedDirs(const Context& ctx, const Txn& t)
+{
+    QSet<QString> dirs;
+    for (const Step& s : t.journal.steps) {
+        dirs.insert(ctx.abs(parentOf(s.from)));
+        dirs.insert(ctx.abs(parentOf(s.to)));
+    }
+    for (const QString& d : std::as_const(dirs))
+        Fs::syncDir(d);
+}
+
+struct RollbackOutcome
+{
+    bool resolved = true;
+    int moved = 0;
+    QStringList problems;
+};
+
+/// Returns every file of the interrupted or failed phase `p` to where it was before the phase began.
+RollbackOutcome rollback(const Context& ctx, Txn& t, Phase p, Fs::AppendLog& log)
+{
+    RollbackOutcome out;
+    QString err;
+    if (!t.log.rollingBack && !log.append("begin rollback", &err))
+        out.problems << err;
+    t.log.rollingBack = true;
+    crashPoint("rollback begun");
+    const bool forward = isForward(p);
+    const Where needed = forward ? Where::From : Where::To;
+    for (int i = int(t.journal.steps.size()) - 1; i >= 0; --i) {
+        const Step& s = t.journal.steps.at(i);
+        const Where w = locate(ctx, s, t.log.pos.value(i, -1));
+        if (w == needed)
+            continue;
+        if (w == Where::Neither) {
+            out.problems << QStringLiteral("%1 is missing: it is neither at %1 nor at %2 (removed by something else?)")
+                                .arg(s.from, s.to);
+            continue;
+        }
+        const QString src = w == Where::To ? s.to : s.from;
+        const QString dst = w == Where::To ? s.from : s.to;
+        crashPoint("rollback before move");
+        const Fs::MoveResult mr = moveFile(ctx, src, dst);
+        if (!mr.ok) {
+            if (mr.targetExists) {
+                out.problems << QStringLiteral("cannot return %1 to %2: another file now has that name; it stays at %1")
+                                    .arg(src, dst);
+            } else {
+                out.problems << mr.error;
+                out.resolved = false;
+            }
+            continue;
+        }
+        crashPoint("rollback after move");
+        ++out.moved;
+        t.log.pos[i] = needed == Where::To ? 1 : 0;
+        if (!log.append((needed == Where::To ? "fwd " : "back ") + QByteArray::number(i), &err))
+            out.problems << err;
+        crashPoint("rollback after record");
+    }
+    if (!out.resolved)
+        return out; // left incomplete: recover() retries
+    syncTouchedDirs(ctx, t);
+    tidy(ctx, t, !forward);
+    crashPoint("rollback before commit");
+    if (!log.append("commit rollback", &err)) {
+        out.problems << err;
+        out.resolved = false;
+        return out;
+    }
+    t.log.pending = Phase::None;
+    t.log.rollingBack = false;
+    t.log.state = p == Phase::Apply ? TransactionState::RolledBack
+        : p == Phase::Undo          ? TransactionState::Applied
+                                    : TransactionState::Undone;
+    crashPoint("rollback committed");
+    return out;
+}
+
+/// Runs one phase of a transaction: every move, each recorded; on failure rolls back. `res` gets moves and errors.
+bool runPhase(const Context& ctx, Txn& t, Phase p, const ApplyOptions* options, TransactionResult& res)
+{
+    Fs::AppendLog log;
+    QString err;
+    if (!log.open(t.logPath, &err) || !log.append("begin " + phaseName(p), &err)) {
+        res.error = QStringLiteral("cannot write the journal: %1; nothing was moved").arg(err);
+        return false;
+    }
+    t.log.hasLog = true;
+    t.log.pending = p;
+    t.log.rollingBack = false;
+    crashPoint("phase begun");
+
+    const bool forward = isForward(p);
+    const int n = int(t.journal.steps.size());
+    auto fail = [&](const QString& why) {
+        res.error = why;
+        const RollbackOutcome rb = rollback(ctx, t, p, log);
+        res.problems << rb.problems;
+        res.moves.clear();
+        if (rb.resolved) {
+            res.rolledBack = true;
+            res.error += QStringLiteral("; every file moved so far was put back");
+        } else {
+            res.incomplete = true;
+            res.error += QStringLiteral("; some files could not be put back yet (see below); Winnow retries when the "
+                                        "dataset is next opened");
+        }
+        return false;
+    };
+
+    if (forward) {
+        for (const QString& d : t.journal.createdDirs) {
+            if (!Fs::makePath(ctx.abs(d), &err))
+                return fail(err);
+        }
+        if (t.journal.kind == TransactionKind::Apply && t.hasDeletes())
+            writeManifest(ctx, t);
+        crashPoint("folders made");
+    }
+    for (int k = 0; k < n; ++k) {
+        const int i = forward ? k : n - 1 - k;
+        const Step& s = t.journal.steps.at(i);
+        const QString src = forward ? s.from : s.to;
+        const QString dst = forward ? s.to : s.from;
+        crashPoint("before move");
+        const Fs::MoveResult mr = moveFile(ctx, src, dst);
+        if (!mr.ok) {
+            res.problems << mr.error;
+            return fail(QStringLiteral("moving %1 failed").arg(src));
+        }
+        crashPoint("after move");
+        t.log.pos[i] = forward ? 1 : 0;
+        res.moves << FileMove { s.kind, src, dst, s.toClass };
+        if (!log.append((forward ? "fwd " : "back ") + QByteArray::number(i), &err)) {
+            res.problems << err;
+            return fail(QStringLiteral("cannot record progress in the journal"));
+        }
+        crashPoint("after record");
+        if (options && options->progress && !options->progress(k + 1, n)) {
+            res.cancelled = true;
+            return fail(QStringLiteral("cancelled"));
+        }
+    }
+    syncTouchedDirs(ctx, t);
+    tidy(ctx, t, forward);
+    crashPoint("before commit");
+    if (!log.append("commit " + phaseName(p), &err)) {
+        // Every file is in place; only the record is missing. The next recover() sees that and commits.
+        res.warnings << QStringLiteral("could not record the end of the transaction (%1); it will be completed when "
+                                       "the dataset is next opened")
+                            .arg(err);
+    } else {
+        t.log.pending = Phase::None;
+        t.log.state = forward ? TransactionState::Applied : TransactionState::Undone;
+    }
+    crashPoint("committed");
+    res.ok = true;
+    res.transactionId = t.journal.id;
+    return true;
+}
+
+RecoveryAction resolveIncomplete(const Context& ctx, Txn& t)
+{
+    RecoveryAction a;
+    a.transactionId = t.journal.id;
+    a.phase = QString::fromLatin1(phaseName(t.log.pending));
+    Fs::AppendLog log;
+    QString err;
+    if (!log.open(t.logPath, &err)) {
+        a.problems << err;
+        return a;
+    }
+    if (!t.log.hasLog) {
+        if (!log.append("begin apply", &err)) {
+            a.problems << err;
+            return a;
+        }
+        t.log.hasLog = true;
+    }
+    const Phase p = t.log.pending;
+    if (!t.log.rollingBack) {
+        const Where target = isForward(p) ? Where::To : Where::From;
+        bool allThere = true;
+        for (int i = 0; i < t.journal.steps.size() && allThere; ++i)
+            allThere = locate(ctx, t.journal.steps.at(i), t.log.pos.value(i, -1)) == target;
+        if (allThere) {
+            syncTouchedDirs(ctx, t);
+            tidy(ctx, t, isForward(p));
+            crashPoint("recovery before commit");
+            if (!log.append("commit " + phaseName(p), &err)) {
+                a.problems << err;
+                return a;
+            }
+            t.log.pending = Phase::None;
+            a.completed = true;
+            a.resolved = true;
+            return a;
+        }
+    }
+    const RollbackOutcome rb = rollback(ctx, t, p, log);
+    a.resolved = rb.resolved;
+    a.filesMoved = rb.moved;
+    a.problems = rb.problems;
+    return a;
+}
+
+RecoveryReport recoverLocked(const Context& ctx)
+{
+    RecoveryReport report;
+    History h = loadHistory(ctx);
+    if (!h.errors.isEmpty())
+        report.error = h.errors.join(QStringLiteral("; "));
+    for (Txn& t : h.txns) {
+        if (t.state() == TransactionState::Incomplete)
+            report.actions << resolveIncomplete(ctx, t);
+    }
+    return report;
+}
+
+bool exists(const Context& ctx, const QString& rel)
+{
+    return Fs::lstatPath(ctx.abs(rel)).exists;
+}
+
+/// `dest`, or `name (1).ext`, `name (2).ext`, ... : the first name free on disk and not reserved by another step.
+QString uniqueDestination(const Context& ctx, const QString& dest, QSet<QString>& reserved)
+{
+    auto isFree = [&](const QString& rel) { return !reserved.contains(rel.toLower()) && !exists(ctx, rel); };
+    QString chosen = dest;
+    if (!isFree(dest)) {
+        const QString dir = parentOf(dest);
+        const QString name = dest.section(QLatin1Char('/'), -1);
+        const int dot = int(name.lastIndexOf(QLatin1Char('.')));
+        QString base = dot > 0 ? name.left(dot) : name;
+        const QString ext = dot > 0 ? name.mid(dot) : QString();
+        int n = 1;
+        static const QRegularExpression kNumbered(QStringLiteral("^(.*) \\((\\d+)\\)$"));
+        if (const auto m = kNumbered.match(base); m.hasMatch()) {
+            base = m.captured(1);
+            n = m.captured(2).toInt() + 1;
+        }
+        do {
+            const QString candidate = base + QStringLiteral(" (%1)").arg(n++) + ext;
+            chosen = dir.isEmpty() ? candidate : dir + QLatin1Char('/') + candidate;
+        } while (!isFree(chosen));
+    }
+    reserved.insert(chosen.toLower());
+    return chosen;
+}
+
+/// Checks that a file can be put into folder `dirRel` (created if missing). Missing folders are added to `created`.
+void checkDestinationFolder(const Context& ctx, const QString& dirRel, QStringList* created, QStringList* problems)
+{
+    QStringList missing;
+    QString p = dirRel;
+    while (!p.isEmpty() && !Fs::lstatPath(ctx.abs(p)).exists) {
+        missing.prepend(p);
+        p = parentOf(p);
+    }
+    const QFileInfo fi(ctx.abs(p));
+    if (!fi.isDir()) {
+        problems->append(QStringLiteral("%1 is a file, not a folder: cannot put files into %2")
+                             .arg(p.isEmpty() ? ctx.root : p, dirRel));
+        return;
+    }
+    if (!Fs::isWritableDir(ctx.abs(p))) {
+        problems->append(
+            QStringLiteral("folder %1 is read-only: cannot put files into %2").arg(p.isEmpty() ? ctx.root : p, dirRel));
+        return;
+    }
+    for (const QString& m : std::as_const(missing)) {
+        if (created && !created->contains(m))
+            created->append(m);
+    }
+}
+
+void checkSourceFolder(const Context& ctx, const QString& fileRel, QStringList* problems)
+{
+    const QString dir = parentOf(fileRel);
+    if (!Fs::isWritableDir(ctx.abs(dir)))
+        problems->append(QStringLiteral("folder %1 is read-only: cannot move %2 out of it")
+                             .arg(dir.isEmpty() ? ctx.root : dir, fileRel));
+}
+
+bool enoughSpace(const Context& ctx, const Journal& j, QString* error)
+{
+    const QStorageInfo storage(ctx.root);
+    if (!storage.isValid() || storage.bytesAvailable() < 0)
+        return true;
+    const qint64 needed = qint64(j.steps.size()) * 2048 + (1 << 20); // journal + log + manifest, with margin
+    if (storage.bytesAvailable() < needed) {
+        *error = QStringLiteral("not enough disk space for the journal (%1 KiB free, %2 KiB needed)")
+                     .arg(storage.bytesAvailable() / 1024)
+                     .arg(needed / 1024);
+        return false;
+    }
+    return true;
+}
+
+QString layoutText(Layout l)
+{
+    return l == Layout::TrainValid ? QStringLiteral("train/valid") : QStringLiteral("folder-per-class");
+}
+
+/// Turns a plan into steps with final names, checking everything. Problems go to `res.problems`.
+Journal buildApplyJournal(
+    const Context& ctx, const History& h, const CleaningPlan& plan, const ApplyOptions& options, TransactionResult& res)
+{
+    Journal j;
+    j.seq = h.maxSeq + 1;
+    j.id = newId(j.seq);
+    j.kind = TransactionKind::Apply;
+    j.created = QDateTime::currentDateTimeUtc();
+    j.dataset = ctx.root;
+    const Layout onDisk = detectLayout(ctx.root);
+    if (plan.layout() != onDisk)
+        res.problems << QStringLiteral("the plan is for a %1 dataset, but %2 looks %3")
+                            .arg(layoutText(plan.layout()), ctx.root, layoutText(onDisk));
+    if (!plan.root().isEmpty()) {
+        const QString a = QFileInfo(plan.root()).canonicalFilePath();
+        const QString b = QFileInfo(ctx.root).canonicalFilePath();
+        if (a != b)
+            res.warnings << QStringLiteral("the plan was made for %1, applying it to %2").arg(plan.root(), ctx.root);
+    }
+    QSet<QString> reserved;
+    for (const CleanDecision& d : plan.decisions()) {
+        if (d.action == CleanAction::Keep)
+            continue;
+        const Fs::StatInfo st = Fs::lstatPath(ctx.abs(d.file));
+        if (!st.exists) {
+            res.problems << QStringLiteral("%1 no longer exists").arg(d.file);
+            continue;
+        }
+        if (st.isDir) {
+            res.problems << QStringLiteral("%1 is a folder, not a file").arg(d.file);
+            continue;
+        }
+        if ((d.size >= 0 && d.size != st.size) || (d.mtimeMs >= 0 && d.mtimeMs != st.mtimeMs)) {
+            res.problems
+                << QStringLiteral("%1 changed since the plan was made (size or modification time differ)").arg(d.file);
+            continue;
+        }
+        checkSourceFolder(ctx, d.file, &res.problems);
+        Step s;
+        s.from = d.file;
+        s.size = st.size;
+        s.mtimeMs = st.mtimeMs;
+        if (d.action == CleanAction::Delete) {
+            s.kind = MoveKind::Delete;
+            s.to = QStringLiteral(".winnow/trash/") + j.id + QLatin1Char('/') + d.file;
+            reserved.insert(s.to.toLower());
+        } else {
+            s.kind = MoveKind::Relabel;
+            s.toClass = d.toClass;
+            s.to = uniqueDestination(ctx, plan.relabelDestination(d.file, d.toClass), reserved);
+        }
+        checkDestinationFolder(ctx, parentOf(s.to), &j.createdDirs, &res.problems);
+        if (options.verifyHash) {
+            QString err;
+            s.sha256 = Fs::sha256File(ctx.abs(s.from), &err);
+            if (s.sha256.isEmpty())
+                res.problems << err;
+        }
+        j.steps << s;
+    }
+    for (const Txn& t : h.txns) {
+        if (t.state() == TransactionState::Undone && !t.orphaned)
+            j.orphans << t.journal.id;
+    }
+    return j;
+}
+
+bool writeJournal(const Context& ctx, const Journal& j, Txn* t, QString* error)
+{
+    if (!Fs::makePath(ctx.journalDir, error))
+        return false;
+    t->journal = j;
+    t->jsonPath = ctx.journalDir + QLatin1Char('/') + j.id + QStringLiteral(".json");
+    t->logPath = ctx.journalDir + QLatin1Char('/') + j.id + QStringLiteral(".log");
+    t->log = LogState::parse({}, int(j.steps.size()));
+    return Fs::writeFileDurably(t->jsonPath, j.toJson(), error);
+}
+
+QString describeMoves(const QList<FileMove>& moves)
+{
+    int del = 0, rel = 0, res = 0;
+    for (const FileMove& m : moves)
+        ++(m.kind == MoveKind::Delete ? del : m.kind == MoveKind::Relabel ? rel : res);
+    QStringList parts;
+    if (del)
+        parts << QStringLiteral("%1 moved to the trash").arg(del);
+    if (rel)
+        parts << QStringLiteral("%1 moved to another class").arg(rel);
+    if (res)
+        parts << QStringLiteral("%1 restored from the trash").arg(res);
+    return parts.join(QStringLiteral(", "));
+}
+
+/// Opens a root for a writing operation: checks it, locks it, recovers. False with res.error set on failure.
+bool openForWriting(const Context& ctx, RootLock& lock, TransactionResult& res)
+{
+    if (!QFileInfo(ctx.root).isDir()) {
+        res.error = QStringLiteral("%1 is not a folder").arg(ctx.root);
+        return false;
+    }
+    QString err;
+    if (!lock.lock(ctx, &err)) {
+        res.error = err;
+        return false;
+    }
+    res.recovery = recoverLocked(ctx);
+    if (!res.recovery.ok()) {
+        res.error = QStringLiteral("an interrupted transaction could not be recovered; nothing was done");
+        return false;
+    }
+    return true;
+}
+
+/// Pre-checks moving every step of `t` forward (redo) or backward (undo).
+void checkPhase(const Context& ctx, const Txn& t, bool forward, TransactionResult& res)
+{
+    for (const Step& s : t.journal.steps) {
+        const QString src = forward ? s.from : s.to;
+        const QString dst = forward ? s.to : s.from;
+        const Fs::StatInfo st = Fs::lstatPath(ctx.abs(src));
+        if (!st.exists) {
+            res.problems << QStringLiteral("%1 is missing (expected at %2)").arg(s.from, src);
+            continue;
+        }
+        if (s.size >= 0 && (st.size != s.size || st.mtimeMs != s.mtimeMs))
+            res.warnings << QStringLiteral("%1 was modified after it was moved; moving it anyway").arg(src);
+        if (exists(ctx, dst))
+            res.problems << QStringLiteral("%1 already exists: cannot move %2 there").arg(dst, src);
+        checkSourceFolder(ctx, src, &res.problems);
+        checkDestinationFolder(ctx, parentOf(dst), nullptr, &res.problems);
+    }
+}
+
+TransactionResult undoOrRedo(const QString& root, bool undo)
+{
+    const Context ctx(root);
+    TransactionResult res;
+    RootLock lock;
+    if (!openForWriting(ctx, lock, res))
+        return res;
+    History h = loadHistory(ctx);
+    const int idx = undo ? h.undoIndex() : h.redoIndex();
+    if (idx < 0) {
+        res.error = undo ? QStringLiteral("nothing to undo") : QStringLiteral("nothing to redo");
+        return res;
+    }
+    Txn& t = h.txns[idx];
+    res.transactionId = t.journal.id;
+    if (t.log.purged) {
+        res.error = QStringLiteral("cannot %1 transaction %2: the trash was emptied since, so its deleted files are "
+                                   "gone for good")
+                        .arg(undo ? QStringLiteral("undo") : QStringLiteral("redo"), t.journal.id);
+        return res;
+    }
+    checkPhase(ctx, t, !undo, res);
+    if (!res.problems.isEmpty()) {
+        res.error = QStringLiteral("cannot %1 transaction %2; nothing was moved")
+                        .arg(undo ? QStringLiteral("undo") : QStringLiteral("redo"), t.journal.id);
+        return res;
+    }
+    if (runPhase(ctx, t, undo ? Phase::Undo : Phase::Redo, nullptr, res)) {
+        res.summary = undo ? QStringLiteral("Undid transaction %1: %2 file(s) returned to their original places.")
+                                 .arg(t.journal.id)
+                                 .arg(res.moves.size())
+                           : QStringLiteral("Redid transaction %1: %2.").arg(t.journal.id, describeMoves(res.moves));
+    }
+    return res;
+}
+
+QList<TrashEntry> listTrashImpl(const Context& ctx, const History& h)
+{
+    QList<TrashEntry> out;
+    const QDir trash(ctx.trashDir);
+    if (!trash.exists())
+        return out;
+    QHash<QString, QDateTime> created;
+    for (const Txn& t : h.txns)
+        created.insert(t.journal.id, t.journal.created);
+    const QStringList ids = trash.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    for (const QString& id : ids) {
+        const QString base = trash.filePath(id);
+        QDirIterator it(
+            base, QDir::Files | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+        QList<TrashEntry> entries;
+        while (it.hasNext()) {
+            const QString path = it.next();
+            TrashEntry e;
+            e.transactionId = id;
+            e.originalPath = path.mid(base.size() + 1);
+            e.trashPath = QStringLiteral(".winnow/trash/") + id + QLatin1Char('/') + e.originalPath;
+            e.size = Fs::lstatPath(path).size;
+            e.deleted = created.value(id);
+            entries << e;
+        }
+        std::sort(entries.begin(), entries.end(),
+            [](const TrashEntry& a, const TrashEntry& b) { return a.originalPath < b.originalPath; });
+        out << entries;
+    }
+    return out;
+}
+
+} // namespace
+
+RecoveryReport recover(const QString& root)
+{
+    const Context ctx(root);
+    if (!QFileInfo(ctx.journalDir).isDir())
+        return {};
+    const History quick = loadHistory(ctx);
+    if (!quick.hasIncomplete() && quick.errors.isEmpty())
+        return {};
+    RootLock lock;
+    RecoveryReport report;
+    if (!lock.lock(ctx, &report.error))
+        return report;
+    return recoverLocked(ctx);
+}
+
+TransactionResult preview(const QString& root, const CleaningPlan& plan, const ApplyOptions& options)
+{
+    const Context ctx(root);
+    TransactionResult res;
+    if (!QFileInfo(ctx.root).isDir()) {
+        res.error = QStringLiteral("%1 is not a folder").arg(ctx.root);
+        return res;
+    }
+    const History h = loadHistory(ctx);
+    if (h.hasIncomplete())
+        res.warnings << QStringLiteral("an interrupted transaction will be recovered first");
+    ApplyOptions noHash = options;
+    noHash.verifyHash = false;
+    const Journal j = buildApplyJournal(ctx, h, plan, noHash, res);
+    for (const Step& s : j.steps)
+        res.moves << FileMove { s.kind, s.from, s.to, s.toClass };
+    res.transactionId = j.id;
+    if (plan.isEmpty()) {
+        res.error = QStringLiteral("nothing to do: the plan is empty");
+    } else if (!res.problems.isEmpty()) {
+        res.error = QStringLiteral("the plan cannot be applied as it is (%1 problem(s))").arg(res.problems.size());
+    } else {
+        res.ok = true;
+        res.summary = QStringLiteral("Would apply: %1.").arg(describeMoves(res.moves));
+    }
+    return res;
+}
+
+TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const ApplyOptions& options)
+{
+    const Context ctx(root);
+    TransactionResult res;
+    if (plan.isEmpty()) {
+        res.error = QStringLiteral("nothing to do: the plan is empty");
+        return res;
+    }
+    RootLock lock;
+    if (!openForWriting(ctx, lock, res))
+        return res;
+    const History h = loadHistory(ctx);
+    const Journal j = buildApplyJournal(ctx, h, plan, options, res);
+    if (!res.problems.isEmpty()) {
+        res.error =
+            QStringLiteral("the plan cannot be applied (%1 problem(s)); nothing was moved").arg(res.problems.size());
+        return res;
+    }
+    QString err;
+    if (!enoughSpace(ctx, j, &err)) {
+        res.error = err + QStringLiteral("; nothing was moved");
+        return res;
+    }
+    Txn t;
+    if (!writeJournal(ctx, j, &t, &err)) {
+        res.error = QStringLiteral("cannot write the journal (%1); nothing was moved").arg(err);
+        return res;
+    }
+    res.transactionId = j.id;
+    crashPoint("journal written");
+    if (runPhase(ctx, t, Phase::Apply, &options, res))
+        res.summary = QStringLiteral("Applied transaction %1: %2.").arg(j.id, describeMoves(res.moves));
+    return res;
+}
+
+TransactionResult undoLast(const QString& root)
+{
+    return undoOrRedo(root, true);
+}
+
+TransactionResult redo(const QString& root)
+{
+    return undoOrRedo(root, false);
+}
+
+HistoryStatus status(const QString& root)
+{
+    const Context ctx(root);
+    HistoryStatus st;
+    const History h = loadHistory(ctx);
+    st.errors = h.errors;
+    for (const Txn& t : h.txns) {
+        TransactionInfo info;
+        info.id = t.journal.id;
+        info.seq = t.journal.seq;
+        info.kind = t.journal.kind;
+        info.created = t.journal.created;
+        for (const Step& s : t.journal.steps)
+            ++(s.kind == MoveKind::Delete ? info.deletes : s.kind == MoveKind::Relabel ? info.moves : info.restores);
+        info.state = t.state();
+        if (info.state == TransactionState::Incomplete)
+            info.pendingPhase = QString::fromLatin1(phaseName(t.log.pending));
+        info.purged = t.log.purged;
+        info.orphaned = t.orphaned;
+        st.transactions << info;
+    }
+    st.hasIncomplete = h.hasIncomplete();
+    if (!st.hasIncomplete) {
+        if (const int u = h.undoIndex(); u >= 0)
+            st.undoTarget = h.txns[u].journal.id;
+        if (const int r = h.redoIndex(); r >= 0)
+            st.redoTarget = h.txns[r].journal.id;
+    }
+    for (const TrashEntry& e : listTrashImpl(ctx, h)) {
+        ++st.trashFiles;
+        st.trashBytes += e.size;
+    }
+    return st;
+}
+
+QList<TrashEntry> listTrash(const QString& root)
+{
+    const Context ctx(root);
+    return listTrashImpl(ctx, loadHistory(ctx));
+}
+
+TransactionResult restoreFromTrash(const QString& root, const QStringList& files)
+{
+    const Context ctx(root);
+    TransactionResult res;
+    RootLock lock;
+    if (!openForWriting(ctx, lock, res))
+        return res;
+    const History h = loadHistory(ctx);
+    const QList<TrashEntry> entries = listTrashImpl(ctx, h);
+    QList<TrashEntry> chosen;
+    if (files.isEmpty()) {
+        chosen = entries;
+    } else {
+        QSet<QString> taken;
+        for (const QString& f : files) {
+            const QString want = QDir::cleanPath(f);
+            const TrashEntry* match = nullptr;
+            for (const TrashEntry& e : entries) {
+                if (e.trashPath == want)
+                    match = &e;
+                else if (e.originalPath == want && (!match || match->originalPath == want))
+                    match = &e; // entries are in id order: the last one is the newest deletion
+            }
+            if (!match)
+                res.problems << QStringLiteral("%1 is not in the trash").arg(f);
+            else if (!taken.contains(match->trashPath)) {
+                taken.insert(match->trashPath);
+                chosen << *match;
+            }
+        }
+    }
+    if (!res.problems.isEmpty()) {
+        res.error = QStringLiteral("nothing was restored");
+        return res;
+    }
+    if (chosen.isEmpty()) {
+        res.error = QStringLiteral("the trash is empty");
+        return res;
+    }
+    Journal j;
+    j.seq = h.maxSeq + 1;
+    j.id = newId(j.seq);
+    j.kind = TransactionKind::Restore;
+    j.created = QDateTime::currentDateTimeUtc();
+    j.dataset = ctx.root;
+    QSet<QString> reserved;
+    for (const TrashEntry& e : std::as_const(chosen)) {
+        Step s;
+        s.kind = MoveKind::Restore;
+        s.from = e.trashPath;
+        s.to = uniqueDestination(ctx, e.originalPath, reserved);
+        const Fs::StatInfo st = Fs::lstatPath(ctx.abs(s.from));
+        s.size = st.size;
+        s.mtimeMs = st.mtimeMs;
+        if (s.to != e.originalPath)
+            res.warnings << QStringLiteral("%1 is taken: restoring as %2").arg(e.originalPath, s.to);
+        checkSourceFolder(ctx, s.from, &res.problems);
+        checkDestinationFolder(ctx, parentOf(s.to), &j.createdDirs, &res.problems);
+        j.steps << s;
+    }
+    for (const Txn& t : h.txns) {
+        if (t.state() == TransactionState::Undone && !t.orphaned)
+            j.orphans << t.journal.id;
+    }
+    if (!res.problems.isEmpty()) {
+        res.error = QStringLiteral("nothing was restored");
+        return res;
+    }
+    QString err;
+    Txn t;
+    if (!enoughSpace(ctx, j, &err) || !writeJournal(ctx, j, &t, &err)) {
+        res.error = err + QStringLiteral("; nothing was restored");
+        return res;
+    }
+    res.transactionId = j.id;
+    crashPoint("journal written");
+    if (runPhase(ctx, t, Phase::Apply, nullptr, res))
+        res.summary = QStringLiteral("Restored (transaction %1): %2.").arg(j.id, describeMoves(res.moves));
+    return res;
+}
+
+EmptyTrashResult emptyTrash(const QString& root)
+{
+    const Context ctx(root);
+    EmptyTrashResult out;
+    TransactionResult res;
+    RootLock lock;
+    if (!openForWriting(ctx, lock, res)) {
+        out.error = res.error;
+        out.recovery = res.recovery;
+        return out;
+    }
+    out.recovery = res.recovery;
+    History h = loadHistory(ctx);
+    const QList<TrashEntry> entries = listTrashImpl(ctx, h);
+    QSet<QString> doomed;
+    for (const TrashEntry& e : entries)
+        doomed.insert(e.trashPath);
+    // Mark first, remove after: a crash in between leaves files that can still be restored, never a journal that
+    // promises an undo it cannot do.
+    for (Txn& t : h.txns) {
+        const TransactionState s = t.state();
+        if (t.log.purged || (s != TransactionState::Applied && s != TransactionState::Undone))
+            continue;
+        const bool hit = std::any_of(t.journal.steps.cbegin(), t.journal.steps.cend(),
+            [&](const Step& step) { return doomed.contains(s == TransactionState::Applied ? step.to : step.from); });
+        if (!hit)
+            continue;
+        Fs::AppendLog log;
+        QString err;
+        if (!log.open(t.logPath, &err) || !log.append("purged", &err)) {
+            out.error = err;
+            return out;
+        }
+    }
+    crashPoint("purge marked");
+    for (const TrashEntry& e : entries) {
+        if (QFile::remove(ctx.abs(e.trashPath))) {
+            ++out.filesRemoved;
+            out.bytesFreed += e.size;
+        } else {
+            out.error = QStringLiteral("cannot remove %1").arg(e.trashPath);
+        }
+    }
+    QDir trash(ctx.trashDir);
+    for (const QString& f : trash.entryList(QDir::Files | QDir::Hidden))
+        trash.remove(f); // manifests
+    pruneTrash(ctx);
+    out.ok = out.error.isEmpty();
+    return out;
+}
+
+} // namespace Cleaning
+} // namespace Winnow

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Randomised property test: for hundreds of seeded random trees and plans, apply / undo / redo / undo (with random
+// trash restores in between) keeps every byte, puts each file where the plan says, and undo restores the exact tree.
+#include <QDir>
+#include <QFileInfo>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/cleaning/cleaningplan.h"
+#include "core/cleaning/testhooks.h"
+#include "core/cleaning/transaction.h"
+#include "tests/cleaning/cleaningtestutil.h"
+
+using namespace Winnow;
+using CleaningTest::hashTree;
+
+namespace {
+
+QString pick(QRandomGenerator& rng, const QStringList& list)
+{
+    return list.at(int(rng.bounded(quint32(list.size()))));
+}
+
+QString parentOf(const QString& rel)
+{
+    return rel.section(QLatin1Char('/'), 0, -2);
+}
+
+/// "a.jpg" is a valid collision rename of itself, as are "a (3).jpg" and (for "a (1).jpg") "a (2).jpg".
+bool isCollisionName(const QString& original, const QString& chosen)
+{
+    if (original == chosen)
+        return true;
+    const int dot = int(original.lastIndexOf(QLatin1Char('.')));
+    QString base = dot > 0 ? original.left(dot) : original;
+    const QString ext = dot > 0 ? original.mid(dot) : QString();
+    static const QRegularExpression numbered(QStringLiteral("^(.*) \\((\\d+)\\)$"));
+    if (const auto m = numbered.match(base); m.hasMatch())
+        base = m.captured(1);
+    const QRegularExpression re(QStringLiteral("^") + QRegularExpression::escape(base) + QStringLiteral(" \\(\\d+\\)")
+        + QRegularExpression::escape(ext) + QStringLiteral("$"));
+    return re.match(chosen).hasMatch();
+}
+
+struct Generated
+{
+    Layout layout = Layout::FolderPerClass;
+    QStringList classes;
+    QStringList files;
+};
+
+Generated generateTree(QRandomGenerator& rng, const QString& root)
+{
+    static const QStringList kClassPool = { QStringLiteral("cats"), QStringLiteral("dogs"), QStringLiteral("ours brun"),
+        QStringLiteral("кошки"), QStringLiteral("b"), QStringLiteral("x (1)") };
+    static const QStringList kNamePool = { QStringLiteral("a.jpg"), QStringLiteral("b.jpg"),
+        QStringLiteral("a (1).jpg"), QStringLiteral("x y.png"), QStringLiteral("é.jpg"), QStringLiteral("noext"),
+        QStringLiteral("c.JPG"), QStringLiteral("a.b.c.jpeg") };
+    Generated g;
+    g.layout = rng.bounded(4) == 0 ? Layout::TrainValid : Layout::FolderPerClass;
+    QStringList pool = kClassPool;
+    std::shuffle(pool.begin(), pool.end(), rng);
+    g.classes = pool.mid(0, 2 + int(rng.bounded(3)));
+    if (g.layout == Layout::TrainValid) { // both split folders must exist for the layout to be detected
+        QDir(root).mkpath(QStringLiteral("train/") + g.classes.first());
+        QDir(root).mkpath(QStringLiteral("valid/") + g.classes.first());
+    }
+    const int n = 3 + int(rng.bounded(12));
+    QList<QByteArray> contents;
+    for (int i = 0; i < n; ++i) {
+        QString folder;
+        if (rng.bounded(5) == 0)
+            folder = QStringLiteral("unlabeled");
+        else if (g.layout == Layout::TrainValid)
+            folder = (rng.bounded(2) ? QStringLiteral("train/") : QStringLiteral("valid/")) + pick(rng, g.classes);
+        else
+            folder = pick(rng, g.classes) + (rng.bounded(6) == 0 ? QStringLiteral("/nested") : QString());
+        const QString rel = folder + QLatin1Char('/') + pick(rng, kNamePool);
+        if (g.files.contains(rel))
+            continue;
+        QByteArray content;
+        if (!contents.isEmpty() && rng.bounded(8) == 0) {
+            content = contents.at(int(rng.bounded(quint32(contents.size())))); // duplicate content on purpose
+        } else {
+            content.resize(1 + int(rng.bounded(64)));
+            for (char& c : content)
+                c = char(rng.bounded(256));
+        }
+        contents << content;
+        CleaningTest::writeFile(root, rel, content);
+        g.files << rel;
+    }
+    return g;
+}
+
+CleaningPlan randomPlan(QRandomGenerator& rng, const QString& root, const Generated& g)
+{
+    CleaningPlan plan(root, g.layout);
+    const QStringList targets = g.classes + QStringList { QStringLiteral("new class"), QStringLiteral("новый") };
+    for (const QString& f : g.files) {
+        const int r = int(rng.bounded(100));
+        if (r < 25)
+            plan.markDelete(f);
+        else if (r < 65)
+            plan.relabel(f, pick(rng, targets)); // sometimes its own class: a Keep
+    }
+    return plan;
+}
+
+} // namespace
+
+class TestApplyProperty : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        Cleaning::TestHooks::reset();
+        // Process kills and rollbacks do not depend on fsync; thousands of fsyncs on a shared disk would make this
+        // test slow. tst_apply and tst_apply_crash run with fsync on.
+        Cleaning::TestHooks::setSyncEnabled(false);
+    }
+    void cleanupTestCase()
+    {
+        Cleaning::TestHooks::reset();
+    }
+    void randomPlans();
+};
+
+void TestApplyProperty::randomPlans()
+{
+    bool seedOk = false;
+    quint32 seed = quint32(qEnvironmentVariableIntValue("WINNOW_PROPERTY_SEED", &seedOk));
+    if (!seedOk)
+        seed = 20240601;
+    int iterations = qEnvironmentVariableIntValue("WINNOW_PROPERTY_ITERATIONS");
+    if (iterations <= 0)
+        iterations = 300;
+    QRandomGenerator rng(seed);
+    // tmpfs when there is one: this test is about logic, and thousands of metadata operations on a shared disk are
+    // slow. The other cleaning tests run on the normal temp folder.
+    const bool shm =
+        QFileInfo(QStringLiteral("/dev/shm")).isDir() && QFileInfo(QStringLiteral("/dev/shm")).isWritable();
+    QTemporaryDir tmp(
+        shm ? QStringLiteral("/dev/shm/winnow-property-XXXXXX") : QDir::tempPath() + "/winnow-property-XXXXXX");
+    QVERIFY(tmp.isValid());
+    int applied = 0, restores = 0, collisions = 0, moves = 0;
+    for (int it = 0; it < iterations; ++it) {
+        const QString where = QStringLiteral("seed %1, iteration %2").arg(seed).arg(it);
+        const QString root = tmp.filePath(QString::number(it));
+        QVERIFY(QDir().mkpath(root));
+        const Generated g = generateTree(rng, root);
+        const CleaningPlan plan = randomPlan(rng, root, g);
+        if (plan.isEmpty()) {
+            QDir(root).removeRecursively();
+            continue;
+        }
+        const auto s0 = hashTree(root);
+        const auto d0 = CleaningTest::dirSet(root);
+        const auto all0 = CleaningTest::contentMultiset(root);
+
+        // Apply.
+        const TransactionResult a = Cleaning::applyPlan(root, plan);
+        QVERIFY2(a.ok, qPrintable(where + QStringLiteral(": ") + a.message()));
+        ++applied;
+        QCOMPARE(a.moves.size(), plan.size());
+        const auto s1 = hashTree(root, true);
+        const auto d1 = CleaningTest::dirSet(root);
+        QVERIFY2(CleaningTest::contentMultiset(root) == all0, qPrintable(where + ": contents lost or duplicated"));
+        QSet<QString> moved;
+        QSet<QString> arrived;
+        for (const FileMove& m : a.moves) {
+            const auto d = plan.decision(m.from);
+            QVERIFY2(d.has_value(), qPrintable(where + ": moved a file without a decision: " + m.from));
+            QVERIFY2(!moved.contains(m.from), qPrintable(where + ": moved twice: " + m.from));
+            moved.insert(m.from);
+            arrived.insert(m.to);
+            QCOMPARE(s1.value(m.to), s0.value(m.from)); // the same bytes arrived
+            QVERIFY2(!s1.contains(m.from), qPrintable(where + ": still at its source: " + m.from));
+            if (d->action == CleanAction::Delete) {
+                QCOMPARE(m.kind, MoveKind::Delete);
+                QCOMPARE(m.to, ".winnow/trash/" + a.transactionId + "/" + m.from);
+            } else {
+                QCOMPARE(m.kind, MoveKind::Relabel);
+                const QString wanted = plan.relabelDestination(m.from, d->toClass);
+                QCOMPARE(parentOf(m.to), parentOf(wanted));
+                QVERIFY2(isCollisionName(wanted.section('/', -1), m.to.section('/', -1)),
+                    qPrintable(where + ": odd name " + m.to + " for " + wanted));
+                QCOMPARE(plan.classOf(m.to), d->toClass);
+                QCOMPARE(plan.splitOf(m.to),
+                    plan.splitOf(m.from).isEmpty() && g.layout == Layout::TrainValid ? QStringLiteral("train")
+                                                                                     : plan.splitOf(m.from));
+                if (m.to != wanted) {
+                    ++collisions;
+                    // Only renamed because the wanted name was taken before, or by an earlier move.
+                    QVERIFY2(s0.contains(wanted) || arrived.contains(wanted),
+                        qPrintable(where + ": renamed without a collision: " + m.to));
+                }
+            }
+            ++moves;
+        }
+        // Untouched files are untouched; nothing else appeared.
+        for (auto f = s0.cbegin(); f != s0.cend(); ++f) {
+            if (!moved.contains(f.key()))
+                QVERIFY2(s1.value(f.key()) == f.value(), qPrintable(where + ": changed " + f.key()));
+        }
+        QCOMPARE(s1.size(), s0.size());
+
+        // Sometimes restore part of the trash and undo that first.
+        const QList<TrashEntry> trash = Cleaning::listTrash(root);
+        if (!trash.isEmpty() && rng.bounded(3) == 0) {
+            QStringList some;
+            for (const TrashEntry& e : trash) {
+                if (rng.bounded(2))
+                    some << e.originalPath;
+            }
+            if (!some.isEmpty()) {
+                const TransactionResult r = Cleaning::restoreFromTrash(root, some);
+                QVERIFY2(r.ok, qPrintable(where + ": " + r.message()));
+                QCOMPARE(r.moves.size(), some.size());
+                QVERIFY(CleaningTest::contentMultiset(root) == all0);
+                const TransactionResult u = Cleaning::undoLast(root);
+                QVERIFY2(u.ok, qPrintable(where + ": " + u.message()));
+                QVERIFY2(hashTree(root, true) == s1, qPrintable(where + ": undoing a restore changed the tree"));
+                ++restores;
+            }
+        }
+
+        // Undo, redo, undo.
+        TransactionResult u = Cleaning::undoLast(root);
+        QVERIFY2(u.ok, qPrintable(where + ": " + u.message()));
+        QVERIFY2(hashTree(root, true) == s0, qPrintable(where + ": undo did not restore the tree"));
+        QVERIFY2(CleaningTest::dirSet(root) == d0, qPrintable(where + ": undo left folders behind"));
+        const TransactionResult r = Cleaning::redo(root);
+        QVERIFY2(r.ok, qPrintable(where + ": " + r.message()));
+        QVERIFY2(hashTree(root, true) == s1, qPrintable(where + ": redo differs from apply"));
+        QVERIFY2(CleaningTest::dirSet(root) == d1, qPrintable(where + ": redo folders differ"));
+        u = Cleaning::undoLast(root);
+        QVERIFY2(u.ok, qPrintable(where + ": " + u.message()));
+        QVERIFY2(hashTree(root, true) == s0, qPrintable(where + ": second undo did not restore the tree"));
+        QVERIFY2(CleaningTest::dirSet(root) == d0, qPrintable(where + ": second undo left folders behind"));
+        QVERIFY(!Cleaning::recover(root).acted());
+        QDir(root).removeRecursively();
+    }
+    qInfo("%d plans applied (%d file moves, %d collision renames), %d partial restores", applied, moves, collisions,
+        restores);
+    QVERIFY(applied > iterations / 2);
+    QVERIFY(collisions > 0); // the generator must exercise collisions
+    QVERIFY(restores > 0);
+}
+
+QTEST_APPLESS_MAIN(TestApplyProperty)
+#include "tst_apply_property.moc"
