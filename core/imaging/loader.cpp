@@ -12,6 +12,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <QFile>
 #include <QFileInfo>
 #include <QHash>
 #include <QThread>
@@ -23,9 +24,11 @@ namespace Winnow {
 
 namespace {
 
-/// The train working image keeps its shorter side at about this multiple of the output size: RandomResizedCrop takes
-/// at least half the area, so the crop's shorter side is rarely below ~0.6 of the image's and at most ~1.3x upsampling
-/// happens in the worst case, while decoding/caching far fewer pixels than the full image.
+/// Train working images: an image whose shorter side is at most kExactLimit * size is cached at full resolution, so
+/// RandomResizedCrop runs on the same pixels as fastai's (bit-identical crops). Bigger images are reduced (JPEG DCT
+/// scaling, then PIL-bilinear) to a shorter side of kTrainWorkingScale * size: RandomResizedCrop keeps at least half
+/// the area, so the worst case upsamples by ~1.3x while far fewer pixels are decoded and cached.
+constexpr double kExactLimit = 2.0;
 constexpr double kTrainWorkingScale = 1.25;
 /// Book-keeping charged per cache entry on top of its pixels, so failed decodes (0 pixels) are bounded too.
 constexpr qint64 kEntryOverhead = 256;
@@ -58,22 +61,32 @@ std::shared_ptr<DecodedImage> failedImage(const DecodedImage& info)
     return out;
 }
 
-/// Decodes (reduced JPEG decode where possible) and shrinks so that the shorter side is trainWorkingSide(size).
+/// Decodes (reduced JPEG decode where possible) and shrinks big images; see kExactLimit.
 std::shared_ptr<const DecodedImage> makeTrainWorking(const QString& path, int size)
 {
     const int side = trainWorkingSide(size);
+    const int exactLimit = int(size * kExactLimit);
+    QFile file(path);
     DecodedImage info;
+    if (!file.open(QIODevice::ReadOnly)) {
+        info.error = Unreadable::IoError;
+        info.message = QStringLiteral("cannot read: %1").arg(file.errorString());
+        return failedImage(info);
+    }
+    const QByteArray bytes = file.readAll();
     DecodeOptions options;
-    options.minShortSide = side;
-    cv::Mat m = decodeFileToMat(path, options, info);
+    const QSize header = jpegHeaderSize(bytes);
+    if (header.isValid() && std::min(header.width(), header.height()) > exactLimit)
+        options.minShortSide = side;
+    cv::Mat m = decodeToMat(bytes, options, info);
     if (m.empty())
         return failedImage(info);
     const int shorter = std::min(m.cols, m.rows);
-    if (shorter > side) {
+    if (shorter > exactLimit || (options.minShortSide > 0 && shorter > side)) {
         const double f = double(side) / shorter;
         const cv::Size to(std::max(1, int(std::lround(m.cols * f))), std::max(1, int(std::lround(m.rows * f))));
         cv::Mat small;
-        cv::resize(m, small, to, 0, 0, cv::INTER_AREA);
+        resizeTo(m, small, to);
         m = small;
     }
     auto out = std::make_shared<DecodedImage>(info);

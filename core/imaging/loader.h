@@ -80,7 +80,8 @@ int defaultLoaderThreads();
  * A bounded, thread-safe LRU cache of decoded pixels, shared (std::shared_ptr) by loaders, epochs and training rounds.
  *
  * Entries are 8-bit RGB images at a working resolution, keyed by (path, kind, size): for training the decoded image
- * reduced so that its shorter side is about 1.25 * size; for validation the final size x size crop. Keys include the
+ * (at full resolution when its shorter side is <= 2 * size, so crops are bit-identical to fastai's; else reduced to a
+ * shorter side of 1.25 * size); for validation the final size x size crop. Keys include the
  * file's size and modification time, so a file rewritten in place is decoded again. The byte bound counts pixel bytes
  * plus a small per-entry overhead (failed decodes are cached too); an entry larger than the bound is not stored.
  * All members may be called from any thread.

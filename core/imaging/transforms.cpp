@@ -64,23 +64,143 @@ int validationExtra(int size)
     return int(std::ceil(double(size) * 0.14 / 8.0)) * 8;
 }
 
+namespace {
+
+// PIL's ImagingResample with the BILINEAR filter (Pillow libImaging/Resample.c), which is what fastai's item
+// transforms call: a triangle filter widened by the downscale factor (antialiased), separable, horizontal pass first,
+// 8-bit intermediate, fixed-point coefficients with 22 fractional bits. Reproduced bit for bit.
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+struct Coeffs
+{
+    int ksize = 0;
+    std::vector<int> bounds; // (min, count) per output index
+    std::vector<int> k; // ksize per output index
+};
+
+Coeffs precomputeCoeffs(int inSize, int outSize)
+{
+    Coeffs c;
+    const double scale = double(inSize) / outSize;
+    const double filterscale = std::max(scale, 1.0);
+    const double support = 1.0 * filterscale;
+    c.ksize = int(std::ceil(support)) * 2 + 1;
+    c.bounds.resize(size_t(outSize) * 2);
+    c.k.assign(size_t(outSize) * c.ksize, 0);
+    std::vector<double> w(size_t(c.ksize));
+    for (int xx = 0; xx < outSize; ++xx) {
+        const double center = (xx + 0.5) * scale;
+        const double ss = 1.0 / filterscale;
+        int xmin = int(center - support + 0.5);
+        xmin = std::max(xmin, 0);
+        int xmax = int(center + support + 0.5);
+        xmax = std::min(xmax, inSize) - xmin;
+        double ww = 0;
+        for (int x = 0; x < xmax; ++x) {
+            const double t = std::abs((x + xmin - center + 0.5) * ss);
+            w[size_t(x)] = t < 1.0 ? 1.0 - t : 0.0;
+            ww += w[size_t(x)];
+        }
+        int* k = &c.k[size_t(xx) * c.ksize];
+        for (int x = 0; x < xmax; ++x) {
+            const double v = ww != 0.0 ? w[size_t(x)] / ww : w[size_t(x)];
+            k[x] = v < 0 ? int(-0.5 + v * (1 << kPrecisionBits)) : int(0.5 + v * (1 << kPrecisionBits));
+        }
+        c.bounds[size_t(xx) * 2] = xmin;
+        c.bounds[size_t(xx) * 2 + 1] = xmax;
+    }
+    return c;
+}
+
+inline uchar clip8(int in)
+{
+    if (in >= (1 << kPrecisionBits << 8))
+        return 255;
+    if (in <= 0)
+        return 0;
+    return uchar(in >> kPrecisionBits);
+}
+
+void resampleHorizontal(const cv::Mat& src, cv::Mat& dst, int outW, int rowFirst, int rows)
+{
+    const Coeffs c = precomputeCoeffs(src.cols, outW);
+    dst.create(rows, outW, CV_8UC3);
+    for (int y = 0; y < rows; ++y) {
+        const uchar* __restrict in = src.ptr<uchar>(y + rowFirst);
+        uchar* __restrict out = dst.ptr<uchar>(y);
+        for (int xx = 0; xx < outW; ++xx) {
+            const int xmin = c.bounds[size_t(xx) * 2];
+            const int n = c.bounds[size_t(xx) * 2 + 1];
+            const int* __restrict k = &c.k[size_t(xx) * c.ksize];
+            int s0 = 1 << (kPrecisionBits - 1), s1 = s0, s2 = s0;
+            const uchar* __restrict p = in + xmin * 3;
+            for (int x = 0; x < n; ++x, p += 3) {
+                s0 += p[0] * k[x];
+                s1 += p[1] * k[x];
+                s2 += p[2] * k[x];
+            }
+            out[xx * 3] = clip8(s0);
+            out[xx * 3 + 1] = clip8(s1);
+            out[xx * 3 + 2] = clip8(s2);
+        }
+    }
+}
+
+void resampleVertical(const cv::Mat& src, cv::Mat& dst, const Coeffs& c, int outH, int rowShift)
+{
+    dst.create(outH, src.cols, CV_8UC3);
+    const int w3 = src.cols * 3;
+    std::vector<int> acc(static_cast<size_t>(w3));
+    for (int yy = 0; yy < outH; ++yy) {
+        const int ymin = c.bounds[size_t(yy) * 2] - rowShift;
+        const int n = c.bounds[size_t(yy) * 2 + 1];
+        const int* k = &c.k[size_t(yy) * c.ksize];
+        std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+        int* __restrict a = acc.data(); // uchar pointers may alias anything: restrict lets this vectorise
+        for (int y = 0; y < n; ++y) { // row-wise accumulation: same sums, cache-friendly order
+            const uchar* __restrict in = src.ptr<uchar>(ymin + y);
+            const int ky = k[y];
+            for (int i = 0; i < w3; ++i)
+                a[i] += in[i] * ky;
+        }
+        uchar* __restrict out = dst.ptr<uchar>(yy);
+        for (int i = 0; i < w3; ++i)
+            out[i] = clip8(a[i]);
+    }
+}
+
+} // namespace
+
 void resizeTo(const cv::Mat& src, cv::Mat& dst, const cv::Size& to)
 {
+    CV_Assert(src.type() == CV_8UC3 && to.width > 0 && to.height > 0);
     if (src.size() == to) {
         src.copyTo(dst);
         return;
     }
-    const bool shrinkX = to.width < src.cols;
-    const bool shrinkY = to.height < src.rows;
-    if (shrinkX == shrinkY || to.width == src.cols || to.height == src.rows) {
-        cv::resize(src, dst, to, 0, 0, (shrinkX || shrinkY) ? cv::INTER_AREA : cv::INTER_LINEAR);
+    const bool horizontal = to.width != src.cols;
+    const bool vertical = to.height != src.rows;
+    const Coeffs vert = precomputeCoeffs(src.rows, to.height);
+    if (horizontal && !vertical) {
+        cv::Mat out;
+        resampleHorizontal(src, out, to.width, 0, src.rows);
+        dst = out;
         return;
     }
-    // One axis shrinks and the other grows: area-average the shrinking axis, then interpolate the other.
+    // Only the source rows the vertical pass reads get the horizontal pass (as PIL does).
+    const int first = vert.bounds[0];
+    const int last = vert.bounds[size_t(to.height - 1) * 2] + vert.bounds[size_t(to.height - 1) * 2 + 1];
     cv::Mat mid;
-    const cv::Size step = shrinkX ? cv::Size(to.width, src.rows) : cv::Size(src.cols, to.height);
-    cv::resize(src, mid, step, 0, 0, cv::INTER_AREA);
-    cv::resize(mid, dst, to, 0, 0, cv::INTER_LINEAR);
+    int shift = 0;
+    const cv::Mat* vin = &src;
+    if (horizontal) {
+        resampleHorizontal(src, mid, to.width, first, last - first);
+        vin = &mid;
+        shift = first;
+    }
+    cv::Mat out;
+    resampleVertical(*vin, out, vert, to.height, shift);
+    dst = out;
 }
 
 cv::Mat cropPadResize(const cv::Mat& src, const cv::Rect& region, const cv::Size& to, PadMode pad)

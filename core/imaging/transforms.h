@@ -22,10 +22,10 @@ enum class ResizeMethod : quint8 { Squish, Crop, Pad };
 enum class PadMode : quint8 { Zeros, Reflection };
 
 /// fastai crop_pad + resize: takes `region` of `src` (it may extend past the borders: that part is padded with zeros
-/// or reflected, BORDER_REFLECT_101 like torchvision 'reflect') and resizes it to `to`. Downscaling uses INTER_AREA
-/// (close to PIL's antialiased bilinear), upscaling INTER_LINEAR.
+/// or reflected, BORDER_REFLECT_101 like torchvision 'reflect') and resizes it to `to` with resizeTo().
 cv::Mat cropPadResize(const cv::Mat& src, const cv::Rect& region, const cv::Size& to, PadMode pad = PadMode::Zeros);
-/// Resizes `src` to `to` with the interpolation rule above.
+/// Resizes a CV_8UC3 image exactly as PIL's `Image.resize(size, BILINEAR)` (what fastai uses): antialiased triangle
+/// filter, bit-identical output. `dst` may be `src`.
 void resizeTo(const cv::Mat& src, cv::Mat& dst, const cv::Size& to);
 
 /// fastai Resize(size, method, pad_mode): Squish ignores aspect; Crop takes the largest region with the target aspect;
