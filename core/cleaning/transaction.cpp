@@ -573,10 +573,10 @@ void writeManifest(const Context& ctx, const Txn& t)
 void tidy(const Context& ctx, const Txn& t, bool atTo)
 {
     if (t.journal.kind == TransactionKind::Apply && t.hasDeletes()) {
-        if (atTo && !QFileInfo::exists(ctx.manifestPath(t.journal.id)))
-            writeManifest(ctx, t);
-        else
+        if (!atTo)
             QFile::remove(ctx.manifestPath(t.journal.id));
+        else if (!QFileInfo::exists(ctx.manifestPath(t.journal.id)))
+            writeManifest(ctx, t);
     }
     pruneTrash(ctx);
     if (!atTo) {

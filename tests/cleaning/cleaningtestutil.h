@@ -16,6 +16,16 @@
 
 namespace CleaningTest {
 
+/// A QTemporaryDir template on tmpfs (/dev/shm) when there is one, else in the temp folder. For the tests that run
+/// thousands of small file operations: they test logic, and a busy shared disk makes metadata operations slow.
+/// tst_apply runs on the normal temp folder, so the real filesystem is covered too.
+inline QString fastTempTemplate(const QString& name)
+{
+    const QFileInfo shm(QStringLiteral("/dev/shm"));
+    const QString base = shm.isDir() && shm.isWritable() ? shm.filePath() : QDir::tempPath();
+    return base + QLatin1Char('/') + name + QStringLiteral("-XXXXXX");
+}
+
 /// Writes `content` to root/rel, creating folders. Returns false on failure.
 inline bool writeFile(const QString& root, const QString& rel, const QByteArray& content)
 {

@@ -140,12 +140,7 @@ void TestApplyProperty::randomPlans()
     if (iterations <= 0)
         iterations = 300;
     QRandomGenerator rng(seed);
-    // tmpfs when there is one: this test is about logic, and thousands of metadata operations on a shared disk are
-    // slow. The other cleaning tests run on the normal temp folder.
-    const bool shm =
-        QFileInfo(QStringLiteral("/dev/shm")).isDir() && QFileInfo(QStringLiteral("/dev/shm")).isWritable();
-    QTemporaryDir tmp(
-        shm ? QStringLiteral("/dev/shm/winnow-property-XXXXXX") : QDir::tempPath() + "/winnow-property-XXXXXX");
+    QTemporaryDir tmp(CleaningTest::fastTempTemplate(QStringLiteral("winnow-property")));
     QVERIFY(tmp.isValid());
     int applied = 0, restores = 0, collisions = 0, moves = 0;
     for (int it = 0; it < iterations; ++it) {

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Child process for tst_apply_crash: runs one cleaning operation; WINNOW_CRASH_AT=n kills it at crash point n.
+// Usage: cleaning_crash_helper apply|undo|redo|restore|recover ROOT [PLAN.json]
+// Exit: 0 done, 1 the operation failed, 2 usage. A simulated crash ends with SIGKILL.
+#include <cstdio>
+
+#include <QString>
+
+#include "core/cleaning/cleaningplan.h"
+#include "core/cleaning/transaction.h"
+
+using namespace Winnow;
+
+int main(int argc, char** argv)
+{
+    if (argc < 3)
+        return 2;
+    const QString op = QString::fromLocal8Bit(argv[1]);
+    const QString root = QString::fromLocal8Bit(argv[2]);
+    TransactionResult r;
+    if (op == QLatin1String("apply")) {
+        if (argc < 4)
+            return 2;
+        QString error;
+        const auto plan = CleaningPlan::load(QString::fromLocal8Bit(argv[3]), &error);
+        if (!plan) {
+            std::fprintf(stderr, "%s\n", qPrintable(error));
+            return 2;
+        }
+        r = Cleaning::applyPlan(root, *plan);
+    } else if (op == QLatin1String("undo")) {
+        r = Cleaning::undoLast(root);
+    } else if (op == QLatin1String("redo")) {
+        r = Cleaning::redo(root);
+    } else if (op == QLatin1String("restore")) {
+        r = Cleaning::restoreFromTrash(root);
+    } else if (op == QLatin1String("recover")) {
+        const RecoveryReport rep = Cleaning::recover(root);
+        return rep.ok() ? 0 : 1;
+    } else {
+        return 2;
+    }
+    if (!r.ok)
+        std::fprintf(stderr, "%s\n", qPrintable(r.message()));
+    return r.ok ? 0 : 1;
+}
