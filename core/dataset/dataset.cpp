@@ -475,12 +475,18 @@ QString formatName(Format f)
     return QStringLiteral("image");
 }
 
+bool haveGifDecoder()
+{
+    static const bool have = QImageReader::supportedImageFormats().contains("gif"); // thread-safe static init
+    return have;
+}
+
 FileCheck decodeCheck(Format f, const QByteArray& data)
 {
     FileCheck c;
     if (f == Format::Gif) {
         // OpenCV 4.6 has no GIF decoder; Qt's gif plugin does.
-        if (!QImageReader::supportedImageFormats().contains("gif")) {
+        if (!haveGifDecoder()) {
             c.status = Unreadable::Unsupported;
             c.detail = QStringLiteral("no GIF decoder available");
             return c;
@@ -614,7 +620,7 @@ FileCheck checkImageFile(const QString& absolutePath, bool verify)
             c.detail = QStringLiteral("PNG ends before its IEND chunk");
             return c;
         }
-    } else if (s.format == Format::Gif && !verify && !QImageReader::supportedImageFormats().contains("gif")) {
+    } else if (s.format == Format::Gif && !verify && !haveGifDecoder()) {
         c.status = Unreadable::Unsupported;
         c.detail = QStringLiteral("no GIF decoder available");
         return c;
@@ -651,7 +657,7 @@ struct Walker
             return;
         }
         const QFileInfoList entries = dir.entryInfoList(
-            QDir::Dirs | QDir::Files | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDir::Name);
+            QDir::Dirs | QDir::Files | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System, QDir::NoSort);
         for (const QFileInfo& fi : entries) {
             const QString name = fi.fileName();
             if (name.startsWith(QLatin1Char('.')))

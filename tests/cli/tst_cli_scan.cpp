@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Runs the built `winnow` executable: --version, --help, `scan` (text and JSON) and `demo`.
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "tests/testutils.h"
+
+namespace {
+
+struct Run
+{
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run runWinnow(const QStringList& args, int timeoutMs = 120000)
+{
+    Run r;
+    QProcess p;
+    p.setProgram(winnowBinary());
+    p.setArguments(args);
+    p.start();
+    if (!p.waitForStarted(10000)) {
+        r.err = "could not start " + winnowBinary().toUtf8();
+        return r;
+    }
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timed out";
+        return r;
+    }
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+QJsonObject parseJson(const QByteArray& bytes)
+{
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &error);
+    if (error.error != QJsonParseError::NoError)
+        qWarning("invalid JSON (%s): %s", qPrintable(error.errorString()), bytes.left(400).constData());
+    return doc.object();
+}
+
+QByteArray jpeg(int seed)
+{
+    cv::Mat img(32, 32, CV_8UC3);
+    cv::RNG rng(static_cast<uint64>(seed));
+    rng.fill(img, cv::RNG::UNIFORM, cv::Scalar::all(0), cv::Scalar::all(256));
+    std::vector<uchar> buf;
+    cv::imencode(".jpg", img, buf);
+    return QByteArray(reinterpret_cast<const char*>(buf.data()), qsizetype(buf.size()));
+}
+
+bool writeFile(const QString& path, const QByteArray& bytes)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+}
+
+} // namespace
+
+class TestCliScan : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void version();
+    void help();
+    void scanBearsJson();
+    void scanBearsText();
+    void scanBadFiles();
+    void scanErrors_data();
+    void scanErrors();
+    void scanNoClasses();
+    void demo();
+};
+
+void TestCliScan::initTestCase()
+{
+    QVERIFY2(QFileInfo(winnowBinary()).isExecutable(), qPrintable("winnow executable not built: " + winnowBinary()));
+}
+
+void TestCliScan::version()
+{
+    const Run r = runWinnow({ "--version" });
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith("winnow "), r.out.constData());
+    QVERIFY(r.out.contains(WINNOW_VERSION));
+}
+
+void TestCliScan::help()
+{
+    const Run r = runWinnow({ "--help" });
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("scan"));
+    QVERIFY(r.out.contains("demo"));
+
+    const Run scanHelp = runWinnow({ "scan", "--help" });
+    QCOMPARE(scanHelp.exitCode, 0);
+    QVERIFY2(scanHelp.out.contains("--valid-pct"), scanHelp.out.constData());
+    QVERIFY(scanHelp.out.contains("--no-verify"));
+    QVERIFY(scanHelp.out.contains("scan"));
+
+    const Run demoHelp = runWinnow({ "demo", "--help" });
+    QCOMPARE(demoHelp.exitCode, 0);
+    QVERIFY(demoHelp.out.contains("manifest"));
+}
+
+void TestCliScan::scanBearsJson()
+{
+    WINNOW_REQUIRE_SHARED(shared);
+    const Run r = runWinnow({ "scan", shared + "/datasets/bears-small", "--json" });
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = parseJson(r.out);
+    QCOMPARE(o.value("images").toInt(), 480);
+    QCOMPARE(o.value("train").toInt(), 384);
+    QCOMPARE(o.value("valid").toInt(), 96);
+    QCOMPARE(o.value("unlabeled").toInt(), 0);
+    QCOMPARE(o.value("layout").toString(), QStringLiteral("folder-per-class"));
+    const QJsonArray classes = o.value("classes").toArray();
+    QCOMPARE(classes.size(), 3);
+    QStringList names;
+    int total = 0;
+    for (const auto& c : classes) {
+        names << c.toObject().value("name").toString();
+        total += c.toObject().value("train").toInt() + c.toObject().value("valid").toInt();
+        QCOMPARE(c.toObject().value("train").toInt() + c.toObject().value("valid").toInt(), 160);
+    }
+    QCOMPARE(names, QStringList({ "black", "grizzly", "teddys" }));
+    QCOMPARE(total, 480);
+    QCOMPARE(o.value("unreadable").toArray().size(), 0);
+
+    // Another seed moves files but keeps the counts; --no-verify gives the same split.
+    const Run other = runWinnow(
+        { "scan", shared + "/datasets/bears-small", "--json", "--seed", "1", "--no-verify", "--valid-pct", "0.25" });
+    QCOMPARE(other.exitCode, 0);
+    const QJsonObject p = parseJson(other.out);
+    QCOMPARE(p.value("valid").toInt(), 120);
+    QCOMPARE(p.value("train").toInt(), 360);
+    QCOMPARE(p.value("verified").toBool(), false);
+}
+
+void TestCliScan::scanBearsText()
+{
+    WINNOW_REQUIRE_SHARED(shared);
+    const Run r = runWinnow({ "scan", shared + "/datasets/bears-small" });
+    QCOMPARE(r.exitCode, 0);
+    const QString text = QString::fromUtf8(r.out);
+    QVERIFY2(text.contains("480 (384 train, 96 valid"), qPrintable(text));
+    QVERIFY(text.contains("grizzly"));
+    QVERIFY(text.contains("Classes (3)"));
+}
+
+void TestCliScan::scanBadFiles()
+{
+    QTemporaryDir tmp;
+    const QString r = tmp.path();
+    for (int i = 0; i < 4; ++i)
+        QVERIFY(writeFile(r + QStringLiteral("/good/%1.jpg").arg(i), jpeg(i)));
+    QVERIFY(writeFile(r + "/good/x.jpg", "<!DOCTYPE html><html><head><title>Not found</title></head></html>"));
+    const QByteArray full = jpeg(9);
+    QVERIFY(writeFile(r + "/other/cut.jpg", full.left(full.size() / 2)));
+    QVERIFY(writeFile(r + "/other/empty.jpeg", QByteArray()));
+    QVERIFY(writeFile(r + "/other/fine.png", [] {
+        cv::Mat m(8, 8, CV_8UC3, cv::Scalar(1, 2, 3));
+        std::vector<uchar> b;
+        cv::imencode(".png", m, b);
+        return QByteArray(reinterpret_cast<const char*>(b.data()), qsizetype(b.size()));
+    }()));
+
+    const Run j = runWinnow({ "scan", r, "--json" });
+    QVERIFY2(j.exitCode == 0, j.err.constData());
+    const QJsonObject o = parseJson(j.out);
+    QCOMPARE(o.value("images").toInt(), 8);
+    QCOMPARE(o.value("readable").toInt(), 5);
+    QCOMPARE(o.value("train").toInt() + o.value("valid").toInt(), 5);
+    QHash<QString, QString> reasons, kinds;
+    for (const auto& v : o.value("unreadable").toArray()) {
+        reasons.insert(v.toObject().value("file").toString(), v.toObject().value("reason").toString());
+        kinds.insert(v.toObject().value("file").toString(), v.toObject().value("kind").toString());
+    }
+    QCOMPARE(reasons.size(), 3);
+    QCOMPARE(kinds.value("good/x.jpg"), QStringLiteral("not-an-image"));
+    QCOMPARE(kinds.value("other/cut.jpg"), QStringLiteral("truncated"));
+    QCOMPARE(kinds.value("other/empty.jpeg"), QStringLiteral("empty"));
+    for (const QString& reason : std::as_const(reasons))
+        QVERIFY(!reason.isEmpty());
+
+    const Run t = runWinnow({ "scan", r });
+    QCOMPARE(t.exitCode, 0);
+    const QString text = QString::fromUtf8(t.out);
+    QVERIFY2(text.contains("Unreadable (3)"), qPrintable(text));
+    QVERIFY(text.contains("good/x.jpg: not an image"));
+    QVERIFY(text.contains("other/cut.jpg: truncated"));
+    QVERIFY(text.contains("other/empty.jpeg: empty file"));
+}
+
+void TestCliScan::scanErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("missing") << QStringList { "scan", "/nonexistent/winnow/dataset" } << 1
+                             << QStringLiteral("does not exist");
+    QTest::newRow("no dir") << QStringList { "scan" } << 2 << QStringLiteral("expected exactly one");
+    QTest::newRow("bad pct") << QStringList { "scan", ".", "--valid-pct", "2" } << 2 << QStringLiteral("--valid-pct");
+    QTest::newRow("bad seed") << QStringList { "scan", ".", "--seed", "abc" } << 2 << QStringLiteral("--seed");
+    QTest::newRow("bad option") << QStringList { "scan", ".", "--frobnicate" } << 2 << QStringLiteral("frobnicate");
+}
+
+void TestCliScan::scanErrors()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, exitCode);
+    QFETCH(QString, message);
+    const Run r = runWinnow(args);
+    QCOMPARE(r.exitCode, exitCode);
+    QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
+}
+
+void TestCliScan::scanNoClasses()
+{
+    // A folder with no class folders, and a file instead of a folder.
+    QTemporaryDir tmp;
+    QVERIFY(writeFile(tmp.path() + "/loose.jpg", jpeg(1)));
+    const Run none = runWinnow({ "scan", tmp.path() });
+    QCOMPARE(none.exitCode, 1);
+    QVERIFY2(none.err.contains("No classes"), none.err.constData());
+    const Run file = runWinnow({ "scan", tmp.path() + "/loose.jpg" });
+    QCOMPARE(file.exitCode, 1);
+    QVERIFY2(file.err.contains("Not a folder"), file.err.constData());
+}
+
+void TestCliScan::demo()
+{
+    QTemporaryDir tmp;
+    const QString dir = tmp.path() + "/shapes";
+    const Run r = runWinnow({ "demo", dir, "--per-class", "12" });
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QString text = QString::fromUtf8(r.out);
+    QVERIFY2(text.contains(dir), qPrintable(text));
+    QVERIFY(text.contains(dir + ".manifest.json"));
+    QVERIFY(QFileInfo::exists(dir + ".manifest.json"));
+
+    const Run scan = runWinnow({ "scan", dir, "--json" });
+    QCOMPARE(scan.exitCode, 0);
+    const QJsonObject o = parseJson(scan.out);
+    QCOMPARE(o.value("classes").toArray().size(), 5);
+    QCOMPARE(o.value("train").toInt() + o.value("valid").toInt(), 5 * 12 + 3);
+    QCOMPARE(o.value("unlabeled").toInt(), 10);
+    QCOMPARE(o.value("unreadable").toArray().size(), 0);
+
+    // Running it again regenerates the previous demo; a foreign non-empty folder is refused and left alone.
+    const Run again = runWinnow({ "demo", dir, "--per-class", "12" });
+    QCOMPARE(again.exitCode, 0);
+    QVERIFY(again.out.contains("Regenerated"));
+    QVERIFY(writeFile(tmp.path() + "/mine/photo.jpg", jpeg(3)));
+    const Run refused = runWinnow({ "demo", tmp.path() + "/mine" });
+    QCOMPARE(refused.exitCode, 1);
+    QVERIFY2(refused.err.contains("not a Winnow demo"), refused.err.constData());
+    QVERIFY(QFileInfo::exists(tmp.path() + "/mine/photo.jpg"));
+    QCOMPARE(QDir(tmp.path() + "/mine").entryList(QDir::AllEntries | QDir::NoDotAndDotDot).size(), 1);
+}
+
+QTEST_APPLESS_MAIN(TestCliScan)
+#include "tst_cli_scan.moc"
