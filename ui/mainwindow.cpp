@@ -1,22 +1,707 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/mainwindow.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDesktopServices>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QSettings>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTabWidget>
+#include <QToolBar>
+#include <QUrl>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "core/dataset/demogenerator.h"
+#include "core/engine/trainingcontroller.h"
+#include "core/thumbnail/thumbnailloader.h"
+#include "ui/datasetsummary.h"
+#include "ui/imagegrid/imagegridmodel.h"
+#include "ui/imagegrid/imagegridproxy.h"
+#include "ui/imagegrid/imagegridview.h"
+#include "ui/training/trainingpanel.h"
+
 namespace Winnow {
+
+namespace {
+
+const QString kRecentKey = QStringLiteral("recentFolders");
+const QString kGeometryKey = QStringLiteral("mainWindow/geometry");
+const QString kStateKey = QStringLiteral("mainWindow/state");
+const QString kZoomKey = QStringLiteral("images/zoom");
+
+QIcon themeIcon(const char* name, QStyle::StandardPixmap fallback)
+{
+    return QIcon::fromTheme(QString::fromLatin1(name), QApplication::style()->standardIcon(fallback));
+}
+
+QString localFolderOf(const QMimeData* mime)
+{
+    if (!mime || !mime->hasUrls())
+        return {};
+    for (const QUrl& url : mime->urls()) {
+        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isDir())
+            return url.toLocalFile();
+    }
+    return {};
+}
+
+} // namespace
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
+    , m_controller(new TrainingController(this))
+    , m_loader(new ThumbnailLoader(this))
+    , m_imageModel(new ImageGridModel(this))
+    , m_imageProxy(new ImageGridProxy(this))
 {
+    setObjectName(QStringLiteral("MainWindow"));
     setWindowTitle(QStringLiteral("Winnow"));
+    setAcceptDrops(true);
+    setDocumentMode(true);
+    setUnifiedTitleAndToolBarOnMac(true);
+
+    m_imageModel->setThumbnailLoader(m_loader);
+    m_imageProxy->setSourceModel(m_imageModel);
+
+    m_tabs = new QTabWidget(this);
+    m_tabs->setObjectName(QStringLiteral("pages"));
+    m_tabs->setDocumentMode(true);
+    m_tabs->setIconSize(QSize(16, 16));
+    setCentralWidget(m_tabs);
+
+    buildImagesPage();
+    m_trainingPanel = new TrainingPanel(m_controller, this);
+    m_trainingPanel->setObjectName(QStringLiteral("trainingPanel"));
+    m_trainingPanel->setRunsRoot(
+        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/runs"));
+    m_tabs->addTab(m_imagesPage, themeIcon("view-preview", QStyle::SP_FileDialogContentsView), tr("Images"));
+    m_tabs->addTab(m_trainingPanel, themeIcon("system-run", QStyle::SP_MediaPlay), tr("Train"));
+
+    m_summary = new DatasetSummary(this);
+    auto* dock = new QDockWidget(tr("Dataset"), this);
+    dock->setObjectName(QStringLiteral("datasetDock"));
+    dock->setWidget(m_summary);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetClosable);
+    dock->setMinimumWidth(260);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+    connect(m_summary, &DatasetSummary::classActivated, this, [this](int classIndex) {
+        m_classCombo->setCurrentIndex(qMax(0, m_classCombo->findData(classIndex)));
+        showPage(m_imagesPage);
+    });
+    connect(m_summary, &DatasetSummary::fileActivated, this,
+        [](const QString& path) { QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath())); });
+
+    buildActions();
+    if (auto* view = menuBar()->findChild<QMenu*>(QStringLiteral("viewMenu")))
+        view->insertAction(view->actions().value(0), dock->toggleViewAction());
+    buildStatusBar();
+
+    connect(m_controller, &TrainingController::scoresReady, this,
+        [this](quint64, const ScoreSet& scores) { setScores(scores); });
+    connect(m_controller, &TrainingController::failed, this,
+        [this](quint64, const QString& message) { showStatus(tr("Training failed: %1").arg(message), 10000); });
+    connect(m_trainingPanel, &TrainingPanel::statusMessage, this, [this](const QString& text) { showStatus(text); });
+
+    QSettings settings;
+    m_imageView->setZoom(settings.value(kZoomKey, ImageGridView::kDefaultZoom).toInt());
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
+        resize(1400, 900);
+    restoreState(settings.value(kStateKey).toByteArray());
+    updateTitle();
+    updateImageCount();
 }
 
 MainWindow::~MainWindow() = default;
 
-void MainWindow::openDataset(const QString&)
+void MainWindow::buildImagesPage()
 {
+    m_imagesPage = new QWidget(this);
+    m_imagesPage->setObjectName(QStringLiteral("imagesPage"));
+
+    m_classCombo = new QComboBox(m_imagesPage);
+    m_classCombo->setObjectName(QStringLiteral("classFilter"));
+    m_classCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_classCombo->setMinimumContentsLength(12);
+    m_splitCombo = new QComboBox(m_imagesPage);
+    m_splitCombo->setObjectName(QStringLiteral("splitFilter"));
+    m_splitCombo->addItem(tr("All splits"), int(ImageGridProxy::SplitFilter::All));
+    m_splitCombo->addItem(tr("Training"), int(ImageGridProxy::SplitFilter::Train));
+    m_splitCombo->addItem(tr("Validation"), int(ImageGridProxy::SplitFilter::Valid));
+    m_splitCombo->addItem(tr("Unlabeled"), int(ImageGridProxy::SplitFilter::Unlabeled));
+    m_sortCombo = new QComboBox(m_imagesPage);
+    m_sortCombo->setObjectName(QStringLiteral("sortOrder"));
+    m_sortCombo->addItem(tr("File name"), int(ImageGridProxy::SortOrder::None));
+    m_sortCombo->addItem(tr("Highest loss first"), int(ImageGridProxy::SortOrder::ByLossDesc));
+    m_sortCombo->addItem(tr("Smallest margin first"), int(ImageGridProxy::SortOrder::ByMarginAsc));
+    m_sortCombo->addItem(tr("Lowest p(given) first"), int(ImageGridProxy::SortOrder::ByPGivenAsc));
+    m_search = new QLineEdit(m_imagesPage);
+    m_search->setObjectName(QStringLiteral("searchEdit"));
+    m_search->setPlaceholderText(tr("Filter by file name"));
+    m_search->setClearButtonEnabled(true);
+    m_search->addAction(themeIcon("edit-find", QStyle::SP_FileDialogContentsView), QLineEdit::LeadingPosition);
+    m_search->setMaximumWidth(260);
+    m_countLabel = new QLabel(m_imagesPage);
+    m_countLabel->setObjectName(QStringLiteral("imageCount"));
+    m_countLabel->setForegroundRole(QPalette::PlaceholderText);
+
+    m_imageView = new ImageGridView(m_imagesPage);
+    m_imageView->setObjectName(QStringLiteral("imageGrid"));
+    m_imageView->setModel(m_imageProxy);
+    m_imageView->setPlaceholderText(tr(
+        "Open a dataset folder to browse its images:\nFile ▸ Open Folder (Ctrl+O), or drop a folder on this window."));
+
+    auto* zoomIcon = new QLabel(m_imagesPage);
+    zoomIcon->setPixmap(themeIcon("zoom-in", QStyle::SP_FileDialogDetailedView).pixmap(16, 16));
+    zoomIcon->setToolTip(tr("Thumbnail size"));
+    QSlider* zoom = m_imageView->createZoomSlider(m_imagesPage);
+    zoom->setObjectName(QStringLiteral("zoomSlider"));
+
+    auto* bar = new QHBoxLayout;
+    bar->setContentsMargins(10, 8, 10, 6);
+    bar->setSpacing(8);
+    const auto label = [this](const QString& text, QWidget* buddy) {
+        auto* l = new QLabel(text, m_imagesPage);
+        l->setBuddy(buddy);
+        return l;
+    };
+    bar->addWidget(label(tr("&Class:"), m_classCombo));
+    bar->addWidget(m_classCombo);
+    bar->addSpacing(6);
+    bar->addWidget(label(tr("S&plit:"), m_splitCombo));
+    bar->addWidget(m_splitCombo);
+    bar->addSpacing(6);
+    bar->addWidget(label(tr("S&ort:"), m_sortCombo));
+    bar->addWidget(m_sortCombo);
+    bar->addSpacing(6);
+    bar->addWidget(m_search, 1);
+    bar->addStretch(1);
+    bar->addWidget(m_countLabel);
+    bar->addSpacing(10);
+    bar->addWidget(zoomIcon);
+    bar->addWidget(zoom);
+
+    auto* layout = new QVBoxLayout(m_imagesPage);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addLayout(bar);
+    layout->addWidget(m_imageView, 1);
+
+    connect(m_classCombo, &QComboBox::currentIndexChanged, this,
+        [this] { m_imageProxy->setClassFilter(m_classCombo->currentData().toInt()); });
+    connect(m_splitCombo, &QComboBox::currentIndexChanged, this,
+        [this] { m_imageProxy->setSplitFilter(ImageGridProxy::SplitFilter(m_splitCombo->currentData().toInt())); });
+    connect(m_sortCombo, &QComboBox::currentIndexChanged, this, [this] {
+        m_imageProxy->setSortOrder(ImageGridProxy::SortOrder(m_sortCombo->currentData().toInt()));
+        m_imageView->scrollToTop();
+    });
+    connect(m_search, &QLineEdit::textChanged, m_imageProxy, &ImageGridProxy::setTextFilter);
+    connect(m_imageProxy, &ImageGridProxy::filterChanged, this, &MainWindow::updateImageCount);
+    connect(m_imageProxy, &QAbstractItemModel::modelReset, this, &MainWindow::updateImageCount);
+    connect(m_imageProxy, &QAbstractItemModel::rowsInserted, this, &MainWindow::updateImageCount);
+    connect(m_imageProxy, &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateImageCount);
+    connect(m_imageView, &ImageGridView::zoomChanged, this, [](int px) { QSettings().setValue(kZoomKey, px); });
+    updateFilterCombos();
+}
+
+void MainWindow::buildActions()
+{
+    auto* fileMenu = menuBar()->addMenu(tr("&File"));
+    auto* openAction = fileMenu->addAction(
+        themeIcon("document-open", QStyle::SP_DirOpenIcon), tr("&Open Folder…"), this, &MainWindow::browseForFolder);
+    openAction->setShortcut(QKeySequence::Open);
+    openAction->setObjectName(QStringLiteral("openFolderAction"));
+    openAction->setToolTip(tr("Open a dataset folder (one sub-folder per class)"));
+    m_recentMenu = fileMenu->addMenu(themeIcon("document-open-recent", QStyle::SP_DirLinkIcon), tr("Open &Recent"));
+    m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildRecentMenu);
+    auto* demoAction = fileMenu->addAction(themeIcon("applications-science", QStyle::SP_DriveHDIcon),
+        tr("Open &Demo Dataset"), this, &MainWindow::openDemo);
+    demoAction->setObjectName(QStringLiteral("openDemoAction"));
+    demoAction->setToolTip(tr("A small generated dataset with planted label errors"));
+    auto* rescanAction = fileMenu->addAction(
+        themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&scan Folder"), this, &MainWindow::rescan);
+    rescanAction->setShortcut(QKeySequence::Refresh);
+    fileMenu->addSeparator();
+    auto* quitAction = fileMenu->addAction(
+        themeIcon("application-exit", QStyle::SP_DialogCloseButton), tr("&Quit"), this, &QWidget::close);
+    quitAction->setShortcut(QKeySequence::Quit);
+    quitAction->setMenuRole(QAction::QuitRole);
+
+    auto* viewMenu = menuBar()->addMenu(tr("&View"));
+    viewMenu->setObjectName(QStringLiteral("viewMenu"));
+    viewMenu->addSeparator();
+    auto* zoomIn = viewMenu->addAction(
+        themeIcon("zoom-in", QStyle::SP_ArrowUp), tr("Zoom &In"), m_imageView, &ImageGridView::zoomIn);
+    zoomIn->setShortcut(QKeySequence::ZoomIn);
+    auto* zoomOut = viewMenu->addAction(
+        themeIcon("zoom-out", QStyle::SP_ArrowDown), tr("Zoom &Out"), m_imageView, &ImageGridView::zoomOut);
+    zoomOut->setShortcut(QKeySequence::ZoomOut);
+    auto* zoomReset = viewMenu->addAction(themeIcon("zoom-original", QStyle::SP_DialogResetButton), tr("&Reset Zoom"),
+        this, [this] { m_imageView->setZoom(ImageGridView::kDefaultZoom); });
+    zoomReset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+    viewMenu->addSeparator();
+    auto* imagesAction = viewMenu->addAction(tr("&Images"), this, [this] { showPage(m_imagesPage); });
+    imagesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
+    auto* trainAction = viewMenu->addAction(tr("&Train"), this, [this] { showPage(m_trainingPanel); });
+    trainAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_2));
+
+    auto* helpMenu = menuBar()->addMenu(tr("&Help"));
+    helpMenu->addAction(
+        themeIcon("help-about", QStyle::SP_MessageBoxInformation), tr("&About Winnow"), this, &MainWindow::about);
+    helpMenu->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+
+    auto* toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName(QStringLiteral("mainToolBar"));
+    toolbar->setMovable(false);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->setIconSize(QSize(18, 18));
+    toolbar->addAction(openAction);
+    toolbar->addAction(demoAction);
+    toolbar->addAction(rescanAction);
+    toolbar->addSeparator();
+    auto* trainTool = toolbar->addAction(
+        themeIcon("system-run", QStyle::SP_MediaPlay), tr("Train"), this, [this] { showPage(m_trainingPanel); });
+    trainTool->setToolTip(tr("Go to the training page"));
+}
+
+void MainWindow::buildStatusBar()
+{
+    m_statusInfo = new QLabel(this);
+    m_statusInfo->setObjectName(QStringLiteral("statusInfo"));
+    m_busyLabel = new QLabel(this);
+    m_busyBar = new QProgressBar(this);
+    m_busyBar->setObjectName(QStringLiteral("busyIndicator"));
+    m_busyBar->setRange(0, 0);
+    m_busyBar->setMaximumWidth(120);
+    m_busyBar->setMaximumHeight(14);
+    m_busyBar->setTextVisible(false);
+    m_busyBar->hide();
+    m_busyLabel->hide();
+    statusBar()->addPermanentWidget(m_busyLabel);
+    statusBar()->addPermanentWidget(m_busyBar);
+    statusBar()->addPermanentWidget(m_statusInfo);
+    statusBar()->setSizeGripEnabled(true);
+}
+
+void MainWindow::openDataset(const QString& folder)
+{
+    const QString trimmed = folder.trimmed();
+    if (trimmed.isEmpty()) {
+        showError(tr("Cannot Open Dataset"), tr("No folder was given."));
+        return;
+    }
+    const QFileInfo info(trimmed);
+    if (!info.exists()) {
+        showError(
+            tr("Cannot Open Dataset"), tr("The folder \"%1\" does not exist.").arg(QDir::toNativeSeparators(trimmed)));
+        return;
+    }
+    if (!info.isDir()) {
+        showError(tr("Cannot Open Dataset"),
+            tr("\"%1\" is a file, not a folder. Choose the folder that holds one sub-folder per class.")
+                .arg(QDir::toNativeSeparators(trimmed)));
+        return;
+    }
+    if (!info.isReadable()) {
+        showError(tr("Cannot Open Dataset"),
+            tr("The folder \"%1\" cannot be read (permission denied).").arg(QDir::toNativeSeparators(trimmed)));
+        return;
+    }
+    startScan(QDir::cleanPath(info.absoluteFilePath()), false);
+}
+
+void MainWindow::rescan()
+{
+    if (m_dataset)
+        startScan(m_dataset->root, true);
+}
+
+void MainWindow::startScan(const QString& folder, bool keepScores)
+{
+    ScanOptions options;
+    const TrainConfig config = m_trainingPanel->config();
+    options.validPct = config.validPct;
+    options.seed = config.seed;
+    const quint64 generation = ++m_scanGeneration;
+    m_scanning = true;
+    setBusy(tr("Scanning %1…").arg(QFileInfo(folder).fileName()));
+    Q_EMIT scanStarted(folder);
+    QtConcurrent::run([folder, options] {
+        return scanDataset(folder, options);
+    }).then(this, [this, generation, folder, keepScores](const ScanResult& result) {
+        onScanFinished(generation, folder, keepScores, result);
+    });
+}
+
+void MainWindow::onScanFinished(quint64 generation, const QString& folder, bool keepScores, const ScanResult& result)
+{
+    if (generation != m_scanGeneration)
+        return; // superseded by a newer scan
+    m_scanning = false;
+    clearBusy();
+    if (!result.ok()) {
+        showError(tr("Cannot Open Dataset"),
+            tr("Could not read a dataset from \"%1\":\n%2").arg(QDir::toNativeSeparators(folder), result.error));
+        return;
+    }
+    if (!keepScores || !m_dataset || m_dataset->root != result.dataset->root)
+        m_scores = {};
+    applyDataset(*result.dataset);
+    addRecent(result.dataset->root);
+    const Dataset& ds = *m_dataset;
+    const int bad = int(ds.unreadable().size());
+    showStatus(bad == 0
+            ? tr("Opened %1: %n image(s).", nullptr, ds.size()).arg(QFileInfo(ds.root).fileName())
+            : tr("Opened %1: %2 images, %3 unreadable.").arg(QFileInfo(ds.root).fileName()).arg(ds.size()).arg(bad),
+        8000);
+}
+
+void MainWindow::applyDataset(const Dataset& dataset)
+{
+    m_dataset = dataset;
+    m_imageModel->setDataset(dataset);
+    if (!m_scores.isEmpty())
+        m_imageModel->setScores(m_scores);
+    m_summary->setDataset(dataset);
+    m_trainingPanel->setDataset(dataset);
+    updateFilterCombos();
+    updateTitle();
+    updateImageCount();
+    m_imageView->scrollToTop();
+    Q_EMIT datasetOpened(*m_dataset);
+}
+
+void MainWindow::setScores(const ScoreSet& scores)
+{
+    if (m_dataset && !scores.datasetRoot.isEmpty()
+        && QDir::cleanPath(scores.datasetRoot) != QDir::cleanPath(m_dataset->root)) {
+        showStatus(tr("Ignored scores for another dataset (%1).").arg(scores.datasetRoot));
+        return;
+    }
+    m_scores = scores;
+    m_imageModel->setScores(scores);
+    // First scores: show the most suspicious images first; later rounds keep the user's order.
+    if (m_sortCombo->currentIndex() == 0 && !scores.isEmpty())
+        m_sortCombo->setCurrentIndex(m_sortCombo->findData(int(ImageGridProxy::SortOrder::ByLossDesc)));
+    updateImageCount();
+    Q_EMIT scoresChanged(m_scores);
 }
 
 void MainWindow::openDefault()
 {
+    const QStringList recent = recentFolders();
+    for (const QString& folder : recent) {
+        if (QFileInfo(folder).isDir()) {
+            openDataset(folder);
+            return;
+        }
+    }
+    openDemo();
+}
+
+void MainWindow::openDemo()
+{
+    const QString dir = defaultDemoDir();
+    if (QFileInfo(dir).isDir() && isDemoDataset(dir)) {
+        openDataset(dir);
+        return;
+    }
+    if (m_demoRunning)
+        return;
+    m_demoRunning = true;
+    setBusy(tr("Generating the demo dataset…"));
+    QtConcurrent::run([dir] { return writeDemoDataset(dir); }).then(this, [this](const DemoResult& result) {
+        m_demoRunning = false;
+        clearBusy();
+        if (!result.ok()) {
+            showError(tr("Cannot Create the Demo Dataset"), result.error);
+            return;
+        }
+        openDataset(result.root);
+    });
+}
+
+void MainWindow::addPage(QWidget* page, const QString& title, const QIcon& icon)
+{
+    if (!page)
+        return;
+    page->setParent(m_tabs);
+    m_tabs->addTab(page, icon, title);
+}
+
+void MainWindow::showPage(QWidget* page)
+{
+    const int index = m_tabs->indexOf(page);
+    if (index >= 0)
+        m_tabs->setCurrentIndex(index);
+}
+
+QWidget* MainWindow::imagesPage() const
+{
+    return m_imagesPage;
+}
+
+TrainingPanel* MainWindow::trainingPanel() const
+{
+    return m_trainingPanel;
+}
+
+QTabWidget* MainWindow::pages() const
+{
+    return m_tabs;
+}
+
+const Dataset* MainWindow::dataset() const
+{
+    return m_dataset ? &*m_dataset : nullptr;
+}
+
+const ScoreSet& MainWindow::scores() const
+{
+    return m_scores;
+}
+
+TrainingController* MainWindow::controller() const
+{
+    return m_controller;
+}
+
+ThumbnailLoader* MainWindow::thumbnailLoader() const
+{
+    return m_loader;
+}
+
+ImageGridModel* MainWindow::imageModel() const
+{
+    return m_imageModel;
+}
+
+ImageGridProxy* MainWindow::imageProxy() const
+{
+    return m_imageProxy;
+}
+
+ImageGridView* MainWindow::imageView() const
+{
+    return m_imageView;
+}
+
+DatasetSummary* MainWindow::summary() const
+{
+    return m_summary;
+}
+
+bool MainWindow::isScanning() const
+{
+    return m_scanning;
+}
+
+QString MainWindow::lastError() const
+{
+    return m_lastError;
+}
+
+void MainWindow::showError(const QString& title, const QString& message)
+{
+    m_lastError = message;
+    showStatus(message, 10000);
+    // Non-modal: never blocks the event loop (or a test driving it).
+    auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("errorBox"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowModality(Qt::WindowModal);
+    box->open();
+    Q_EMIT errorOccurred(message);
+}
+
+void MainWindow::showStatus(const QString& text, int timeoutMs)
+{
+    statusBar()->showMessage(text, timeoutMs);
+}
+
+void MainWindow::setBusy(const QString& text)
+{
+    m_busyLabel->setText(text);
+    m_busyLabel->show();
+    m_busyBar->show();
+}
+
+void MainWindow::clearBusy()
+{
+    if (m_scanning || m_demoRunning)
+        return;
+    m_busyLabel->hide();
+    m_busyBar->hide();
+}
+
+QStringList MainWindow::recentFolders() const
+{
+    return QSettings().value(kRecentKey).toStringList();
+}
+
+void MainWindow::addRecent(const QString& folder)
+{
+    QStringList recent = recentFolders();
+    recent.removeAll(folder);
+    recent.prepend(folder);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    QSettings().setValue(kRecentKey, recent);
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = recentFolders();
+    for (int i = 0; i < recent.size(); ++i) {
+        const QString& folder = recent.at(i);
+        const QString text = QStringLiteral("&%1  %2").arg((i + 1) % 10).arg(QDir::toNativeSeparators(folder));
+        QAction* a = m_recentMenu->addAction(text, this, [this, folder] { openDataset(folder); });
+        a->setEnabled(QFileInfo(folder).isDir());
+    }
+    if (recent.isEmpty()) {
+        m_recentMenu->addAction(tr("No recent folders"))->setEnabled(false);
+        return;
+    }
+    m_recentMenu->addSeparator();
+    m_recentMenu->addAction(tr("&Clear Menu"), this, [] { QSettings().remove(kRecentKey); });
+}
+
+void MainWindow::browseForFolder()
+{
+    QString start = m_dataset ? QFileInfo(m_dataset->root).absolutePath() : recentFolders().value(0);
+    if (start.isEmpty())
+        start = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Open Dataset Folder"), start);
+    if (!folder.isEmpty())
+        openDataset(folder);
+}
+
+void MainWindow::updateFilterCombos()
+{
+    const QSignalBlocker block(m_classCombo);
+    const int previous = m_classCombo->currentData().isValid() ? m_classCombo->currentData().toInt() : -1;
+    const QString previousName = m_classCombo->currentText();
+    m_classCombo->clear();
+    m_classCombo->addItem(tr("All classes"), -1);
+    if (m_dataset) {
+        for (int i = 0; i < m_dataset->vocab.size(); ++i)
+            m_classCombo->addItem(m_dataset->vocab.at(i), i);
+    }
+    int index = m_classCombo->findText(previousName);
+    if (index < 0 || previous < 0)
+        index = 0;
+    m_classCombo->setCurrentIndex(index);
+    m_imageProxy->setClassFilter(m_classCombo->currentData().toInt());
+    m_classCombo->setEnabled(m_dataset.has_value());
+    m_splitCombo->setEnabled(m_dataset.has_value());
+    m_search->setEnabled(m_dataset.has_value());
+}
+
+void MainWindow::updateImageCount()
+{
+    if (!m_dataset) {
+        m_countLabel->clear();
+        m_statusInfo->setText(tr("No dataset"));
+        return;
+    }
+    const int shown = m_imageProxy->rowCount();
+    const int total = m_imageModel->rowCount();
+    const QLocale locale;
+    m_countLabel->setText(shown == total ? tr("%1 images").arg(locale.toString(total))
+                                         : tr("%1 of %2 images").arg(locale.toString(shown), locale.toString(total)));
+    QString info = tr("%1 classes · %2 train · %3 valid")
+                       .arg(m_dataset->vocab.size())
+                       .arg(locale.toString(m_dataset->count(Split::Train)))
+                       .arg(locale.toString(m_dataset->count(Split::Valid)));
+    if (!m_scores.isEmpty())
+        info += tr(" · %1 scored").arg(locale.toString(m_scores.records.size()));
+    m_statusInfo->setText(info);
+    m_imageView->setPlaceholderText(m_dataset ? tr("No images match the filters.") : QString());
+}
+
+void MainWindow::updateTitle()
+{
+    if (m_dataset) {
+        setWindowTitle(tr("%1 — Winnow").arg(QFileInfo(m_dataset->root).fileName()));
+        setWindowFilePath(m_dataset->root);
+    } else {
+        setWindowTitle(QStringLiteral("Winnow"));
+    }
+}
+
+void MainWindow::about()
+{
+    QMessageBox::about(this, tr("About Winnow"),
+        tr("<h3>Winnow %1</h3>"
+           "<p>Find and fix bad data in image-classification datasets: train a classifier, rank every "
+           "image by how much the model disagrees with its label, then keep, delete or relabel, and "
+           "retrain.</p>"
+           "<p>Built with Qt %2 and LibTorch.</p>"
+           "<p>Licensed under the GNU GPL, version 3 or later.</p>")
+            .arg(QStringLiteral(WINNOW_VERSION), QString::fromLatin1(qVersion())));
+}
+
+bool MainWindow::canOpenDrop(const QMimeData* mime)
+{
+    return !localFolderOf(mime).isEmpty();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (canOpenDrop(event->mimeData()))
+        event->acceptProposedAction();
+    else
+        event->ignore();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const QString folder = localFolderOf(event->mimeData());
+    if (folder.isEmpty()) {
+        event->ignore();
+        return;
+    }
+    event->acceptProposedAction();
+    openDataset(folder);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    if (m_controller->isBusy()) {
+        const auto answer = QMessageBox::question(this, tr("Training in Progress"),
+            tr("A training job is still running. Cancel it and quit?"), QMessageBox::Yes | QMessageBox::No,
+            QMessageBox::No);
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+        m_controller->cancel();
+    }
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    settings.setValue(kStateKey, saveState());
+    QMainWindow::closeEvent(event);
 }
 
 } // namespace Winnow

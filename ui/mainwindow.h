@@ -1,21 +1,149 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <optional>
+
+#include <QIcon>
 #include <QMainWindow>
+
+#include "core/dataset/dataset.h"
+#include "core/engine/types.h"
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QMenu;
+class QMimeData;
+class QProgressBar;
+class QTabWidget;
 
 namespace Winnow {
 
+class DatasetSummary;
+class ImageGridModel;
+class ImageGridProxy;
+class ImageGridView;
+class ThumbnailLoader;
+class TrainingController;
+class TrainingPanel;
+
+/**
+ * Winnow's main window: File / View / Help menus, a toolbar, the dataset sidebar (class counts per split, unreadable
+ * files), and a tab per page: "Images" (the whole dataset in a filterable thumbnail grid), "Train" (TrainingPanel),
+ * then any page added with addPage() (the analysis views).
+ *
+ * Owns the shared TrainingController, ThumbnailLoader and the dataset-wide ImageGridModel (other pages may put their
+ * own ImageGridProxy on imageModel(), or build their own model on thumbnailLoader()). Scans and demo generation run
+ * off the GUI thread with a busy indicator in the status bar; errors (missing or invalid folders, failed scans) are
+ * shown in a non-modal message box and reported through errorOccurred(), never thrown.
+ */
 class MainWindow : public QMainWindow
 {
     Q_OBJECT
 public:
+    static constexpr int kMaxRecent = 10;
+
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
     /// Opens a dataset folder (scan runs off the GUI thread). Errors are shown, never thrown.
     void openDataset(const QString& folder);
-    /// First run: the demo dataset (generated on demand); later runs: the most recent folder.
+    /// First run: the demo dataset (generated on demand); later runs: the most recent folder that still exists.
     void openDefault();
+    /// Opens the demo dataset, generating it first (off the GUI thread) when it is missing.
+    void openDemo();
+    /// Scans the current folder again (after files changed on disk); scores are kept.
+    void rescan();
+
+    /// Adds a page as a tab after the built-in ones; the window takes ownership.
+    void addPage(QWidget* page, const QString& title, const QIcon& icon = {});
+    /// Brings a page (built-in or added) to the front.
+    void showPage(QWidget* page);
+    QWidget* imagesPage() const;
+    TrainingPanel* trainingPanel() const;
+    QTabWidget* pages() const;
+
+    /// The open dataset, or null.
+    const Dataset* dataset() const;
+    /// Scores of the latest scoring pass for the open dataset (empty if none).
+    const ScoreSet& scores() const;
+    TrainingController* controller() const;
+    ThumbnailLoader* thumbnailLoader() const;
+    ImageGridModel* imageModel() const;
+    ImageGridProxy* imageProxy() const;
+    ImageGridView* imageView() const;
+    DatasetSummary* summary() const;
+
+    bool isScanning() const;
+    QString lastError() const; ///< the most recent error message shown
+    QStringList recentFolders() const;
+
+    /// True if the drag data holds a local folder that could be opened.
+    static bool canOpenDrop(const QMimeData* mime);
+
+public Q_SLOTS:
+    /// Accept scores from elsewhere (e.g. a loaded run); same effect as the controller's scoresReady.
+    void setScores(const Winnow::ScoreSet& scores);
+    void showError(const QString& title, const QString& message);
+    void showStatus(const QString& text, int timeoutMs = 5000);
+
+Q_SIGNALS:
+    void datasetOpened(const Winnow::Dataset& dataset);
+    void scoresChanged(const Winnow::ScoreSet& scores);
+    void scanStarted(const QString& folder);
+    /// An error was shown to the user.
+    void errorOccurred(const QString& message);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void buildActions();
+    void buildImagesPage();
+    void buildStatusBar();
+    void startScan(const QString& folder, bool keepScores);
+    void onScanFinished(quint64 generation, const QString& folder, bool keepScores, const ScanResult& result);
+    void applyDataset(const Dataset& dataset);
+    void setBusy(const QString& text);
+    void clearBusy();
+    void addRecent(const QString& folder);
+    void rebuildRecentMenu();
+    void browseForFolder();
+    void updateImageCount();
+    void updateFilterCombos();
+    void updateTitle();
+    void about();
+
+    TrainingController* m_controller = nullptr;
+    ThumbnailLoader* m_loader = nullptr;
+    ImageGridModel* m_imageModel = nullptr;
+    ImageGridProxy* m_imageProxy = nullptr;
+    ImageGridView* m_imageView = nullptr;
+    DatasetSummary* m_summary = nullptr;
+    TrainingPanel* m_trainingPanel = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    QWidget* m_imagesPage = nullptr;
+
+    QComboBox* m_classCombo = nullptr;
+    QComboBox* m_splitCombo = nullptr;
+    QComboBox* m_sortCombo = nullptr;
+    QLineEdit* m_search = nullptr;
+    QLabel* m_countLabel = nullptr;
+
+    QMenu* m_recentMenu = nullptr;
+    QLabel* m_statusInfo = nullptr;
+    QLabel* m_busyLabel = nullptr;
+    QProgressBar* m_busyBar = nullptr;
+
+    std::optional<Dataset> m_dataset;
+    ScoreSet m_scores;
+    QString m_lastError;
+
+    quint64 m_scanGeneration = 0; ///< results of older scans are dropped
+    bool m_scanning = false;
+    bool m_demoRunning = false;
 };
 
 } // namespace Winnow

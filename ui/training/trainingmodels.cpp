@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/training/trainingmodels.h"
+
+#include <cmath>
+
+#include <QFont>
+
+namespace Winnow {
+
+QString formatDuration(double seconds)
+{
+    const qint64 s = qMax<qint64>(0, qint64(std::llround(seconds)));
+    if (s >= 3600)
+        return QStringLiteral("%1:%2:%3")
+            .arg(s / 3600)
+            .arg((s / 60) % 60, 2, 10, QLatin1Char('0'))
+            .arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1:%2").arg(s / 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
+namespace {
+
+QVariant numberCell(double v, int decimals)
+{
+    return std::isfinite(v) ? QVariant(QString::number(v, 'f', decimals)) : QVariant(QStringLiteral("–"));
+}
+
+} // namespace
+
+void EpochTableModel::append(const EpochStats& stats)
+{
+    beginInsertRows({}, int(m_rows.size()), int(m_rows.size()));
+    m_rows.append(stats);
+    endInsertRows();
+}
+
+void EpochTableModel::clear()
+{
+    beginResetModel();
+    m_rows.clear();
+    endResetModel();
+}
+
+int EpochTableModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int EpochTableModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant EpochTableModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const EpochStats& e = m_rows.at(index.row());
+    if (role == Qt::TextAlignmentRole)
+        return index.column() == StageColumn ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                             : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::UserRole) { // raw values, for tests and plots
+        switch (index.column()) {
+        case EpochColumn:
+            return e.epoch;
+        case StageColumn:
+            return e.stage;
+        case TrainLossColumn:
+            return e.trainLoss;
+        case ValidLossColumn:
+            return e.validLoss;
+        case ErrorRateColumn:
+            return e.errorRate;
+        case TimeColumn:
+            return e.seconds;
+        default:
+            return {};
+        }
+    }
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case EpochColumn:
+        return e.epoch;
+    case StageColumn:
+        return e.stage == 0 ? tr("frozen") : tr("unfrozen");
+    case TrainLossColumn:
+        return numberCell(e.trainLoss, 6);
+    case ValidLossColumn:
+        return numberCell(e.validLoss, 6);
+    case ErrorRateColumn:
+        return numberCell(e.errorRate, 6);
+    case TimeColumn:
+        return formatDuration(e.seconds);
+    default:
+        return {};
+    }
+}
+
+QVariant EpochTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::TextAlignmentRole)
+        return section == StageColumn ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                      : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case EpochColumn:
+        return QStringLiteral("epoch");
+    case StageColumn:
+        return QStringLiteral("stage");
+    case TrainLossColumn:
+        return QStringLiteral("train_loss");
+    case ValidLossColumn:
+        return QStringLiteral("valid_loss");
+    case ErrorRateColumn:
+        return QStringLiteral("error_rate");
+    case TimeColumn:
+        return QStringLiteral("time");
+    default:
+        return {};
+    }
+}
+
+void RoundTableModel::append(const RoundSummary& summary)
+{
+    beginInsertRows({}, int(m_rows.size()), int(m_rows.size()));
+    m_rows.append(summary);
+    endInsertRows();
+}
+
+void RoundTableModel::clear()
+{
+    beginResetModel();
+    m_rows.clear();
+    endResetModel();
+}
+
+int RoundTableModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int RoundTableModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant RoundTableModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const RoundSummary& r = m_rows.at(index.row());
+    if (role == Qt::TextAlignmentRole)
+        return index.column() == KindColumn ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                            : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (index.column()) {
+    case RoundColumn:
+        return r.round;
+    case KindColumn:
+        return r.kind;
+    case ErrorRateColumn:
+        return numberCell(r.errorRate, 4);
+    case ValidLossColumn:
+        return numberCell(r.validLoss, 4);
+    case FilesChangedColumn:
+        return r.filesChanged;
+    case TimeColumn:
+        return formatDuration(r.seconds);
+    default:
+        return {};
+    }
+}
+
+QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case RoundColumn:
+        return tr("Round");
+    case KindColumn:
+        return tr("Kind");
+    case ErrorRateColumn:
+        return tr("Error rate");
+    case ValidLossColumn:
+        return tr("Valid loss");
+    case FilesChangedColumn:
+        return tr("Files changed");
+    case TimeColumn:
+        return tr("Time");
+    default:
+        return {};
+    }
+}
+
+} // namespace Winnow

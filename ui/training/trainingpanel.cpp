@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/training/trainingpanel.h"
+
+#include <cmath>
+
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScatterSeries>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStyle>
+#include <QTableView>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+#include "core/engine/trainingcontroller.h"
+#include "ui/training/trainingmodels.h"
+
+namespace Winnow {
+
+namespace {
+
+const QStringList kArchitectures = { QStringLiteral("resnet18"), QStringLiteral("resnet34"), QStringLiteral("resnet50"),
+    QStringLiteral("mobilenet_v2") };
+const QStringList kDevices = { QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda") };
+const QColor kTrainColor(0x2d, 0x6c, 0xdf);
+const QColor kValidColor(0xe6, 0x7e, 0x22);
+
+QTableView* makeTable(QAbstractItemModel* model, QWidget* parent)
+{
+    auto* table = new QTableView(parent);
+    table->setModel(model);
+    table->setAlternatingRowColors(true);
+    table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setShowGrid(false);
+    table->verticalHeader()->hide();
+    table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 8);
+    table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    table->horizontalHeader()->setHighlightSections(false);
+    table->setWordWrap(false);
+    return table;
+}
+
+} // namespace
+
+TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent)
+    : QWidget(parent)
+    , m_controller(controller)
+    , m_epochModel(new EpochTableModel(this))
+    , m_roundModel(new RoundTableModel(this))
+{
+    buildUi();
+
+    TrainConfig defaults;
+    defaults.weights = defaultWeightsPath(defaults.arch);
+    setConfig(defaults);
+
+    if (m_controller) {
+        connect(m_controller, &TrainingController::started, this, &TrainingPanel::onStarted);
+        connect(m_controller, &TrainingController::progress, this, &TrainingPanel::onProgress);
+        connect(m_controller, &TrainingController::epochFinished, this, &TrainingPanel::onEpochFinished);
+        connect(m_controller, &TrainingController::scoresReady, this, &TrainingPanel::onScoresReady);
+        connect(m_controller, &TrainingController::roundFinished, this, &TrainingPanel::onRoundFinished);
+        connect(m_controller, &TrainingController::finished, this, &TrainingPanel::onFinished);
+        connect(m_controller, &TrainingController::failed, this, &TrainingPanel::onFailed);
+        connect(m_controller, &TrainingController::cancelled, this, &TrainingPanel::onCancelled);
+    }
+    updateButtons();
+}
+
+TrainingPanel::~TrainingPanel() = default;
+
+void TrainingPanel::buildUi()
+{
+    // --- Settings column -------------------------------------------------------------------------------------
+    auto* modelBox = new QGroupBox(tr("Model"), this);
+    auto* modelForm = new QFormLayout(modelBox);
+    modelForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    m_arch = new QComboBox(modelBox);
+    m_arch->setObjectName(QStringLiteral("archCombo"));
+    m_arch->addItems(kArchitectures);
+    modelForm->addRow(tr("&Architecture:"), m_arch);
+
+    auto* weightsRow = new QHBoxLayout;
+    weightsRow->setSpacing(4);
+    m_weights = new QLineEdit(modelBox);
+    m_weights->setObjectName(QStringLiteral("weightsEdit"));
+    m_weights->setPlaceholderText(tr("none: random initialisation"));
+    m_weights->setClearButtonEnabled(true);
+    auto* browse = new QToolButton(modelBox);
+    browse->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
+    browse->setToolTip(tr("Choose a .safetensors weights file"));
+    weightsRow->addWidget(m_weights, 1);
+    weightsRow->addWidget(browse);
+    modelForm->addRow(tr("Pretrained &weights:"), weightsRow);
+    m_weightsWarning = new QLabel(modelBox);
+    m_weightsWarning->setWordWrap(true);
+    m_weightsWarning->setObjectName(QStringLiteral("weightsWarning"));
+    modelForm->addRow(QString(), m_weightsWarning);
+
+    m_device = new QComboBox(modelBox);
+    m_device->setObjectName(QStringLiteral("deviceCombo"));
+    m_device->addItem(tr("Automatic"), kDevices.at(0));
+    m_device->addItem(tr("CPU"), kDevices.at(1));
+    m_device->addItem(tr("CUDA GPU"), kDevices.at(2));
+    modelForm->addRow(tr("&Device:"), m_device);
+
+    auto* dataBox = new QGroupBox(tr("Data and schedule"), this);
+    auto* dataForm = new QFormLayout(dataBox);
+    dataForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    m_size = new QSpinBox(dataBox);
+    m_size->setObjectName(QStringLiteral("sizeSpin"));
+    m_size->setRange(32, 512);
+    m_size->setSingleStep(32);
+    m_size->setSuffix(tr(" px"));
+    dataForm->addRow(tr("Image &size:"), m_size);
+    m_batch = new QSpinBox(dataBox);
+    m_batch->setObjectName(QStringLiteral("batchSpin"));
+    m_batch->setRange(1, 1024);
+    dataForm->addRow(tr("&Batch size:"), m_batch);
+    m_freezeEpochs = new QSpinBox(dataBox);
+    m_freezeEpochs->setObjectName(QStringLiteral("freezeEpochsSpin"));
+    m_freezeEpochs->setRange(0, 20);
+    m_freezeEpochs->setToolTip(tr("Epochs with the pretrained body frozen (fastai fine_tune's first stage)"));
+    dataForm->addRow(tr("&Frozen epochs:"), m_freezeEpochs);
+    m_epochs = new QSpinBox(dataBox);
+    m_epochs->setObjectName(QStringLiteral("epochsSpin"));
+    m_epochs->setRange(1, 200);
+    m_epochs->setToolTip(tr("Epochs with the whole network unfrozen"));
+    dataForm->addRow(tr("&Epochs:"), m_epochs);
+    m_validPct = new QDoubleSpinBox(dataBox);
+    m_validPct->setObjectName(QStringLiteral("validPctSpin"));
+    m_validPct->setRange(0.05, 0.5);
+    m_validPct->setSingleStep(0.05);
+    m_validPct->setDecimals(2);
+    m_validPct->setToolTip(tr("Share of each folder-per-class dataset held out for validation (valid_pct)"));
+    dataForm->addRow(tr("&Validation share:"), m_validPct);
+    m_seed = new QSpinBox(dataBox);
+    m_seed->setObjectName(QStringLiteral("seedSpin"));
+    m_seed->setRange(0, std::numeric_limits<int>::max());
+    dataForm->addRow(tr("S&eed:"), m_seed);
+
+    m_start = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Start training"), this);
+    m_start->setObjectName(QStringLiteral("startButton"));
+    m_start->setDefault(true);
+    m_start->setToolTip(tr("Fine-tune the model on this dataset, then score every image"));
+    m_cancel = new QPushButton(style()->standardIcon(QStyle::SP_MediaStop), tr("&Cancel"), this);
+    m_cancel->setObjectName(QStringLiteral("cancelButton"));
+    m_retrain = new QPushButton(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Retrain head"), this);
+    m_retrain->setObjectName(QStringLiteral("retrainButton"));
+    m_retrain->setToolTip(tr("Quick round after cleaning: retrain only the classifier head on cached features and "
+                             "re-score every image"));
+
+    auto* buttons = new QGridLayout;
+    buttons->addWidget(m_start, 0, 0, 1, 2);
+    buttons->addWidget(m_retrain, 1, 0);
+    buttons->addWidget(m_cancel, 1, 1);
+
+    m_datasetLabel = new QLabel(this);
+    m_datasetLabel->setWordWrap(true);
+    m_datasetLabel->setObjectName(QStringLiteral("datasetLabel"));
+
+    auto* settings = new QWidget(this);
+    auto* settingsLayout = new QVBoxLayout(settings);
+    settingsLayout->setContentsMargins(0, 0, 0, 0);
+    settingsLayout->addWidget(m_datasetLabel);
+    settingsLayout->addWidget(modelBox);
+    settingsLayout->addWidget(dataBox);
+    settingsLayout->addLayout(buttons);
+    settingsLayout->addStretch(1);
+    settings->setMinimumWidth(300);
+    settings->setMaximumWidth(420);
+
+    // --- Progress, plot and tables -----------------------------------------------------------------------------
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName(QStringLiteral("progressBar"));
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    m_progress->setTextVisible(true);
+    m_progress->setFormat(QString());
+    m_status = new QLabel(tr("Ready."), this);
+    m_status->setObjectName(QStringLiteral("statusLabel"));
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    m_chart = new QChart;
+    m_chart->setTitle(tr("Loss"));
+    m_chart->legend()->setAlignment(Qt::AlignBottom);
+    m_chart->setMargins(QMargins(6, 6, 6, 6));
+    m_chart->setBackgroundRoundness(4);
+    m_trainSeries = new QLineSeries(m_chart);
+    m_trainSeries->setName(tr("train loss (smoothed, per batch)"));
+    m_trainSeries->setPen(QPen(kTrainColor, 1.8));
+    m_validSeries = new QLineSeries(m_chart);
+    m_validSeries->setName(tr("valid loss (per epoch)"));
+    m_validSeries->setPen(QPen(kValidColor, 2.2));
+    m_validSeries->setPointsVisible(true);
+    m_chart->addSeries(m_trainSeries);
+    m_chart->addSeries(m_validSeries);
+    m_axisX = new QValueAxis(m_chart);
+    m_axisX->setTitleText(tr("epoch"));
+    m_axisX->setLabelFormat(QStringLiteral("%.0f"));
+    m_axisY = new QValueAxis(m_chart);
+    m_axisY->setTitleText(tr("loss"));
+    m_axisY->setLabelFormat(QStringLiteral("%.2f"));
+    m_chart->addAxis(m_axisX, Qt::AlignBottom);
+    m_chart->addAxis(m_axisY, Qt::AlignLeft);
+    for (QLineSeries* s : { m_trainSeries, m_validSeries }) {
+        s->attachAxis(m_axisX);
+        s->attachAxis(m_axisY);
+    }
+    m_chartView = new QChartView(m_chart, this);
+    m_chartView->setObjectName(QStringLiteral("lossChart"));
+    m_chartView->setRenderHint(QPainter::Antialiasing);
+    m_chartView->setMinimumHeight(220);
+    resetPlot(1);
+
+    m_epochTable = makeTable(m_epochModel, this);
+    m_epochTable->setObjectName(QStringLiteral("epochTable"));
+    m_roundTable = makeTable(m_roundModel, this);
+    m_roundTable->setObjectName(QStringLiteral("roundTable"));
+
+    auto* epochBox = new QGroupBox(tr("Epochs"), this);
+    (new QVBoxLayout(epochBox))->addWidget(m_epochTable);
+    auto* roundBox = new QGroupBox(tr("Rounds"), this);
+    (new QVBoxLayout(roundBox))->addWidget(m_roundTable);
+    auto* tables = new QSplitter(Qt::Horizontal, this);
+    tables->addWidget(epochBox);
+    tables->addWidget(roundBox);
+    tables->setStretchFactor(0, 3);
+    tables->setStretchFactor(1, 2);
+    tables->setChildrenCollapsible(false);
+
+    auto* right = new QSplitter(Qt::Vertical, this);
+    right->addWidget(m_chartView);
+    right->addWidget(tables);
+    right->setStretchFactor(0, 3);
+    right->setStretchFactor(1, 2);
+    right->setChildrenCollapsible(false);
+
+    auto* progressRow = new QHBoxLayout;
+    progressRow->addWidget(m_status, 1);
+    progressRow->addWidget(m_progress, 1);
+
+    auto* rightColumn = new QVBoxLayout;
+    rightColumn->addLayout(progressRow);
+    rightColumn->addWidget(right, 1);
+
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(12, 12, 12, 12);
+    layout->setSpacing(16);
+    layout->addWidget(settings);
+    layout->addLayout(rightColumn, 1);
+
+    connect(browse, &QToolButton::clicked, this, &TrainingPanel::browseWeights);
+    connect(m_weights, &QLineEdit::textChanged, this, &TrainingPanel::updateWeightsWarning);
+    connect(m_arch, &QComboBox::currentTextChanged, this, [this](const QString& arch) {
+        // Follow the architecture while the field still holds a default (or nothing).
+        const QString current = m_weights->text().trimmed();
+        if (current.isEmpty() || current == m_lastDefaultWeights) {
+            m_lastDefaultWeights = defaultWeightsPath(arch);
+            m_weights->setText(m_lastDefaultWeights);
+        }
+        updateWeightsWarning();
+    });
+    connect(m_start, &QPushButton::clicked, this, &TrainingPanel::start);
+    connect(m_cancel, &QPushButton::clicked, this, &TrainingPanel::cancel);
+    connect(m_retrain, &QPushButton::clicked, this, &TrainingPanel::retrain);
+}
+
+QString TrainingPanel::defaultWeightsPath(const QString& arch)
+{
+    const QString file = arch + QStringLiteral("-imagenet.safetensors");
+    QStringList dirs;
+    const QString env = qEnvironmentVariable("WINNOW_SHARED");
+    if (!env.isEmpty())
+        dirs << env + QStringLiteral("/weights");
+    if (QCoreApplication::instance()) {
+        QDir dir(QCoreApplication::applicationDirPath());
+        for (int up = 0; up < 6; ++up) {
+            dirs << dir.filePath(QStringLiteral("shared/weights")) << dir.filePath(QStringLiteral("../shared/weights"));
+            if (!dir.cdUp())
+                break;
+        }
+    }
+    for (const QString& d : std::as_const(dirs)) {
+        const QFileInfo info(QDir(d).filePath(file));
+        if (info.isFile())
+            return QDir::cleanPath(info.absoluteFilePath());
+    }
+    return {};
+}
+
+TrainConfig TrainingPanel::config() const
+{
+    TrainConfig c;
+    c.arch = m_arch->currentText();
+    c.weights = m_weights->text().trimmed();
+    c.size = m_size->value();
+    c.batchSize = m_batch->value();
+    c.epochs = m_epochs->value();
+    c.freezeEpochs = m_freezeEpochs->value();
+    c.validPct = m_validPct->value();
+    c.seed = quint64(m_seed->value());
+    c.device = m_device->currentData().toString();
+    return c;
+}
+
+void TrainingPanel::setConfig(const TrainConfig& c)
+{
+    const QSignalBlocker block(m_arch);
+    const int arch = m_arch->findText(c.arch);
+    m_arch->setCurrentIndex(arch >= 0 ? arch : m_arch->findText(QStringLiteral("mobilenet_v2")));
+    m_weights->setText(c.weights);
+    if (c.weights == defaultWeightsPath(c.arch))
+        m_lastDefaultWeights = c.weights;
+    m_size->setValue(c.size);
+    m_batch->setValue(c.batchSize);
+    m_epochs->setValue(c.epochs);
+    m_freezeEpochs->setValue(c.freezeEpochs);
+    m_validPct->setValue(c.validPct);
+    m_seed->setValue(int(qMin<quint64>(c.seed, quint64(std::numeric_limits<int>::max()))));
+    const int device = m_device->findData(c.device);
+    m_device->setCurrentIndex(device >= 0 ? device : 0);
+    updateWeightsWarning();
+}
+
+void TrainingPanel::updateWeightsWarning()
+{
+    const QString path = m_weights->text().trimmed();
+    QString text;
+    if (path.isEmpty())
+        text = tr("No pretrained weights: the network starts from random values and needs far more data and epochs.");
+    else if (!QFileInfo(path).isFile())
+        text = tr("File not found.");
+    else if (!path.endsWith(QLatin1String(".safetensors"), Qt::CaseInsensitive))
+        text = tr("Expected a .safetensors file.");
+    m_weightsWarning->setVisible(!text.isEmpty());
+    m_weightsWarning->setText(
+        QStringLiteral("<span style='color:#b9770e'>&#9888; %1</span>").arg(text.toHtmlEscaped()));
+    updateButtons();
+}
+
+void TrainingPanel::browseWeights()
+{
+    QString start = m_weights->text().trimmed();
+    if (start.isEmpty())
+        start = QSettings().value(QStringLiteral("training/lastWeightsDir")).toString();
+    const QString file = QFileDialog::getOpenFileName(
+        this, tr("Pretrained Weights"), start, tr("Safetensors weights (*.safetensors);;All files (*)"));
+    if (file.isEmpty())
+        return;
+    QSettings().setValue(QStringLiteral("training/lastWeightsDir"), QFileInfo(file).absolutePath());
+    m_weights->setText(file);
+}
+
+void TrainingPanel::setDataset(const Dataset& dataset)
+{
+    const bool other = !m_dataset || m_dataset->root != dataset.root;
+    m_dataset = dataset;
+    if (other) {
+        m_hasModel = false;
+        m_epochModel->clear();
+        m_roundModel->clear();
+        resetPlot(1);
+        setStatus(tr("Ready."));
+    }
+    const int classes = int(dataset.vocab.size());
+    const int train = dataset.count(Split::Train);
+    const int valid = dataset.count(Split::Valid);
+    m_datasetLabel->setText(tr("<b>%1</b><br>%2 classes · %3 train · %4 valid images")
+                                .arg(QFileInfo(dataset.root).fileName().toHtmlEscaped())
+                                .arg(classes)
+                                .arg(train)
+                                .arg(valid));
+    updateButtons();
+}
+
+void TrainingPanel::clearDataset()
+{
+    m_dataset.reset();
+    m_hasModel = false;
+    m_datasetLabel->setText(tr("<i>No dataset open.</i>"));
+    updateButtons();
+}
+
+void TrainingPanel::setRunsRoot(const QString& dir)
+{
+    m_runsRoot = dir;
+}
+
+QString TrainingPanel::runsRoot() const
+{
+    return m_runsRoot;
+}
+
+bool TrainingPanel::isBusy() const
+{
+    return m_busy;
+}
+
+bool TrainingPanel::hasModel() const
+{
+    return m_hasModel;
+}
+
+EpochTableModel* TrainingPanel::epochModel() const
+{
+    return m_epochModel;
+}
+
+RoundTableModel* TrainingPanel::roundModel() const
+{
+    return m_roundModel;
+}
+
+QPushButton* TrainingPanel::startButton() const
+{
+    return m_start;
+}
+
+QPushButton* TrainingPanel::cancelButton() const
+{
+    return m_cancel;
+}
+
+QPushButton* TrainingPanel::retrainButton() const
+{
+    return m_retrain;
+}
+
+QProgressBar* TrainingPanel::progressBar() const
+{
+    return m_progress;
+}
+
+void TrainingPanel::updateButtons()
+{
+    const bool busy = m_busy || (m_controller && m_controller->isBusy());
+    const bool trainable = m_dataset && m_dataset->vocab.size() >= 2;
+    m_start->setEnabled(!busy && trainable && m_controller);
+    m_retrain->setEnabled(!busy && trainable && m_hasModel && m_controller);
+    m_cancel->setEnabled(busy);
+    for (QWidget* w : std::initializer_list<QWidget*> {
+             m_arch, m_weights, m_size, m_batch, m_epochs, m_freezeEpochs, m_validPct, m_seed, m_device })
+        w->setEnabled(!busy);
+    if (!m_dataset)
+        m_start->setToolTip(tr("Open a dataset first"));
+    else if (!trainable)
+        m_start->setToolTip(tr("Training needs at least two classes"));
+    else
+        m_start->setToolTip(tr("Fine-tune the model on this dataset, then score every image"));
+}
+
+void TrainingPanel::setBusy(bool busy)
+{
+    if (m_busy == busy)
+        return;
+    m_busy = busy;
+    updateButtons();
+    Q_EMIT busyChanged(busy);
+}
+
+void TrainingPanel::setStatus(const QString& text, bool error)
+{
+    m_status->setText(error ? QStringLiteral("<span style='color:#c0392b'>%1</span>").arg(text.toHtmlEscaped())
+                            : text.toHtmlEscaped());
+    m_status->setToolTip(text);
+    Q_EMIT statusMessage(text);
+}
+
+void TrainingPanel::start()
+{
+    if (!m_controller || !m_dataset || m_busy)
+        return;
+    const TrainConfig c = config();
+    if (!c.weights.isEmpty() && !QFileInfo(c.weights).isFile()) {
+        setStatus(tr("Weights file not found: %1").arg(c.weights), true);
+        return;
+    }
+    QString runDir;
+    if (!m_runsRoot.isEmpty()) {
+        const QString name = QFileInfo(m_dataset->root).fileName();
+        runDir = QDir(m_runsRoot)
+                     .filePath(name + QLatin1Char('-')
+                         + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
+    }
+    const quint64 job = m_controller->train(*m_dataset, c, runDir);
+    if (job == 0) {
+        setStatus(tr("The engine is busy with another job."), true);
+        return;
+    }
+    m_job = job;
+    m_jobKind = QStringLiteral("train");
+}
+
+void TrainingPanel::cancel()
+{
+    if (m_controller)
+        m_controller->cancel();
+    setStatus(tr("Cancelling…"));
+}
+
+void TrainingPanel::retrain()
+{
+    if (!m_controller || !m_dataset || m_busy)
+        return;
+    const quint64 job = m_controller->retrainHead(*m_dataset);
+    if (job == 0) {
+        setStatus(tr("Cannot retrain now: the engine is busy or has no model yet."), true);
+        return;
+    }
+    m_job = job;
+    m_jobKind = QStringLiteral("retrain");
+}
+
+void TrainingPanel::resetPlot(int totalEpochs)
+{
+    m_trainSeries->clear();
+    m_validSeries->clear();
+    m_totalEpochs = qMax(1, totalEpochs);
+    m_yMax = 0;
+    m_axisX->setRange(0, m_totalEpochs);
+    m_axisX->setTickCount(qMin(m_totalEpochs, 10) + 1);
+    m_axisY->setRange(0, 1);
+}
+
+void TrainingPanel::addTrainPoint(double x, double loss)
+{
+    if (!std::isfinite(loss))
+        return;
+    m_trainSeries->append(x, loss);
+    if (loss > m_yMax) {
+        m_yMax = loss;
+        m_axisY->setRange(0, std::ceil(m_yMax * 11.0) / 10.0);
+    }
+}
+
+void TrainingPanel::addValidPoint(double x, double loss)
+{
+    if (!std::isfinite(loss))
+        return;
+    m_validSeries->append(x, loss);
+    if (loss > m_yMax) {
+        m_yMax = loss;
+        m_axisY->setRange(0, std::ceil(m_yMax * 11.0) / 10.0);
+    }
+}
+
+void TrainingPanel::onStarted(quint64 job, const QString& what)
+{
+    m_job = job;
+    m_jobKind = what;
+    m_epochsDone = 0;
+    setBusy(true);
+    if (what == QLatin1String("train")) {
+        m_epochModel->clear();
+        const TrainConfig c = config();
+        resetPlot(c.epochs + c.freezeEpochs);
+    }
+    m_progress->setRange(0, 0); // busy until the first progress report
+    if (what == QLatin1String("train"))
+        setStatus(tr("Preparing training…"));
+    else if (what == QLatin1String("retrain"))
+        setStatus(tr("Retraining the head…"));
+    else if (what == QLatin1String("score"))
+        setStatus(tr("Scoring…"));
+    else
+        setStatus(tr("Starting %1…").arg(what));
+}
+
+void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
+{
+    Q_UNUSED(job)
+    if (!m_busy)
+        setBusy(true);
+    const int bpe = qMax(1, p.batchesPerEpoch);
+    if (p.phase == QLatin1String("train") && p.totalEpochs > 0) {
+        if (p.totalEpochs != m_totalEpochs && m_trainSeries->count() == 0)
+            resetPlot(p.totalEpochs);
+        const double x = m_epochsDone + double(p.batch) / bpe;
+        addTrainPoint(x, p.smoothLoss);
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(int(1000.0 * qMin(1.0, x / qMax(1, p.totalEpochs))));
+        m_progress->setFormat(
+            tr("epoch %1/%2 · batch %3/%4").arg(m_epochsDone + 1).arg(p.totalEpochs).arg(p.batch).arg(bpe));
+        setStatus(tr("Training: loss %1").arg(p.smoothLoss, 0, 'f', 4));
+    } else {
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(int(1000.0 * qBound(0.0, double(p.batch) / bpe, 1.0)));
+        m_progress->setFormat(QStringLiteral("%1 %2/%3").arg(p.phase).arg(p.batch).arg(bpe));
+        QString text;
+        if (p.phase == QLatin1String("score"))
+            text = tr("Scoring every image…");
+        else if (p.phase == QLatin1String("features"))
+            text = tr("Computing backbone features…");
+        else if (p.phase == QLatin1String("k-fold"))
+            text = tr("Fitting out-of-sample heads…");
+        else if (p.phase == QLatin1String("valid"))
+            text = tr("Validating…");
+        else
+            text = p.phase + QStringLiteral("…");
+        setStatus(text);
+    }
+}
+
+void TrainingPanel::onEpochFinished(quint64 job, const EpochStats& stats)
+{
+    Q_UNUSED(job)
+    m_epochModel->append(stats);
+    m_epochTable->scrollToBottom();
+    ++m_epochsDone;
+    addValidPoint(m_epochsDone, stats.validLoss);
+}
+
+void TrainingPanel::onScoresReady(quint64 job, const ScoreSet& scores)
+{
+    Q_UNUSED(job)
+    setStatus(tr("Scored %n image(s).", nullptr, int(scores.records.size())));
+}
+
+void TrainingPanel::onRoundFinished(quint64 job, const RoundSummary& summary)
+{
+    Q_UNUSED(job)
+    m_roundModel->append(summary);
+    m_roundTable->scrollToBottom();
+}
+
+void TrainingPanel::onFinished(quint64 job)
+{
+    Q_UNUSED(job)
+    m_hasModel = true;
+    setBusy(false);
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(1000);
+    m_progress->setFormat(tr("done"));
+    if (!m_epochModel->rows().isEmpty()) {
+        const EpochStats& last = m_epochModel->rows().constLast();
+        setStatus(tr("Finished: error rate %1, valid loss %2.")
+                      .arg(last.errorRate, 0, 'f', 4)
+                      .arg(last.validLoss, 0, 'f', 4));
+    } else {
+        setStatus(tr("Finished."));
+    }
+}
+
+void TrainingPanel::onFailed(quint64 job, const QString& message)
+{
+    Q_UNUSED(job)
+    setBusy(false);
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    m_progress->setFormat(QString());
+    setStatus(tr("Failed: %1").arg(message), true);
+}
+
+void TrainingPanel::onCancelled(quint64 job)
+{
+    Q_UNUSED(job)
+    setBusy(false);
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    m_progress->setFormat(QString());
+    setStatus(tr("Cancelled."));
+}
+
+} // namespace Winnow

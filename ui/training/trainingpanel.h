@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <optional>
+
+#include <QPointer>
+#include <QWidget>
+
+#include "core/dataset/dataset.h"
+#include "core/engine/types.h"
+
+class QChart;
+class QChartView;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QLineSeries;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableView;
+class QValueAxis;
+
+namespace Winnow {
+
+class EpochTableModel;
+class RoundTableModel;
+class TrainingController;
+
+/**
+ * The "Train" page: the run's settings (architecture, pretrained weights, image size, batch size, epochs, validation
+ * share, seed, device), Start / Cancel / Retrain head, a progress bar, a live loss plot (train loss per batch, valid
+ * loss per epoch), fastai's epoch table and the round history. Drives a TrainingController it does not own and
+ * follows every job of that controller (also jobs started elsewhere), so the UI never blocks. GUI thread only.
+ *
+ * The on* slots are what the controller's signals are connected to; they are public so tests can drive the panel.
+ */
+class TrainingPanel : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit TrainingPanel(TrainingController* controller, QWidget* parent = nullptr);
+    ~TrainingPanel() override;
+
+    /// The dataset Start and Retrain work on (copied; implicitly shared). Resets the plot and tables if the root
+    /// differs.
+    void setDataset(const Dataset& dataset);
+    void clearDataset();
+
+    /// Where runs are written: `<runsRoot>/<dataset>-<timestamp>`. Empty: runs are not saved.
+    void setRunsRoot(const QString& dir);
+    QString runsRoot() const;
+
+    TrainConfig config() const; ///< from the widgets
+    void setConfig(const TrainConfig& config);
+
+    bool isBusy() const;
+    bool hasModel() const; ///< a training finished, so Retrain is possible
+
+    EpochTableModel* epochModel() const;
+    RoundTableModel* roundModel() const;
+    QPushButton* startButton() const;
+    QPushButton* cancelButton() const;
+    QPushButton* retrainButton() const;
+    QProgressBar* progressBar() const;
+
+    /// `<arch>-imagenet.safetensors` from $WINNOW_SHARED/weights, or a `shared/weights` folder next to an ancestor
+    /// of the executable's folder. Empty if none exists (training then starts from random init).
+    static QString defaultWeightsPath(const QString& arch);
+
+public Q_SLOTS:
+    void start();
+    void cancel();
+    void retrain();
+
+    void onStarted(quint64 job, const QString& what);
+    void onProgress(quint64 job, const Winnow::TrainProgress& progress);
+    void onEpochFinished(quint64 job, const Winnow::EpochStats& stats);
+    void onScoresReady(quint64 job, const Winnow::ScoreSet& scores);
+    void onRoundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    void onFinished(quint64 job);
+    void onFailed(quint64 job, const QString& message);
+    void onCancelled(quint64 job);
+
+Q_SIGNALS:
+    /// Short text for the window's status bar.
+    void statusMessage(const QString& text);
+    void busyChanged(bool busy);
+
+private:
+    void buildUi();
+    void updateButtons();
+    void updateWeightsWarning();
+    void setBusy(bool busy);
+    void resetPlot(int totalEpochs);
+    void addTrainPoint(double x, double loss);
+    void addValidPoint(double x, double loss);
+    void browseWeights();
+    void setStatus(const QString& text, bool error = false);
+
+    QPointer<TrainingController> m_controller;
+    std::optional<Dataset> m_dataset;
+    QString m_runsRoot;
+    bool m_busy = false;
+    bool m_hasModel = false;
+    quint64 m_job = 0;
+    QString m_jobKind;
+    int m_epochsDone = 0;
+    int m_totalEpochs = 0;
+    double m_yMax = 0;
+    QString m_lastDefaultWeights;
+
+    QComboBox* m_arch = nullptr;
+    QLineEdit* m_weights = nullptr;
+    QLabel* m_weightsWarning = nullptr;
+    QSpinBox* m_size = nullptr;
+    QSpinBox* m_batch = nullptr;
+    QSpinBox* m_epochs = nullptr;
+    QSpinBox* m_freezeEpochs = nullptr;
+    QDoubleSpinBox* m_validPct = nullptr;
+    QSpinBox* m_seed = nullptr;
+    QComboBox* m_device = nullptr;
+    QPushButton* m_start = nullptr;
+    QPushButton* m_cancel = nullptr;
+    QPushButton* m_retrain = nullptr;
+    QProgressBar* m_progress = nullptr;
+    QLabel* m_status = nullptr;
+    QLabel* m_datasetLabel = nullptr;
+    QChart* m_chart = nullptr;
+    QChartView* m_chartView = nullptr;
+    QLineSeries* m_trainSeries = nullptr;
+    QLineSeries* m_validSeries = nullptr;
+    QValueAxis* m_axisX = nullptr;
+    QValueAxis* m_axisY = nullptr;
+    EpochTableModel* m_epochModel = nullptr;
+    RoundTableModel* m_roundModel = nullptr;
+    QTableView* m_epochTable = nullptr;
+    QTableView* m_roundTable = nullptr;
+};
+
+} // namespace Winnow
