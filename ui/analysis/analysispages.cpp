@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/analysis/analysispages.h"
+
+#include "ui/analysis/cleanerpage.h"
+#include "ui/analysis/confusionmatrixpage.h"
+#include "ui/analysis/decisionstore.h"
+#include "ui/analysis/labelpage.h"
+#include "ui/analysis/toplossespage.h"
+
+namespace Winnow {
+
+AnalysisPages::AnalysisPages(QObject* parent)
+    : QObject(parent)
+    , m_store(new DecisionStore(this))
+    , m_confusion(new ConfusionMatrixPage)
+    , m_topLosses(new TopLossesPage)
+    , m_cleaner(new CleanerPage)
+    , m_label(new LabelPage)
+{
+    m_confusion->setObjectName(QStringLiteral("confusionMatrixPage"));
+    m_topLosses->setObjectName(QStringLiteral("topLossesPage"));
+    m_cleaner->setObjectName(QStringLiteral("cleanerPage"));
+    m_label->setObjectName(QStringLiteral("labelPage"));
+    m_confusion->setStore(m_store);
+    m_topLosses->setStore(m_store);
+    m_cleaner->setStore(m_store);
+    m_label->setStore(m_store);
+    connect(m_confusion, &ConfusionMatrixPage::applyRequested, this, &AnalysisPages::applyRequested);
+    connect(m_topLosses, &TopLossesPage::applyRequested, this, &AnalysisPages::applyRequested);
+    connect(m_cleaner, &CleanerPage::applyRequested, this, &AnalysisPages::applyRequested);
+    connect(m_label, &LabelPage::applyRequested, this, &AnalysisPages::applyRequested);
+}
+
+AnalysisPages::~AnalysisPages()
+{
+    // Pages no one adopted are ours to delete; adopted ones die with their parent.
+    for (QWidget* w : std::initializer_list<QWidget*> { m_confusion, m_topLosses, m_cleaner, m_label })
+        if (w && !w->parent())
+            delete w;
+}
+
+void AnalysisPages::setThumbnailLoader(ThumbnailLoader* loader)
+{
+    if (m_confusion)
+        m_confusion->setThumbnailLoader(loader);
+    if (m_topLosses)
+        m_topLosses->setThumbnailLoader(loader);
+    if (m_cleaner)
+        m_cleaner->setThumbnailLoader(loader);
+    if (m_label)
+        m_label->setThumbnailLoader(loader);
+}
+
+void AnalysisPages::setDataset(const Dataset& dataset)
+{
+    m_store->setDataset(dataset);
+    if (m_confusion)
+        m_confusion->setDataset(dataset);
+    if (m_topLosses)
+        m_topLosses->setDataset(dataset);
+    if (m_cleaner)
+        m_cleaner->setDataset(dataset);
+    if (m_label)
+        m_label->setDataset(dataset);
+}
+
+void AnalysisPages::setScores(const ScoreSet& scores)
+{
+    if (m_confusion)
+        m_confusion->setScores(scores);
+    if (m_topLosses)
+        m_topLosses->setScores(scores);
+    if (m_cleaner)
+        m_cleaner->setScores(scores);
+    if (m_label)
+        m_label->setScores(scores);
+}
+
+void AnalysisPages::setPlan(const CleaningPlan& plan)
+{
+    m_store->setPlan(plan);
+}
+
+const CleaningPlan& AnalysisPages::plan() const
+{
+    return m_store->plan();
+}
+
+} // namespace Winnow

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QObject>
+#include <QPointer>
+
+#include "core/cleaning/cleaningplan.h"
+#include "core/dataset/dataset.h"
+#include "core/engine/types.h"
+
+namespace Winnow {
+
+class CleanerPage;
+class ConfusionMatrixPage;
+class DecisionStore;
+class LabelPage;
+class MainWindow;
+class ThumbnailLoader;
+class TopLossesPage;
+
+/**
+ * The analysis and decision pages (confusion matrix, top losses, cleaner, label) and the DecisionStore they share.
+ * Owns the store; the pages are plain widgets (parentless until the shell adds them). setDataset()/setScores() fan
+ * out to every page; applyRequested() comes from any page's Apply... button. GUI thread only.
+ */
+class AnalysisPages : public QObject
+{
+    Q_OBJECT
+public:
+    explicit AnalysisPages(QObject* parent = nullptr);
+    ~AnalysisPages() override;
+
+    DecisionStore* store() const
+    {
+        return m_store;
+    }
+    ConfusionMatrixPage* confusionPage() const
+    {
+        return m_confusion;
+    }
+    TopLossesPage* topLossesPage() const
+    {
+        return m_topLosses;
+    }
+    CleanerPage* cleanerPage() const
+    {
+        return m_cleaner;
+    }
+    LabelPage* labelPage() const
+    {
+        return m_label;
+    }
+
+    void setThumbnailLoader(ThumbnailLoader* loader);
+    /// A dataset was opened or rescanned (the store keeps the plan for the same root, see DecisionStore).
+    void setDataset(const Dataset& dataset);
+    void setScores(const ScoreSet& scores);
+    /// Replaces the plan (e.g. loaded, or emptied after a successful Apply).
+    void setPlan(const CleaningPlan& plan);
+    const CleaningPlan& plan() const;
+
+Q_SIGNALS:
+    /// The user pressed Apply... on any page: review and carry out plan().
+    void applyRequested();
+
+private:
+    DecisionStore* m_store = nullptr;
+    // Guarded: once the shell adopts a page, the page dies with the window, possibly before this object.
+    QPointer<ConfusionMatrixPage> m_confusion;
+    QPointer<TopLossesPage> m_topLosses;
+    QPointer<CleanerPage> m_cleaner;
+    QPointer<LabelPage> m_label;
+};
+
+} // namespace Winnow
