@@ -92,6 +92,9 @@ void CleanerPage::setDataset(const Dataset& dataset)
 void CleanerPage::setScores(const ScoreSet& scores)
 {
     m_grid->setScores(scores);
+    // A new ranking: start again at its top (the highest loss).
+    if (m_grid->proxy()->rowCount() > 0)
+        m_grid->view()->setCurrentIndex(m_grid->proxy()->index(0, 0));
     updateCaption();
 }
 

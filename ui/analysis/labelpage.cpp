@@ -213,6 +213,9 @@ void LabelPage::setDataset(const Dataset& dataset)
 void LabelPage::setScores(const ScoreSet& scores)
 {
     m_grid->setScores(scores);
+    // New suggestions, new order: start at the top (the least confident one by default).
+    if (m_proxy->rowCount() > 0)
+        m_grid->view()->setCurrentIndex(m_proxy->index(0, 0));
     updateCaption();
 }
 

@@ -103,6 +103,8 @@ void TopLossesPage::setDataset(const Dataset& dataset)
 void TopLossesPage::setScores(const ScoreSet& scores)
 {
     m_grid->setScores(scores);
+    if (m_grid->proxy()->rowCount() > 0)
+        m_grid->view()->setCurrentIndex(m_grid->proxy()->index(0, 0));
     updateKind();
 }
 
