@@ -5,6 +5,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -13,7 +14,6 @@
 #include <opencv2/imgproc.hpp>
 
 #include <QFile>
-#include <QFileInfo>
 #include <QHash>
 #include <QThread>
 
@@ -37,11 +37,16 @@ enum class CacheKind : int { TrainWorking = 0, ValidFinal = 1 };
 
 QString cacheKey(CacheKind kind, int size, const QString& path)
 {
-    // Size and mtime make a file rewritten in place a new key (one stat per item: microseconds).
-    const QFileInfo fi(path);
+    // Size and mtime make a file rewritten in place a new key (one stat per item: microseconds). std::filesystem
+    // rather than QFileInfo::lastModified(), which converts to local time (tzset is not thread-safe in glibc).
+    std::error_code ec;
+    const std::filesystem::path p(QFile::encodeName(path).toStdString());
+    const auto bytes = std::filesystem::file_size(p, ec);
+    const qint64 fileSize = ec ? -1 : qint64(bytes);
+    const auto mtime = std::filesystem::last_write_time(p, ec);
+    const qint64 stamp = ec ? 0 : qint64(mtime.time_since_epoch().count());
     return QString::number(int(kind)) + QLatin1Char(':') + QString::number(size) + QLatin1Char(':')
-        + QString::number(fi.size()) + QLatin1Char(':') + QString::number(fi.lastModified().toMSecsSinceEpoch())
-        + QLatin1Char(':') + path;
+        + QString::number(fileSize) + QLatin1Char(':') + QString::number(stamp) + QLatin1Char(':') + path;
 }
 
 int trainWorkingSide(int size)
@@ -432,13 +437,17 @@ void BatchLoader::Private::workerLoop()
 
         lock.lock();
         --inFlight;
+        bool wake = inFlight == 0; // startEpoch() may be waiting for stragglers
         if (gen == generation) {
             slot.batch.labels[size_t(j)] = items[size_t(itemIndex)].label;
             slot.batch.items[size_t(j)] = itemIndex;
             slot.batch.failed[size_t(j)] = ok ? 0 : 1;
             ++slot.done;
+            if (slot.done == batchItems(b))
+                wake = true; // the consumer only waits for whole batches
         }
-        doneCv.notify_all();
+        if (wake)
+            doneCv.notify_all();
     }
 }
 
