@@ -236,7 +236,9 @@ QSize jpegHeaderSize(const QByteArray& encoded)
     return { info.width, info.height };
 }
 
-cv::Mat decodeToMat(const QByteArray& encoded, const DecodeOptions& options, DecodedImage& info)
+namespace {
+
+cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options, DecodedImage& info)
 {
     info = DecodedImage {};
     if (encoded.isEmpty()) {
@@ -310,6 +312,19 @@ cv::Mat decodeToMat(const QByteArray& encoded, const DecodeOptions& options, Dec
     info.width = m.cols;
     info.height = m.rows;
     return m;
+}
+
+} // namespace
+
+cv::Mat decodeToMat(const QByteArray& encoded, const DecodeOptions& options, DecodedImage& info)
+{
+    try {
+        return decodeToMatImpl(encoded, options, info);
+    } catch (const std::exception& e) { // bad_alloc on a decompression bomb, a cv::Exception from a conversion
+        info = DecodedImage {};
+        fail(info, Unreadable::Unsupported, QStringLiteral("decode failed: %1").arg(QString::fromLocal8Bit(e.what())));
+        return {};
+    }
 }
 
 cv::Mat decodeFileToMat(const QString& path, const DecodeOptions& options, DecodedImage& info)
