@@ -57,6 +57,8 @@ private Q_SLOTS:
 
     void decodeThroughput()
     {
+        for (const LoaderItem& item : m_items) // warm-up: page cache, codec initialisation
+            decodeImage(item.path);
         for (int minSide : { 0, 152 }) {
             DecodeOptions opt;
             opt.minShortSide = minSide;
