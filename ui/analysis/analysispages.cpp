@@ -6,6 +6,9 @@
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/labelpage.h"
 #include "ui/analysis/toplossespage.h"
+#include "ui/imagegrid/imagegridmodel.h"
+#include "ui/imagegrid/imagegridview.h"
+#include "ui/mainwindow.h"
 
 namespace Winnow {
 
@@ -84,6 +87,48 @@ void AnalysisPages::setPlan(const CleaningPlan& plan)
 const CleaningPlan& AnalysisPages::plan() const
 {
     return m_store->plan();
+}
+
+AnalysisPages* installAnalysisPages(MainWindow& window)
+{
+    auto* pages = new AnalysisPages(&window);
+    pages->setThumbnailLoader(window.thumbnailLoader());
+    window.addPage(pages->confusionPage(), QObject::tr("Confusion matrix"));
+    window.addPage(pages->topLossesPage(), QObject::tr("Top losses"));
+    window.addPage(pages->cleanerPage(), QObject::tr("Cleaner"));
+    window.addPage(pages->labelPage(), QObject::tr("Label"));
+    QObject::connect(&window, &MainWindow::datasetOpened, pages, &AnalysisPages::setDataset);
+    QObject::connect(&window, &MainWindow::scoresChanged, pages, &AnalysisPages::setScores);
+    if (const Dataset* ds = window.dataset())
+        pages->setDataset(*ds);
+    if (!window.scores().isEmpty())
+        pages->setScores(window.scores());
+
+    // The Images page shows the same decisions, and its K / D keys record into the same plan.
+    DecisionStore* store = pages->store();
+    if (ImageGridModel* images = window.imageModel()) {
+        images->setDecisionProvider([store = QPointer<DecisionStore>(store)](const QString& relPath) {
+            return store ? store->decisionText(relPath) : QString();
+        });
+        QObject::connect(store, &DecisionStore::decisionsChanged, images, [images] { images->refreshDecisions(); });
+    }
+    if (ImageGridView* view = window.imageView()) {
+        QObject::connect(view, &ImageGridView::decisionRequested, store,
+            [store, view](const QString& what, const QList<int>& samples) {
+                const ImageGridModel* model = view->gridModel();
+                if (!model)
+                    return;
+                QStringList paths;
+                for (int s : samples)
+                    if (s >= 0 && s < model->dataset().samples.size())
+                        paths << model->dataset().samples.at(s).relPath;
+                if (what == QLatin1String("Delete"))
+                    store->decide(paths, CleanAction::Delete);
+                else if (what == QLatin1String("Keep"))
+                    store->decide(paths, CleanAction::Keep);
+            });
+    }
+    return pages;
 }
 
 } // namespace Winnow

@@ -72,4 +72,13 @@ private:
     QPointer<LabelPage> m_label;
 };
 
+/**
+ * Creates the analysis pages, adds them to `window` as tabs ("Confusion matrix", "Top losses", "Cleaner", "Label")
+ * and wires them: datasetOpened / scoresChanged feed every page (and the store), the window's thumbnail loader is
+ * shared, and the window's Images grid shows the same decisions (its K / D keys record into the same plan). The
+ * returned object is owned by the window. The caller still connects AnalysisPages::applyRequested to the
+ * transactional apply (core/cleaning/transaction.h applyPlan), then hands the emptied plan back with setPlan().
+ */
+AnalysisPages* installAnalysisPages(MainWindow& window);
+
 } // namespace Winnow

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// TopLossesPage (order, split filter, labelled card values, score kind) and installAnalysisPages() on a real
+// MainWindow: tabs added, dataset and scores fanned out, decisions shared with the Images page.
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QLabel>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTest>
+
+#include "tst_analysis_fixtures.h"
+#include "ui/analysis/analysispages.h"
+#include "ui/analysis/cleanerpage.h"
+#include "ui/analysis/confusionmatrixmodel.h"
+#include "ui/analysis/confusionmatrixpage.h"
+#include "ui/analysis/decisiongrid.h"
+#include "ui/analysis/decisionstore.h"
+#include "ui/analysis/labelpage.h"
+#include "ui/analysis/toplossespage.h"
+#include "ui/imagegrid/imagegriddelegate.h"
+#include "ui/imagegrid/imagegridmodel.h"
+#include "ui/imagegrid/imagegridproxy.h"
+#include "ui/imagegrid/imagegridview.h"
+#include "ui/mainwindow.h"
+
+using namespace Winnow;
+using namespace AnalysisTest;
+
+class TestAnalysisPages : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void topLosses_data();
+    void topLosses();
+    void topLossesDetails();
+    void install();
+
+private:
+    QTemporaryDir m_dir;
+    Dataset m_ds;
+    ScoreSet m_scores;
+};
+
+void TestAnalysisPages::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("WinnowTest"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_analysis_pages"));
+    QSettings().clear();
+    QVERIFY(m_dir.isValid());
+    const QStringList classes { "cat", "dog" };
+    int seed = 0;
+    for (const QString& c : classes) {
+        for (int i = 0; i < 4; ++i)
+            QVERIFY(writePng(m_dir.filePath(QStringLiteral("train/%1/t%2.png").arg(c).arg(i)), seed++));
+        for (int i = 0; i < 2; ++i)
+            QVERIFY(writePng(m_dir.filePath(QStringLiteral("valid/%1/v%2.png").arg(c).arg(i)), seed++));
+    }
+    QVERIFY(writePng(m_dir.filePath(QStringLiteral("unlabeled/u.png")), seed++));
+    m_ds = scan(m_dir.path());
+    QCOMPARE(m_ds.size(), 13);
+    m_scores.datasetRoot = m_ds.root;
+    m_scores.vocab = classes;
+    int k = 0;
+    for (const Sample& s : std::as_const(m_ds.samples)) {
+        if (s.label < 0) {
+            m_scores.records << record(s.relPath, s.split, -1, 1, 0.8, 2);
+            continue;
+        }
+        const int predicted = k % 3 == 0 ? 1 - s.label : s.label;
+        m_scores.records << record(s.relPath, s.split, s.label, predicted, 0.55 + 0.03 * k, 2);
+        ++k;
+    }
+}
+
+void TestAnalysisPages::topLosses_data()
+{
+    QTest::addColumn<int>("split");
+    QTest::addColumn<bool>("wrongOnly");
+    QTest::newRow("all") << int(TopLossesPage::SplitChoice::All) << false;
+    QTest::newRow("train") << int(TopLossesPage::SplitChoice::Train) << false;
+    QTest::newRow("valid") << int(TopLossesPage::SplitChoice::Valid) << false;
+    QTest::newRow("all, wrong only") << int(TopLossesPage::SplitChoice::All) << true;
+}
+
+void TestAnalysisPages::topLosses()
+{
+    QFETCH(int, split);
+    QFETCH(bool, wrongOnly);
+    DecisionStore store;
+    TopLossesPage page;
+    page.setStore(&store);
+    store.setDataset(m_ds);
+    page.setDataset(m_ds);
+    page.setScores(m_scores);
+    page.setSplit(TopLossesPage::SplitChoice(split));
+    page.setMispredictedOnly(wrongOnly);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+
+    QList<ScoreRecord> want;
+    for (const ScoreRecord& r : std::as_const(m_scores.records)) {
+        if (r.given < 0)
+            continue; // unlabeled images have no loss
+        if ((split == int(TopLossesPage::SplitChoice::Train) && r.split != Split::Train)
+            || (split == int(TopLossesPage::SplitChoice::Valid) && r.split != Split::Valid))
+            continue;
+        if (wrongOnly && r.predicted == r.given)
+            continue;
+        want << r;
+    }
+    std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.loss > b.loss; });
+    const ImageGridProxy* proxy = page.grid()->proxy();
+    QCOMPARE(proxy->rowCount(), int(want.size()));
+    for (int r = 0; r < proxy->rowCount(); ++r) {
+        const QModelIndex idx = proxy->index(r, 0);
+        QCOMPARE(idx.data(ImageGridModel::RelPathRole).toString(), want.at(r).file);
+        // The card reads both probabilities.
+        QCOMPARE(idx.data(ImageGridModel::PPredictedRole).toDouble(), want.at(r).pPredicted);
+        QCOMPARE(idx.data(ImageGridModel::PGivenRole).toDouble(), want.at(r).pGiven);
+    }
+    QVERIFY(page.grid()->view()->gridDelegate()->showScores());
+    // Valid records are out-of-sample, train ones in-sample in this fixture: the header says which.
+    const QString kind = page.scoreKindLabel()->text();
+    if (split == int(TopLossesPage::SplitChoice::Valid))
+        QVERIFY2(kind.contains(QLatin1String("out-of-sample")) && !kind.contains(QLatin1String("in-sample")),
+            qPrintable(kind));
+    else if (split == int(TopLossesPage::SplitChoice::Train))
+        QVERIFY2(kind.contains(QLatin1String("in-sample")) && !kind.contains(QLatin1String("out-of-sample")),
+            qPrintable(kind));
+    else
+        QVERIFY2(kind.contains(QLatin1String("in-sample")) && kind.contains(QLatin1String("out-of-sample")),
+            qPrintable(kind));
+}
+
+void TestAnalysisPages::topLossesDetails()
+{
+    DecisionStore store;
+    TopLossesPage page;
+    page.setStore(&store);
+    store.setDataset(m_ds);
+    page.setDataset(m_ds);
+    page.setScores(m_scores);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    // The top image is current; the side panel names its numbers.
+    const QString details = page.grid()->detailsLabel()->text();
+    for (const char* word : { "Loss", "p(predicted)", "p(given)", "Predicted", "Given" })
+        QVERIFY2(details.contains(QLatin1String(word)), word);
+    QVERIFY(details.contains(QLatin1String("in-sample")) || details.contains(QLatin1String("out-of-sample")));
+    // Deciding here works like in the cleaner.
+    const QString top = page.grid()->proxy()->index(0, 0).data(ImageGridModel::RelPathRole).toString();
+    QTest::keyClick(page.grid()->view(), Qt::Key_D);
+    QCOMPARE(store.action(top), CleanAction::Delete);
+}
+
+void TestAnalysisPages::install()
+{
+    MainWindow window;
+    const int before = window.pages()->count();
+    AnalysisPages* pages = installAnalysisPages(window);
+    QVERIFY(pages);
+    QCOMPARE(window.pages()->count(), before + 4);
+    QCOMPARE(window.pages()->indexOf(pages->cleanerPage()), before + 2);
+
+    QSignalSpy opened(&window, &MainWindow::datasetOpened);
+    window.openDataset(m_dir.path());
+    QVERIFY(opened.wait(10000));
+    QCOMPARE(pages->cleanerPage()->categoryCombo()->count(), 2);
+    QCOMPARE(pages->store()->plan().root(), window.dataset()->root);
+    QCOMPARE(pages->labelPage()->proxy()->rowCount(), 1);
+
+    window.setScores(m_scores);
+    QCOMPARE(pages->confusionPage()->matrixModel()->rowCount(), 2);
+    QVERIFY(pages->topLossesPage()->grid()->proxy()->rowCount() > 0);
+
+    // A decision in the cleaner shows on the Images page, and one there lands in the same plan.
+    CleanerPage* cleaner = pages->cleanerPage();
+    window.showPage(cleaner);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const QString first = cleaner->grid()->proxy()->index(0, 0).data(ImageGridModel::RelPathRole).toString();
+    cleaner->grid()->view()->setFocus();
+    QTest::keyClick(cleaner->grid()->view(), Qt::Key_D);
+    QCOMPARE(pages->store()->action(first), CleanAction::Delete);
+    ImageGridModel* images = window.imageModel();
+    QCOMPARE(images->index(images->rowForRelPath(first)).data(ImageGridModel::DecisionRole).toString(),
+        QStringLiteral("Delete"));
+    const int s = window.dataset()->findSample(QStringLiteral("valid/dog/v1.png"));
+    QVERIFY(s >= 0);
+    Q_EMIT window.imageView()->decisionRequested(QStringLiteral("Delete"), { s });
+    QCOMPARE(pages->store()->action(QStringLiteral("valid/dog/v1.png")), CleanAction::Delete);
+
+    QSignalSpy apply(pages, &AnalysisPages::applyRequested);
+    Q_EMIT cleaner->applyRequested();
+    QCOMPARE(apply.count(), 1);
+}
+
+QTEST_MAIN(TestAnalysisPages)
+#include "tst_analysis_pages.moc"
