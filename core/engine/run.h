@@ -4,6 +4,7 @@
 #include <optional>
 
 #include <QDateTime>
+#include <QJsonObject>
 #include <QString>
 #include <QStringList>
 #include <QVector>
