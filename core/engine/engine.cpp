@@ -51,7 +51,9 @@ public:
             images = torch::from_blob(m_batch.pixels.data(), { n, h, w, 3 }, torch::kFloat32).permute({ 0, 3, 1, 2 });
         else
             images = torch::from_blob(m_batch.pixels.data(), { n, 3, h, w }, torch::kFloat32);
-        labels = torch::from_blob(m_batch.labels.data(), { n }, torch::kInt64);
+        // Unlabeled items (label -1) carry no target: no loss is computed for them.
+        const bool labeled = std::none_of(m_batch.labels.begin(), m_batch.labels.end(), [](qint64 l) { return l < 0; });
+        labels = labeled ? torch::from_blob(m_batch.labels.data(), { n }, torch::kInt64) : torch::Tensor();
         return true;
     }
     const Batch& lastBatch() const

@@ -48,35 +48,40 @@ public:
         RoundSummary summary;
         QElapsedTimer clock;
         clock.start();
-        switch (kind) {
-        case Kind::Train:
-            status = m_engine.train(dataset, config, cb);
-            if (status.ok())
-                status = m_engine.score(dataset, scoring, &scores, cb);
-            if (status.ok()) {
-                summary.round = 0;
-                summary.kind = QStringLiteral("fine-tune");
-                const auto& epochs = m_engine.runInfo().epochs;
-                if (!epochs.isEmpty()) {
-                    summary.errorRate = epochs.constLast().errorRate;
-                    summary.validLoss = epochs.constLast().validLoss;
+        try {
+            switch (kind) {
+            case Kind::Train:
+                status = m_engine.train(dataset, config, cb);
+                if (status.ok())
+                    status = m_engine.score(dataset, scoring, &scores, cb);
+                if (status.ok()) {
+                    summary.round = 0;
+                    summary.kind = QStringLiteral("fine-tune");
+                    const auto& epochs = m_engine.runInfo().epochs;
+                    if (!epochs.isEmpty()) {
+                        summary.errorRate = epochs.constLast().errorRate;
+                        summary.validLoss = epochs.constLast().validLoss;
+                    }
+                    summary.seconds = clock.elapsed() / 1000.0;
                 }
-                summary.seconds = clock.elapsed() / 1000.0;
+                if (status.ok() && !runDir.isEmpty()) {
+                    status = m_engine.saveRun(runDir);
+                    QString err;
+                    if (status.ok() && !writeScores(runDir, scores, &err))
+                        status = EngineStatus::failed(err);
+                    scores.runDir = runDir;
+                }
+                break;
+            case Kind::Score:
+                status = m_engine.score(dataset, scoring, &scores, cb);
+                break;
+            case Kind::RetrainHead:
+                status = m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
+                break;
             }
-            if (status.ok() && !runDir.isEmpty()) {
-                status = m_engine.saveRun(runDir);
-                QString err;
-                if (status.ok() && !writeScores(runDir, scores, &err))
-                    status = EngineStatus::failed(err);
-                scores.runDir = runDir;
-            }
-            break;
-        case Kind::Score:
-            status = m_engine.score(dataset, scoring, &scores, cb);
-            break;
-        case Kind::RetrainHead:
-            status = m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
-            break;
+        } catch (const std::exception& e) {
+            // Nothing may propagate through Qt's event loop.
+            status = EngineStatus::failed(QString::fromUtf8(e.what()));
         }
 
         if (status.code == EngineStatus::Code::Cancelled || m_cancelJob->load() == job) {

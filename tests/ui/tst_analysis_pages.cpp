@@ -3,6 +3,7 @@
 // MainWindow: tabs added, dataset and scores fanned out, decisions shared with the Images page.
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QLabel>
 #include <QSettings>
 #include <QSignalSpy>
@@ -37,6 +38,8 @@ private Q_SLOTS:
     void topLosses();
     void topLossesDetails();
     void install();
+    void scale();
+    void screenshots();
 
 private:
     QTemporaryDir m_dir;
@@ -197,6 +200,94 @@ void TestAnalysisPages::install()
     QSignalSpy apply(pages, &AnalysisPages::applyRequested);
     Q_EMIT cleaner->applyRequested();
     QCOMPARE(apply.count(), 1);
+}
+
+// 60k images in memory (no files: the dataset value is built directly) across all four pages: loading and a
+// keypress decision stay interactive. Bounds are loose (shared, slow CI cores); the times are printed.
+void TestAnalysisPages::scale()
+{
+    constexpr int kClasses = 10;
+    constexpr int kPerClass = 5000;
+    constexpr int kUnlabeled = 10000;
+    Dataset ds;
+    ds.root = m_dir.filePath(QStringLiteral("virtual"));
+    ds.layout = Layout::TrainValid;
+    for (int c = 0; c < kClasses; ++c)
+        ds.vocab << QStringLiteral("class%1").arg(c, 2, 10, QLatin1Char('0'));
+    ScoreSet scores;
+    scores.datasetRoot = ds.root;
+    scores.vocab = ds.vocab;
+    for (int c = 0; c < kClasses; ++c)
+        for (int i = 0; i < kPerClass; ++i) {
+            Sample s;
+            s.split = i % 5 == 0 ? Split::Valid : Split::Train;
+            s.relPath = QStringLiteral("%1/%2/img%3.jpg")
+                            .arg(s.split == Split::Valid ? "valid" : "train", ds.vocab.at(c))
+                            .arg(i, 5, 10, QLatin1Char('0'));
+            s.label = c;
+            ds.samples << s;
+        }
+    for (int i = 0; i < kUnlabeled; ++i) {
+        Sample s;
+        s.split = Split::Unlabeled;
+        s.relPath = QStringLiteral("unlabeled/u%1.jpg").arg(i, 5, 10, QLatin1Char('0'));
+        ds.samples << s;
+    }
+    std::sort(
+        ds.samples.begin(), ds.samples.end(), [](const Sample& a, const Sample& b) { return a.relPath < b.relPath; });
+    int k = 0;
+    for (const Sample& s : std::as_const(ds.samples)) {
+        const int predicted = s.label >= 0 ? (k % 7 == 0 ? (s.label + 1) % kClasses : s.label) : k % kClasses;
+        scores.records << record(
+            s.relPath, s.split, s.label, predicted, 0.3 + 0.6 * ((k * 7919) % 1000) / 1000.0, kClasses);
+        ++k;
+    }
+
+    AnalysisPages pages;
+    QElapsedTimer t;
+    t.start();
+    pages.setDataset(ds);
+    pages.setScores(scores);
+    const qint64 loadMs = t.elapsed();
+    CleanerPage* cleaner = pages.cleanerPage();
+    cleaner->resize(1280, 800);
+    cleaner->show();
+    QVERIFY(QTest::qWaitForWindowExposed(cleaner));
+    QCOMPARE(cleaner->grid()->proxy()->rowCount(), kPerClass * 4 / 5);
+    QCOMPARE(pages.labelPage()->proxy()->rowCount(), kUnlabeled);
+    QCOMPARE(pages.confusionPage()->matrix().total(), kClasses * kPerClass / 5);
+    cleaner->grid()->view()->setFocus();
+    t.restart();
+    constexpr int kKeys = 20;
+    for (int i = 0; i < kKeys; ++i)
+        QTest::keyClick(cleaner->grid()->view(), i % 2 ? Qt::Key_D : Qt::Key_2);
+    const double keyMs = double(t.elapsed()) / kKeys;
+    QCOMPARE(pages.store()->summary().total(), kKeys);
+    qInfo("60k images, 4 pages: load + score %lld ms, one key decision %.1f ms", loadMs, keyMs);
+    QVERIFY2(keyMs < 250, qPrintable(QStringLiteral("%1 ms per key").arg(keyMs)));
+    QVERIFY2(loadMs < 20000, qPrintable(QStringLiteral("%1 ms to load").arg(loadMs)));
+}
+
+// Opt-in: WINNOW_SCREENSHOT_DIR=/some/dir writes a PNG of each page, for eyeballing the layout.
+void TestAnalysisPages::screenshots()
+{
+    const QString out = qEnvironmentVariable("WINNOW_SCREENSHOT_DIR");
+    if (out.isEmpty())
+        QSKIP("set WINNOW_SCREENSHOT_DIR to write page screenshots");
+    AnalysisPages pages;
+    pages.setDataset(m_ds);
+    pages.setScores(m_scores);
+    QWidget* list[] = { pages.confusionPage(), pages.topLossesPage(), pages.cleanerPage(), pages.labelPage() };
+    const char* names[] = { "confusion", "toplosses", "cleaner", "label" };
+    pages.confusionPage()->selectCell(0, 1);
+    for (int i = 0; i < 4; ++i) {
+        list[i]->resize(1280, 800);
+        list[i]->show();
+        QVERIFY(QTest::qWaitForWindowExposed(list[i]));
+        QTest::qWait(400); // thumbnails (no loader here: placeholders) and layouts settle
+        QVERIFY(list[i]->grab().save(QDir(out).filePath(QString::fromLatin1(names[i]) + ".png")));
+        list[i]->hide();
+    }
 }
 
 QTEST_MAIN(TestAnalysisPages)

@@ -3,6 +3,7 @@
 
 #include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/confusionmatrixpage.h"
+#include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/labelpage.h"
 #include "ui/analysis/toplossespage.h"
@@ -110,7 +111,8 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
         images->setDecisionProvider([store = QPointer<DecisionStore>(store)](const QString& relPath) {
             return store ? store->decisionText(relPath) : QString();
         });
-        QObject::connect(store, &DecisionStore::decisionsChanged, images, [images] { images->refreshDecisions(); });
+        QObject::connect(store, &DecisionStore::decisionsChanged, images,
+            [images](const QStringList& paths) { refreshDecisionRows(images, paths); });
     }
     if (ImageGridView* view = window.imageView()) {
         QObject::connect(view, &ImageGridView::decisionRequested, store,

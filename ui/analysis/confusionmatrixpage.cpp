@@ -22,6 +22,7 @@
 #include "ui/analysis/planbar.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
+#include "ui/imagegrid/imagegridview.h"
 
 namespace Winnow {
 
@@ -361,6 +362,9 @@ void ConfusionMatrixPage::applyGridFilter()
         proxy->clearCellFilter();
         proxy->setMispredictedOnly(true);
     }
+    // Start at the highest loss of the new selection, so that keys act at once.
+    if (proxy->rowCount() > 0)
+        m_grid->view()->setCurrentIndex(proxy->index(0, 0));
     updateCaption();
 }
 

@@ -36,6 +36,19 @@ QString fmt(double v)
 
 } // namespace
 
+void refreshDecisionRows(ImageGridModel* model, const QStringList& relPaths)
+{
+    // The model asks the store lazily (decision provider). Per-row updates keep a keypress O(1) on huge grids: a
+    // whole-model dataChanged makes every filtering proxy re-check every row. An empty text drops no stored text
+    // (none is stored) and just announces the row.
+    if (relPaths.isEmpty() || relPaths.size() > 2000) {
+        model->refreshDecisions();
+        return;
+    }
+    for (const QString& p : relPaths)
+        model->setDecision(p, QString());
+}
+
 QString scoreKindText(ScoreKind kind)
 {
     return kind == ScoreKind::InSample ? QStringLiteral("in-sample") : QStringLiteral("out-of-sample");
@@ -495,8 +508,7 @@ void DecisionGrid::onCurrentSampleChanged(int sampleIndex)
 
 void DecisionGrid::onDecisionsChanged(const QStringList& relPaths)
 {
-    // The model asks the store lazily; one repaint pass is enough (and cheaper than per-path lookups).
-    m_model->refreshDecisions();
+    refreshDecisionRows(m_model, relPaths);
     const int current = currentSample();
     if (relPaths.isEmpty() || (current >= 0 && relPaths.contains(m_model->dataset().samples.value(current).relPath)))
         updatePanel();

@@ -140,6 +140,10 @@ private:
     bool m_advance = true;
 };
 
+/// Announces changed decisions of these files to a grid model that reads them through its decision provider
+/// (empty list: all rows).
+void refreshDecisionRows(ImageGridModel* model, const QStringList& relPaths);
+
 /// Short text for a score kind: "out-of-sample" / "in-sample".
 QString scoreKindText(ScoreKind kind);
 

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Logistic heads on features: K-fold out-of-sample probabilities find flipped labels; head training and storage.
+#include <chrono>
+#include <set>
+
+#include <torch/torch.h>
+
+#include <QTest>
+
+#include "core/nn/logistic.h"
+
+using namespace Winnow::nn;
+
+namespace {
+
+struct Synthetic
+{
+    torch::Tensor features, clean, noisy;
+    std::set<int64_t> flipped;
+};
+
+// Separable Gaussian clusters (C classes in F dims), with `flipFraction` of the labels moved to another class.
+Synthetic makeData(int64_t n, int64_t f, int64_t c, double flipFraction, uint64_t seed)
+{
+    torch::manual_seed(seed);
+    Synthetic s;
+    const auto centres = torch::randn({ c, f }) * 1.5;
+    s.clean = torch::arange(n, torch::kLong) % c;
+    s.features = centres.index_select(0, s.clean) + torch::randn({ n, f });
+    s.noisy = s.clean.clone();
+    const auto perm = torch::randperm(n);
+    const int64_t flips = static_cast<int64_t>(flipFraction * static_cast<double>(n));
+    for (int64_t i = 0; i < flips; ++i) {
+        const int64_t idx = perm[i].item<int64_t>();
+        s.noisy[idx] = (s.clean[idx].item<int64_t>() + 1 + (i % (c - 1))) % c;
+        s.flipped.insert(idx);
+    }
+    return s;
+}
+
+} // namespace
+
+class TestKFold : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void flippedLabelsRankLowest_data();
+    void flippedLabelsRankLowest();
+    void deterministic();
+    void stratifiedFoldsBalanced();
+    void trainHeadFitsAndRoundTrips();
+    void rejectsBadInput();
+    void speedAtBearsScale();
+};
+
+void TestKFold::flippedLabelsRankLowest_data()
+{
+    QTest::addColumn<int>("classes");
+    QTest::addColumn<int>("k");
+    QTest::newRow("3 classes, 5 folds") << 3 << 5;
+    QTest::newRow("5 classes, 3 folds") << 5 << 3;
+}
+
+void TestKFold::flippedLabelsRankLowest()
+{
+    QFETCH(int, classes);
+    QFETCH(int, k);
+    const Synthetic s = makeData(300, 64, classes, 0.1, 21);
+    const auto probs = kFoldLogisticProbs(s.features, s.noisy, classes, k, 7);
+    QCOMPARE(probs.sizes().vec(), (std::vector<int64_t> { 300, classes }));
+    QVERIFY(torch::allclose(probs.sum(1), torch::ones({ 300 }), 1e-4, 1e-5));
+    const auto pGiven = probs.gather(1, s.noisy.unsqueeze(1)).squeeze(1);
+    const auto lowest = std::get<1>(pGiven.topk(static_cast<int64_t>(s.flipped.size()), 0, /*largest=*/false));
+    int hits = 0;
+    for (int64_t i = 0; i < lowest.size(0); ++i)
+        hits += s.flipped.count(lowest[i].item<int64_t>()) ? 1 : 0;
+    qInfo("%d of %d flipped labels among the %d lowest p(given)", hits, int(s.flipped.size()), int(s.flipped.size()));
+    QVERIFY2(hits >= static_cast<int>(0.8 * s.flipped.size()), qPrintable(QString::number(hits)));
+    // Out-of-sample accuracy against the clean labels stays high.
+    const double acc = probs.argmax(1).eq(s.clean).to(torch::kDouble).mean().item<double>();
+    QVERIFY2(acc > 0.9, qPrintable(QString::number(acc)));
+}
+
+void TestKFold::deterministic()
+{
+    const Synthetic s = makeData(120, 16, 3, 0.1, 3);
+    const auto a = kFoldLogisticProbs(s.features, s.noisy, 3, 5, 11);
+    const auto b = kFoldLogisticProbs(s.features, s.noisy, 3, 5, 11);
+    QVERIFY(torch::equal(a, b));
+    QVERIFY(torch::equal(stratifiedFolds(s.noisy, 5, 11), stratifiedFolds(s.noisy, 5, 11)));
+    QVERIFY(!torch::equal(stratifiedFolds(s.noisy, 5, 11), stratifiedFolds(s.noisy, 5, 12)));
+}
+
+void TestKFold::stratifiedFoldsBalanced()
+{
+    const auto labels = torch::cat(
+        { torch::zeros({ 23 }, torch::kLong), torch::ones({ 12 }, torch::kLong), torch::full({ 7 }, 2, torch::kLong) });
+    const auto folds = stratifiedFolds(labels, 5, 1);
+    QCOMPARE(folds.min().item<int64_t>(), int64_t(0));
+    QCOMPARE(folds.max().item<int64_t>(), int64_t(4));
+    for (int64_t c = 0; c < 3; ++c) {
+        const auto counts = torch::bincount(folds.masked_select(labels.eq(c)), {}, 5);
+        QVERIFY((counts.max() - counts.min()).item<int64_t>() <= 1);
+    }
+    const auto sizes = torch::bincount(folds, {}, 5);
+    QVERIFY((sizes.max() - sizes.min()).item<int64_t>() <= 1);
+}
+
+void TestKFold::trainHeadFitsAndRoundTrips()
+{
+    const Synthetic s = makeData(200, 32, 4, 0.0, 5);
+    // Shift/scale the features: standardisation must make that irrelevant.
+    const auto x = s.features * 50.0 + 1000.0;
+    const LogisticHead head = trainLogisticHead(x, s.clean, 4);
+    QVERIFY(head.isValid());
+    QCOMPARE(head.weight.sizes().vec(), (std::vector<int64_t> { 4, 32 }));
+    const auto probs = head.probs(x);
+    const double acc = probs.argmax(1).eq(s.clean).to(torch::kDouble).mean().item<double>();
+    QVERIFY2(acc > 0.97, qPrintable(QString::number(acc)));
+    const LogisticHead copy = LogisticHead::fromTensors(head.toTensors("head."), "head.");
+    QVERIFY(torch::equal(copy.probs(x), probs));
+    QVERIFY_THROWS_EXCEPTION(WeightsError, LogisticHead::fromTensors(head.toTensors(), "head."));
+    // Works under NoGradGuard too (callers often hold one).
+    torch::NoGradGuard noGrad;
+    QVERIFY(trainLogisticHead(x, s.clean, 4).probs(x).argmax(1).eq(s.clean).to(torch::kDouble).mean().item<double>()
+        > 0.97);
+}
+
+void TestKFold::rejectsBadInput()
+{
+    const auto x = torch::randn({ 10, 4 });
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, kFoldLogisticProbs(x, torch::zeros({ 9 }, torch::kLong), 2));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, kFoldLogisticProbs(x, torch::full({ 10 }, 3, torch::kLong), 2));
+    QVERIFY_THROWS_EXCEPTION(
+        std::invalid_argument, kFoldLogisticProbs(x.flatten(), torch::zeros({ 10 }, torch::kLong), 2));
+    QVERIFY_THROWS_EXCEPTION(
+        std::invalid_argument, kFoldLogisticProbs(x.narrow(0, 0, 1), torch::zeros({ 1 }, torch::kLong), 2));
+}
+
+void TestKFold::speedAtBearsScale()
+{
+    // bears-small: 480 images x 2560 mobilenet_v2 concat-pool features, 3 classes.
+    const Synthetic s = makeData(480, 2560, 3, 0.1, 8);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto probs = kFoldLogisticProbs(s.features, s.noisy, 3, 5, 1);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    qInfo("5-fold logistic scoring of 480 x 2560 features: %.2f s", seconds);
+    QCOMPARE(probs.size(0), int64_t(480));
+    QVERIFY2(seconds < 15.0, qPrintable(QString::number(seconds)));
+}
+
+QTEST_APPLESS_MAIN(TestKFold)
+#include "tst_kfold.moc"

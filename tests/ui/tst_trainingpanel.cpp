@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <QAbstractItemModelTester>
+#include <QChartView>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "core/engine/trainingcontroller.h"
+#include "ui/training/trainingmodels.h"
+#include "ui/training/trainingpanel.h"
+
+using namespace Winnow;
+
+namespace {
+
+Dataset twoClassDataset(const QString& root = QStringLiteral("/data/two"))
+{
+    Dataset ds;
+    ds.root = root;
+    ds.vocab = { QStringLiteral("a"), QStringLiteral("b") };
+    for (int i = 0; i < 10; ++i) {
+        Sample s;
+        s.relPath = QStringLiteral("%1/%2.jpg").arg(i < 5 ? QStringLiteral("a") : QStringLiteral("b")).arg(i);
+        s.label = i < 5 ? 0 : 1;
+        s.split = i % 5 == 0 ? Split::Valid : Split::Train;
+        ds.samples.append(s);
+    }
+    return ds;
+}
+
+EpochStats epoch(int n, double train, double valid, double error)
+{
+    EpochStats e;
+    e.epoch = n;
+    e.stage = n == 0 ? 0 : 1;
+    e.trainLoss = train;
+    e.validLoss = valid;
+    e.errorRate = error;
+    e.accuracy = 1 - error;
+    e.seconds = 12.4;
+    return e;
+}
+
+} // namespace
+
+class TestTrainingPanel : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QCoreApplication::setOrganizationName(QStringLiteral("WinnowTest"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_trainingpanel"));
+    }
+
+    void widgetsExist()
+    {
+        TrainingController controller;
+        TrainingPanel panel(&controller);
+        for (const char* name : { "archCombo", "weightsEdit", "sizeSpin", "batchSpin", "epochsSpin", "validPctSpin",
+                 "seedSpin", "deviceCombo", "startButton", "cancelButton", "retrainButton", "progressBar", "epochTable",
+                 "roundTable", "lossChart" })
+            QVERIFY2(panel.findChild<QWidget*>(QString::fromLatin1(name)), name);
+
+        auto* arch = panel.findChild<QComboBox*>(QStringLiteral("archCombo"));
+        QStringList archs;
+        for (int i = 0; i < arch->count(); ++i)
+            archs << arch->itemText(i);
+        QCOMPARE(archs,
+            (QStringList { QStringLiteral("resnet18"), QStringLiteral("resnet34"), QStringLiteral("resnet50"),
+                QStringLiteral("mobilenet_v2") }));
+
+        // fastai-like defaults.
+        const TrainConfig c = panel.config();
+        QCOMPARE(c.arch, QStringLiteral("mobilenet_v2"));
+        QCOMPARE(c.size, 128);
+        QCOMPARE(c.batchSize, 32);
+        QCOMPARE(c.epochs, 1);
+        QCOMPARE(c.validPct, 0.2);
+        QCOMPARE(c.seed, quint64(42));
+        QCOMPARE(c.device, QStringLiteral("auto"));
+        QCOMPARE(c.weights, TrainingPanel::defaultWeightsPath(QStringLiteral("mobilenet_v2")));
+
+        TrainConfig other = c;
+        other.arch = QStringLiteral("resnet34");
+        other.size = 224;
+        other.batchSize = 16;
+        other.epochs = 3;
+        other.validPct = 0.25;
+        other.seed = 7;
+        other.device = QStringLiteral("cpu");
+        other.weights.clear();
+        panel.setConfig(other);
+        const TrainConfig back = panel.config();
+        QCOMPARE(back.arch, other.arch);
+        QCOMPARE(back.size, other.size);
+        QCOMPARE(back.batchSize, other.batchSize);
+        QCOMPARE(back.epochs, other.epochs);
+        QCOMPARE(back.validPct, other.validPct);
+        QCOMPARE(back.seed, other.seed);
+        QCOMPARE(back.device, other.device);
+        QVERIFY(back.weights.isEmpty());
+        // Empty weights warn about random init.
+        QVERIFY(!panel.findChild<QLabel*>(QStringLiteral("weightsWarning"))->isHidden());
+    }
+
+    void defaultWeightsFromEnvironment()
+    {
+        QTemporaryDir dir;
+        QVERIFY(QDir().mkpath(dir.filePath(QStringLiteral("weights"))));
+        QFile f(dir.filePath(QStringLiteral("weights/resnet18-imagenet.safetensors")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.close();
+        const QByteArray old = qgetenv("WINNOW_SHARED");
+        qputenv("WINNOW_SHARED", dir.path().toLocal8Bit());
+        const QString found = TrainingPanel::defaultWeightsPath(QStringLiteral("resnet18"));
+        if (old.isNull())
+            qunsetenv("WINNOW_SHARED");
+        else
+            qputenv("WINNOW_SHARED", old);
+        QCOMPARE(QFileInfo(found).canonicalFilePath(), QFileInfo(f.fileName()).canonicalFilePath());
+        QVERIFY(TrainingPanel::defaultWeightsPath(QStringLiteral("no_such_arch")).isEmpty());
+    }
+
+    void startDisabledWhileBusy()
+    {
+        TrainingController controller;
+        TrainingPanel panel(&controller);
+        QVERIFY(!panel.startButton()->isEnabled()); // no dataset
+        panel.setDataset(twoClassDataset());
+        QVERIFY(panel.startButton()->isEnabled());
+        QVERIFY(!panel.cancelButton()->isEnabled());
+        QVERIFY(!panel.retrainButton()->isEnabled()); // no model yet
+
+        QSignalSpy busy(&panel, &TrainingPanel::busyChanged);
+        Q_EMIT controller.started(1, QStringLiteral("train"));
+        QVERIFY(panel.isBusy());
+        QCOMPARE(busy.count(), 1);
+        QVERIFY(!panel.startButton()->isEnabled());
+        QVERIFY(!panel.retrainButton()->isEnabled());
+        QVERIFY(panel.cancelButton()->isEnabled());
+        QVERIFY(!panel.findChild<QSpinBox*>(QStringLiteral("epochsSpin"))->isEnabled());
+
+        Q_EMIT controller.finished(1);
+        QVERIFY(!panel.isBusy());
+        QVERIFY(panel.startButton()->isEnabled());
+        QVERIFY(panel.retrainButton()->isEnabled()); // a model exists now
+        QVERIFY(!panel.cancelButton()->isEnabled());
+
+        Q_EMIT controller.started(2, QStringLiteral("retrain"));
+        QVERIFY(!panel.startButton()->isEnabled());
+        Q_EMIT controller.cancelled(2);
+        QVERIFY(panel.startButton()->isEnabled());
+
+        Q_EMIT controller.started(3, QStringLiteral("train"));
+        Q_EMIT controller.failed(3, QStringLiteral("out of memory"));
+        QVERIFY(panel.startButton()->isEnabled());
+        QVERIFY(
+            panel.findChild<QLabel*>(QStringLiteral("statusLabel"))->text().contains(QStringLiteral("out of memory")));
+
+        // One class cannot be trained.
+        Dataset one = twoClassDataset(QStringLiteral("/data/one"));
+        one.vocab = { QStringLiteral("a") };
+        panel.setDataset(one);
+        QVERIFY(!panel.startButton()->isEnabled());
+    }
+
+    void epochRowsAndPlotFollowSignals()
+    {
+        TrainingController controller;
+        TrainingPanel panel(&controller);
+        QAbstractItemModelTester epochTester(panel.epochModel());
+        QAbstractItemModelTester roundTester(panel.roundModel());
+        panel.setDataset(twoClassDataset());
+        TrainConfig c = panel.config();
+        c.freezeEpochs = 1;
+        c.epochs = 2;
+        panel.setConfig(c);
+
+        Q_EMIT controller.started(5, QStringLiteral("train"));
+        TrainProgress p;
+        p.epoch = 0;
+        p.totalEpochs = 3;
+        p.batchesPerEpoch = 10;
+        p.phase = QStringLiteral("train");
+        for (int b = 1; b <= 10; ++b) {
+            p.batch = b;
+            p.smoothLoss = 1.5 - 0.05 * b;
+            Q_EMIT controller.progress(5, p);
+        }
+        QVERIFY(panel.progressBar()->value() > 0);
+        QCOMPARE(panel.epochModel()->rowCount(), 0);
+
+        Q_EMIT controller.epochFinished(5, epoch(0, 1.0, 0.8, 0.25));
+        QCOMPARE(panel.epochModel()->rowCount(), 1);
+        Q_EMIT controller.epochFinished(5, epoch(1, 0.6, 0.5, 0.125));
+        QCOMPARE(panel.epochModel()->rowCount(), 2);
+        EpochTableModel* m = panel.epochModel();
+        QCOMPARE(m->index(1, EpochTableModel::EpochColumn).data().toInt(), 1);
+        QCOMPARE(m->index(1, EpochTableModel::TrainLossColumn).data().toString(), QStringLiteral("0.600000"));
+        QCOMPARE(m->index(1, EpochTableModel::ValidLossColumn).data().toString(), QStringLiteral("0.500000"));
+        QCOMPARE(m->index(1, EpochTableModel::ErrorRateColumn).data().toString(), QStringLiteral("0.125000"));
+        QCOMPARE(m->index(1, EpochTableModel::TimeColumn).data().toString(), QStringLiteral("00:12"));
+        QCOMPARE(
+            m->headerData(EpochTableModel::TrainLossColumn, Qt::Horizontal).toString(), QStringLiteral("train_loss"));
+
+        // The plot has one train point per batch report and one valid point per epoch.
+        auto* chart = panel.findChild<QChartView*>(QStringLiteral("lossChart"))->chart();
+        const auto series = chart->series();
+        QCOMPARE(series.size(), 2);
+        QCOMPARE(static_cast<QLineSeries*>(series.at(0))->count(), 10);
+        QCOMPARE(static_cast<QLineSeries*>(series.at(1))->count(), 2);
+
+        RoundSummary r;
+        r.round = 0;
+        r.kind = QStringLiteral("fine-tune");
+        r.errorRate = 0.125;
+        r.validLoss = 0.5;
+        Q_EMIT controller.roundFinished(5, r);
+        QCOMPARE(panel.roundModel()->rowCount(), 1);
+        QCOMPARE(
+            panel.roundModel()->index(0, RoundTableModel::KindColumn).data().toString(), QStringLiteral("fine-tune"));
+        Q_EMIT controller.finished(5);
+        QCOMPARE(panel.progressBar()->value(), panel.progressBar()->maximum());
+
+        // A head retrain keeps the epoch table; a new training clears it.
+        Q_EMIT controller.started(6, QStringLiteral("retrain"));
+        QCOMPARE(panel.epochModel()->rowCount(), 2);
+        Q_EMIT controller.finished(6);
+        Q_EMIT controller.started(7, QStringLiteral("train"));
+        QCOMPARE(panel.epochModel()->rowCount(), 0);
+        QCOMPARE(panel.roundModel()->rowCount(), 1); // the history stays
+        Q_EMIT controller.cancelled(7);
+    }
+
+    void formatsDurations_data()
+    {
+        QTest::addColumn<double>("seconds");
+        QTest::addColumn<QString>("text");
+        QTest::newRow("zero") << 0.0 << "00:00";
+        QTest::newRow("rounding") << 59.6 << "01:00";
+        QTest::newRow("minutes") << 754.0 << "12:34";
+        QTest::newRow("hours") << 3725.0 << "1:02:05";
+    }
+
+    void formatsDurations()
+    {
+        QFETCH(double, seconds);
+        QFETCH(QString, text);
+        QCOMPARE(formatDuration(seconds), text);
+    }
+};
+
+QTEST_MAIN(TestTrainingPanel)
+#include "tst_trainingpanel.moc"
