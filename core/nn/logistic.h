@@ -13,7 +13,7 @@ namespace Winnow::nn {
 struct LogisticOptions
 {
     double c = 1.0; ///< inverse L2 strength as in scikit-learn: loss = mean CE + ||W||^2 / (2 * c * N)
-    int maxIterations = 200; ///< LBFGS iterations (strong-Wolfe line search), full batch
+    int maxIterations = 100; ///< LBFGS iterations (strong-Wolfe line search), full batch (scikit-learn's default)
     double tolerance = 1e-6; ///< gradient tolerance
 };
 
@@ -44,7 +44,8 @@ struct LogisticHead
 };
 
 /**
- * Fits a head on features [N, F] with int64 labels [N] in [0, numClasses). Deterministic (full-batch LBFGS from zero).
+ * Fits a head on features [N, F] with int64 labels [N] in [0, numClasses). Deterministic (full-batch LBFGS from zero;
+ * when F > N it solves the identical problem in the N-dimensional row span of the standardised features).
  * @throws std::invalid_argument for bad shapes/labels.
  */
 LogisticHead trainLogisticHead(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,

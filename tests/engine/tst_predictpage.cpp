@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The Predict page: loads an exported model (and a run folder), predicts added images off the GUI thread and shows
+// exactly what the Predictor (= `winnow predict`) computes; bad files show an error instead of a prediction.
+// The model: a head-retrained run on the shared pretrained MobileNetV2 (no LibTorch needed in the test).
+#include <QDirIterator>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QtEndian>
+
+#include "../testutils.h"
+#include "core/engine/modelfile.h"
+#include "core/engine/predictor.h"
+#include "core/engine/run.h"
+#include "enginetestutils.h"
+#include "ui/predict/predictpage.h"
+
+using namespace Winnow;
+
+namespace {
+
+constexpr int kFeatures = 2560;
+
+/// Writes a head-retrained run (random seeded logistic head, F32 safetensors written by hand).
+bool writeProbeRun(const QString& dir, const QString& weights, const QString& datasetRoot)
+{
+    QRandomGenerator rng(11);
+    struct T
+    {
+        QString name;
+        QList<int> shape;
+        QVector<float> v;
+    };
+    QList<T> ts { { QStringLiteral("quickhead.bias"), { 3 }, QVector<float>(3) },
+        { QStringLiteral("quickhead.mean"), { kFeatures }, QVector<float>(kFeatures) },
+        { QStringLiteral("quickhead.std"), { kFeatures }, QVector<float>(kFeatures) },
+        { QStringLiteral("quickhead.weight"), { 3, kFeatures }, QVector<float>(3 * kFeatures) } };
+    for (auto& t : ts)
+        for (auto& x : t.v)
+            x = t.name.endsWith(QLatin1String("std")) ? float(0.5 + rng.generateDouble())
+                                                      : float((rng.generateDouble() - 0.5) * 0.2);
+    QJsonObject header;
+    QByteArray data;
+    for (const auto& t : ts) {
+        QJsonArray shape;
+        for (int s : t.shape)
+            shape.append(s);
+        const qint64 begin = data.size();
+        data.append(reinterpret_cast<const char*>(t.v.constData()), t.v.size() * qsizetype(sizeof(float)));
+        header.insert(t.name,
+            QJsonObject { { QStringLiteral("dtype"), QStringLiteral("F32") }, { QStringLiteral("shape"), shape },
+                { QStringLiteral("data_offsets"), QJsonArray { begin, qint64(data.size()) } } });
+    }
+    QByteArray h = QJsonDocument(header).toJson(QJsonDocument::Compact);
+    while (h.size() % 8)
+        h.append(' ');
+    QByteArray len(8, '\0');
+    qToLittleEndian<quint64>(quint64(h.size()), len.data());
+    QDir().mkpath(dir);
+    QFile f(QDir(dir).filePath(QLatin1String(kModelFile)));
+    if (!f.open(QIODevice::WriteOnly) || f.write(len + h + data) < 0)
+        return false;
+    f.close();
+    RunInfo info;
+    info.datasetRoot = datasetRoot;
+    info.config.arch = QStringLiteral("mobilenet_v2");
+    info.config.weights = weights;
+    info.config.size = 64;
+    info.vocab = { QStringLiteral("black"), QStringLiteral("grizzly"), QStringLiteral("teddys") };
+    info.created = QDateTime::currentDateTimeUtc();
+    QString error;
+    return writeRunInfo(dir, info, &error);
+}
+
+} // namespace
+
+class TestPredictPage : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    QString m_run, m_model;
+    QStringList m_images;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        WINNOW_REQUIRE_SHARED(shared);
+        QVERIFY(m_dir.isValid());
+        const QString bears = shared + QStringLiteral("/datasets/bears-small");
+        m_run = m_dir.filePath(QStringLiteral("run"));
+        QVERIFY(writeProbeRun(m_run, WinnowTest::mobilenetWeights(shared), bears));
+        m_model = m_dir.filePath(QStringLiteral("bears.winnow"));
+        QString error;
+        QVERIFY2(exportModel(m_run, m_model, {}, &error), qPrintable(error));
+        for (const char* cls : { "black", "grizzly", "teddys" })
+            for (int i : { 0, 1 })
+                m_images
+                    << QStringLiteral("%1/%2/%3.jpg").arg(bears, QLatin1String(cls)).arg(i, 8, 10, QLatin1Char('0'));
+        for (const QString& f : std::as_const(m_images))
+            QVERIFY2(QFileInfo::exists(f), qPrintable(f));
+    }
+
+    void predictsLikeThePredictor()
+    {
+        PredictPage page;
+        QSignalSpy loaded(&page, &PredictPage::modelLoaded);
+        QSignalSpy ready(&page, &PredictPage::predictionsReady);
+        // Images added before the model is there wait for it.
+        page.addImages(m_images);
+        QCOMPARE(page.imageCount(), m_images.size());
+        QVERIFY(!page.prediction(0));
+        page.openModelFile(m_model);
+        QVERIFY(loaded.wait(60000));
+        QVERIFY(page.hasModel());
+        QVERIFY(page.modelDescription().contains(QStringLiteral("mobilenet_v2")));
+        QTRY_VERIFY_WITH_TIMEOUT(page.prediction(m_images.size() - 1) != nullptr, 120000);
+
+        Predictor reference(PredictorOptions { QStringLiteral("auto"), 8 });
+        QString error;
+        QVERIFY2(reference.load(m_model, &error), qPrintable(error));
+        const auto expected = reference.predictFiles(m_images);
+        for (int i = 0; i < m_images.size(); ++i) {
+            const Prediction* p = page.prediction(i);
+            QVERIFY(p && p->ok());
+            QCOMPARE(p->label, expected[i].label);
+            for (int c = 0; c < 3; ++c)
+                QVERIFY(std::abs(p->probabilities[c] - expected[i].probabilities[c]) < 1e-5);
+        }
+        // The table shows the labels.
+        auto* table = page.findChild<QTableWidget*>();
+        QVERIFY(table);
+        QCOMPARE(table->item(0, 1)->text(), expected[0].label);
+
+        // A later, unreadable file gets an error, not a crash or a label.
+        const QString bad = m_dir.filePath(QStringLiteral("bad.jpg"));
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("not an image");
+        f.close();
+        page.addImages({ bad });
+        QTRY_VERIFY_WITH_TIMEOUT(page.prediction(m_images.size()) != nullptr, 60000);
+        QVERIFY(!page.prediction(m_images.size())->ok());
+
+        page.clear();
+        QCOMPARE(page.imageCount(), 0);
+    }
+
+    void runFolderAndBadModel()
+    {
+        PredictPage page;
+        QSignalSpy loaded(&page, &PredictPage::modelLoaded);
+        QSignalSpy failed(&page, &PredictPage::modelFailed);
+        page.setRunDir(m_run); // loads the current run's model
+        QVERIFY(loaded.wait(60000));
+        QVERIFY(page.modelDescription().contains(QStringLiteral("current run")));
+        page.addImages({ m_images[0] });
+        QTRY_VERIFY_WITH_TIMEOUT(page.prediction(0) != nullptr, 60000);
+        Predictor reference;
+        QString error;
+        QVERIFY(reference.load(m_model, &error));
+        QCOMPARE(page.prediction(0)->probabilities, reference.predict(m_images[0]).probabilities);
+
+        page.openModelFile(m_images[0]); // a JPEG is not a model
+        QVERIFY(failed.wait(60000));
+        QVERIFY(failed.first().first().toString().contains(QStringLiteral("not a Winnow model file")));
+        QVERIFY(page.hasModel()); // the previous model stays in use
+    }
+};
+
+QTEST_MAIN(TestPredictPage)
+#include "tst_predictpage.moc"
