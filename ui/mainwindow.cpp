@@ -34,10 +34,13 @@
 #include "core/dataset/demogenerator.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/thumbnail/thumbnailloader.h"
+#include "ui/analysis/analysispages.h"
+#include "ui/cleaningsession.h"
 #include "ui/datasetsummary.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 #include "ui/imagegrid/imagegridview.h"
+#include "ui/predict/predictpage.h"
 #include "ui/training/trainingpanel.h"
 
 namespace Winnow {
@@ -110,6 +113,17 @@ MainWindow::MainWindow(QWidget* parent)
     });
     connect(m_summary, &DatasetSummary::fileActivated, this,
         [](const QString& path) { QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath())); });
+
+    // The analysis pages (confusion matrix, top losses, cleaner, label), the cleaning round, and Predict.
+    m_analysis = installAnalysisPages(*this);
+    m_cleaning = new CleaningSession(this, m_analysis);
+    connect(m_analysis, &AnalysisPages::applyRequested, m_cleaning, &CleaningSession::apply);
+    m_predictPage = new PredictPage;
+    m_predictPage->setObjectName(QStringLiteral("predictPage"));
+    addPage(m_predictPage, tr("Predict"), themeIcon("system-search", QStyle::SP_FileDialogInfoView));
+    connect(m_trainingPanel, &TrainingPanel::runWritten, m_predictPage, &PredictPage::setRunDir);
+    connect(m_predictPage, &PredictPage::exported, this,
+        [this](const QString& file) { showStatus(tr("Exported the model to %1").arg(file), 8000); });
 
     buildActions();
     if (auto* view = menuBar()->findChild<QMenu*>(QStringLiteral("viewMenu")))
@@ -242,6 +256,12 @@ void MainWindow::buildActions()
         themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&scan Folder"), this, &MainWindow::rescan);
     rescanAction->setShortcut(QKeySequence::Refresh);
     fileMenu->addSeparator();
+    auto* exportAction = fileMenu->addAction(themeIcon("document-save-as", QStyle::SP_DialogSaveButton),
+        tr("&Export Model…"), m_predictPage, &PredictPage::exportModel);
+    exportAction->setObjectName(QStringLiteral("exportModelAction"));
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    exportAction->setToolTip(tr("Save the trained model as one portable file (for winnow predict / serve)"));
+    fileMenu->addSeparator();
     auto* quitAction = fileMenu->addAction(
         themeIcon("application-exit", QStyle::SP_DialogCloseButton), tr("&Quit"), this, &QWidget::close);
     quitAction->setShortcut(QKeySequence::Quit);
@@ -265,6 +285,26 @@ void MainWindow::buildActions()
     auto* trainAction = viewMenu->addAction(tr("&Train"), this, [this] { showPage(m_trainingPanel); });
     trainAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_2));
 
+    int pageKey = Qt::Key_3;
+    for (int i = 2; i < m_tabs->count() && pageKey <= Qt::Key_9; ++i, ++pageKey) {
+        QWidget* page = m_tabs->widget(i);
+        auto* a = viewMenu->addAction(m_tabs->tabText(i), this, [this, page] { showPage(page); });
+        a->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(pageKey)));
+    }
+
+    auto* cleanMenu = menuBar()->addMenu(tr("&Clean"));
+    cleanMenu->setObjectName(QStringLiteral("cleanMenu"));
+    cleanMenu->addAction(m_cleaning->applyAction());
+    cleanMenu->addAction(m_cleaning->undoAction());
+    cleanMenu->addAction(m_cleaning->redoAction());
+    cleanMenu->addSeparator();
+    auto* retrainAction = cleanMenu->addAction(themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&train Head"),
+        m_trainingPanel, &TrainingPanel::retrain);
+    retrainAction->setObjectName(QStringLiteral("retrainHeadAction"));
+    retrainAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+    retrainAction->setToolTip(tr("Retrain the classifier head on the current labels and re-score (seconds)"));
+    cleanMenu->addAction(m_cleaning->retrainAfterApplyAction());
+
     auto* helpMenu = menuBar()->addMenu(tr("&Help"));
     helpMenu->addAction(
         themeIcon("help-about", QStyle::SP_MessageBoxInformation), tr("&About Winnow"), this, &MainWindow::about);
@@ -282,6 +322,9 @@ void MainWindow::buildActions()
     auto* trainTool = toolbar->addAction(
         themeIcon("system-run", QStyle::SP_MediaPlay), tr("Train"), this, [this] { showPage(m_trainingPanel); });
     trainTool->setToolTip(tr("Go to the training page"));
+    toolbar->addAction(m_cleaning->applyAction());
+    toolbar->addAction(m_cleaning->undoAction());
+    toolbar->addAction(retrainAction);
 }
 
 void MainWindow::buildStatusBar()

@@ -19,7 +19,10 @@ class QTabWidget;
 
 namespace Winnow {
 
+class AnalysisPages;
+class CleaningSession;
 class DatasetSummary;
+class PredictPage;
 class ImageGridModel;
 class ImageGridProxy;
 class ImageGridView;
@@ -28,9 +31,11 @@ class TrainingController;
 class TrainingPanel;
 
 /**
- * Winnow's main window: File / View / Help menus, a toolbar, the dataset sidebar (class counts per split, unreadable
- * files), and a tab per page: "Images" (the whole dataset in a filterable thumbnail grid), "Train" (TrainingPanel),
- * then any page added with addPage() (the analysis views).
+ * Winnow's main window: File / View / Clean / Help menus, a toolbar, the dataset sidebar (class counts per split,
+ * unreadable files), and a tab per page: "Images" (the whole dataset in a filterable thumbnail grid), "Train"
+ * (TrainingPanel), the analysis pages (confusion matrix, top losses, cleaner, label: ui/analysis), "Predict"
+ * (PredictPage, with File > Export Model), then any page added with addPage(). The cleaning round (apply, undo,
+ * retrain) is CleaningSession.
  *
  * Owns the shared TrainingController, ThumbnailLoader and the dataset-wide ImageGridModel (other pages may put their
  * own ImageGridProxy on imageModel(), or build their own model on thumbnailLoader()). Scans and demo generation run
@@ -73,6 +78,18 @@ public:
     ImageGridProxy* imageProxy() const;
     ImageGridView* imageView() const;
     DatasetSummary* summary() const;
+    AnalysisPages* analysisPages() const
+    {
+        return m_analysis;
+    }
+    CleaningSession* cleaningSession() const
+    {
+        return m_cleaning;
+    }
+    PredictPage* predictPage() const
+    {
+        return m_predictPage;
+    }
 
     bool isScanning() const;
     QString lastError() const; ///< the most recent error message shown
@@ -123,6 +140,9 @@ private:
     ImageGridView* m_imageView = nullptr;
     DatasetSummary* m_summary = nullptr;
     TrainingPanel* m_trainingPanel = nullptr;
+    AnalysisPages* m_analysis = nullptr;
+    CleaningSession* m_cleaning = nullptr;
+    PredictPage* m_predictPage = nullptr;
     QTabWidget* m_tabs = nullptr;
     QWidget* m_imagesPage = nullptr;
 

@@ -6,6 +6,7 @@
 
 #include <QDateTime>
 #include <QList>
+#include <QMetaType>
 #include <QString>
 #include <QStringList>
 #include <QtGlobal>
@@ -213,3 +214,5 @@ EmptyTrashResult emptyTrash(const QString& root);
 
 } // namespace Cleaning
 } // namespace Winnow
+
+Q_DECLARE_METATYPE(Winnow::TransactionResult)

@@ -18,18 +18,17 @@
 #include <QTreeWidget>
 #include <QUrl>
 
+#include "core/cleaning/transaction.h"
+#include "ui/analysis/analysispages.h"
+#include "ui/analysis/decisionstore.h"
+#include "ui/cleaningsession.h"
 #include "ui/datasetsummary.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 #include "ui/imagegrid/imagegridview.h"
 #include "ui/mainwindow.h"
+#include "ui/predict/predictpage.h"
 #include "ui/training/trainingpanel.h"
-
-// The analysis pages are another part of winnow_ui; screenshots include them when present.
-#if __has_include("ui/analysis/analysispages.h")
-#include "ui/analysis/analysispages.h"
-#define WINNOW_HAVE_ANALYSIS 1
-#endif
 
 using namespace Winnow;
 
@@ -165,10 +164,12 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(
             first.data(ImageGridModel::ThumbnailStateRole).toInt(), int(ImageGridModel::ThumbnailState::Ready), 5000);
 
-        QCOMPARE(window.pages()->count(), 2);
+        // Images, Train, Confusion matrix, Top losses, Cleaner, Label, Predict.
+        QCOMPARE(window.pages()->count(), 7);
+        QCOMPARE(window.pages()->indexOf(window.predictPage()), 6);
         auto* extra = new QLabel(QStringLiteral("analysis"));
         window.addPage(extra, QStringLiteral("Extra"));
-        QCOMPARE(window.pages()->count(), 3);
+        QCOMPARE(window.pages()->count(), 8);
         window.showPage(extra);
         QCOMPARE(window.pages()->currentWidget(), extra);
     }
@@ -283,9 +284,6 @@ private Q_SLOTS:
         QDir().mkpath(out);
         const QString folder = qEnvironmentVariable("WINNOW_SCREENSHOT_DATASET", m_dataset);
         MainWindow window;
-#ifdef WINNOW_HAVE_ANALYSIS
-        installAnalysisPages(window);
-#endif
         window.resize(1500, 920);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
@@ -312,11 +310,84 @@ private Q_SLOTS:
         }
     }
 
+    /// The cleaning round in the window: decisions saved beside the dataset and restored by a new window, Apply as one
+    /// transaction (files in the trash / in their new class, rescan), Undo puts every file back, Redo again.
+    void cleaningRound()
+    {
+        const QString root = m_dir.filePath(QStringLiteral("round"));
+        QDir().mkpath(root);
+        const QStringList files = { QStringLiteral("circle/c0.png"), QStringLiteral("circle/c1.png"),
+            QStringLiteral("circle/c2.png"), QStringLiteral("square/s0.jpg") };
+        for (const QString& f : files) {
+            QDir().mkpath(QFileInfo(root + QLatin1Char('/') + f).absolutePath());
+            QVERIFY(QFile::copy(m_dataset + QLatin1Char('/') + f, root + QLatin1Char('/') + f));
+        }
+        const QString pending = CleaningSession::pendingPlanPath(root);
+        {
+            MainWindow window;
+            QSignalSpy opened(&window, &MainWindow::datasetOpened);
+            window.openDataset(root);
+            QVERIFY(opened.wait(20000));
+            DecisionStore* store = window.analysisPages()->store();
+            QVERIFY(store->decide({ QStringLiteral("circle/c0.png") }, CleanAction::Delete));
+            QVERIFY(store->decide({ QStringLiteral("circle/c1.png") }, CleanAction::Relabel, QStringLiteral("square")));
+            QVERIFY(window.cleaningSession()->applyAction()->isEnabled());
+            QVERIFY(!window.cleaningSession()->undoAction()->isEnabled());
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(pending), 5000);
+        } // closing the window loses no decision
+
+        MainWindow window;
+        CleaningSession* session = window.cleaningSession();
+        session->setConfirm(false);
+        session->retrainAfterApplyAction()->setChecked(false);
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(root);
+        QVERIFY(opened.wait(20000));
+        QCOMPARE(window.analysisPages()->plan().size(), 2);
+        QCOMPARE(window.analysisPages()->plan().action(QStringLiteral("circle/c1.png")), CleanAction::Relabel);
+
+        QSignalSpy done(session, &CleaningSession::transactionFinished);
+        opened.clear();
+        session->applyAction()->trigger();
+        QVERIFY(done.wait(20000));
+        auto result = done.takeFirst().at(0).value<TransactionResult>();
+        QVERIFY2(result.ok, qPrintable(result.message()));
+        QVERIFY(opened.wait(20000)); // rescanned
+        QVERIFY(!QFileInfo::exists(root + QStringLiteral("/circle/c0.png")));
+        QVERIFY(!QFileInfo::exists(root + QStringLiteral("/circle/c1.png")));
+        QVERIFY(QFileInfo::exists(root + QStringLiteral("/square/c1.png")));
+        QVERIFY(QFileInfo::exists(
+            root + QStringLiteral("/.winnow/trash/") + result.transactionId + QStringLiteral("/circle/c0.png")));
+        QCOMPARE(window.dataset()->samples.size(), 3); // one deleted, one relabelled
+        QVERIFY(window.analysisPages()->plan().isEmpty());
+        QVERIFY(!QFileInfo::exists(pending));
+        QVERIFY(session->undoAction()->isEnabled());
+        QVERIFY(!session->applyAction()->isEnabled());
+
+        opened.clear();
+        session->undoAction()->trigger();
+        QVERIFY(done.wait(20000));
+        result = done.takeFirst().at(0).value<TransactionResult>();
+        QVERIFY2(result.ok, qPrintable(result.message()));
+        QVERIFY(opened.wait(20000));
+        for (const QString& f : files)
+            QVERIFY2(QFileInfo::exists(root + QLatin1Char('/') + f), qPrintable(f));
+        QVERIFY(!QFileInfo::exists(root + QStringLiteral("/square/c1.png")));
+        QVERIFY(session->redoAction()->isEnabled());
+
+        session->redoAction()->trigger();
+        QVERIFY(done.wait(20000));
+        QVERIFY(done.takeFirst().at(0).value<TransactionResult>().ok);
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(root + QStringLiteral("/square/c1.png")), 5000);
+        QVERIFY(!QFileInfo::exists(root + QStringLiteral("/circle/c0.png")));
+    }
+
     void settingsPersist()
     {
         QSettings().clear();
         {
             MainWindow window;
+            QVERIFY2(window.minimumSizeHint().width() <= 1100, "the window must fit a 1366-pixel-wide screen");
             window.resize(1111, 777);
             window.imageView()->setZoom(200);
             window.show();

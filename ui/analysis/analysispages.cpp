@@ -80,6 +80,26 @@ void AnalysisPages::setScores(const ScoreSet& scores)
         m_label->setScores(scores);
 }
 
+ConfusionMatrixPage* AnalysisPages::confusionPage() const
+{
+    return m_confusion;
+}
+
+TopLossesPage* AnalysisPages::topLossesPage() const
+{
+    return m_topLosses;
+}
+
+CleanerPage* AnalysisPages::cleanerPage() const
+{
+    return m_cleaner;
+}
+
+LabelPage* AnalysisPages::labelPage() const
+{
+    return m_label;
+}
+
 void AnalysisPages::setPlan(const CleaningPlan& plan)
 {
     m_store->setPlan(plan);

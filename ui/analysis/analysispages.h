@@ -34,22 +34,10 @@ public:
     {
         return m_store;
     }
-    ConfusionMatrixPage* confusionPage() const
-    {
-        return m_confusion;
-    }
-    TopLossesPage* topLossesPage() const
-    {
-        return m_topLosses;
-    }
-    CleanerPage* cleanerPage() const
-    {
-        return m_cleaner;
-    }
-    LabelPage* labelPage() const
-    {
-        return m_label;
-    }
+    ConfusionMatrixPage* confusionPage() const; ///< null once the window has destroyed it
+    TopLossesPage* topLossesPage() const; ///< null once the window has destroyed it
+    CleanerPage* cleanerPage() const; ///< null once the window has destroyed it
+    LabelPage* labelPage() const; ///< null once the window has destroyed it
 
     void setThumbnailLoader(ThumbnailLoader* loader);
     /// A dataset was opened or rescanned (the store keeps the plan for the same root, see DecisionStore).

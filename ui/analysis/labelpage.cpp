@@ -156,6 +156,8 @@ LabelPage::LabelPage(QWidget* parent)
     connect(newClass, &QPushButton::clicked, this, &LabelPage::promptNewClass);
     m_caption = new QLabel(this);
     m_caption->setObjectName(QStringLiteral("labelCaption"));
+    // A long caption must not widen the window: it is elided by the layout, the full text is in the tooltip.
+    m_caption->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
     auto* top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("Order:"), this));
@@ -316,6 +318,7 @@ void LabelPage::updateCaption()
     if (!gm->hasScores())
         text += tr(" (no suggestions yet: train a model)");
     m_caption->setText(text);
+    m_caption->setToolTip(text);
 }
 
 } // namespace Winnow

@@ -2,6 +2,7 @@
 #include "ui/training/trainingpanel.h"
 
 #include <cmath>
+#include <utility>
 
 #include <QChart>
 #include <QChartView>
@@ -510,6 +511,7 @@ void TrainingPanel::start()
     }
     m_job = job;
     m_jobKind = QStringLiteral("train");
+    m_pendingRunDir = runDir;
 }
 
 void TrainingPanel::cancel()
@@ -648,6 +650,8 @@ void TrainingPanel::onFinished(quint64 job)
 {
     Q_UNUSED(job)
     m_hasModel = true;
+    if (m_jobKind == QLatin1String("train") && !m_pendingRunDir.isEmpty())
+        Q_EMIT runWritten(std::exchange(m_pendingRunDir, QString()));
     setBusy(false);
     m_progress->setRange(0, 1000);
     m_progress->setValue(1000);

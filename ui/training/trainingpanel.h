@@ -86,6 +86,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     /// Short text for the window's status bar.
     void statusMessage(const QString& text);
+    /// A training job finished and wrote its run folder (what Export and the Predict page use).
+    void runWritten(const QString& runDir);
     void busyChanged(bool busy);
 
 private:
@@ -106,6 +108,7 @@ private:
     bool m_hasModel = false;
     quint64 m_job = 0;
     QString m_jobKind;
+    QString m_pendingRunDir; ///< run folder of the running training job
     int m_epochsDone = 0;
     int m_totalEpochs = 0;
     double m_yMax = 0;

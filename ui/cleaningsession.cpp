@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/cleaningsession.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QDir>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStyle>
+#include <QTimer>
+#include <QtConcurrent>
+
+#include "core/dataset/dataset.h"
+#include "ui/analysis/analysispages.h"
+#include "ui/analysis/decisionstore.h"
+#include "ui/mainwindow.h"
+#include "ui/training/trainingpanel.h"
+
+namespace Winnow {
+
+namespace {
+
+constexpr auto kRetrainKey = "cleaning/retrainAfterApply";
+
+QString opName(int op)
+{
+    switch (op) {
+    case 0:
+        return QObject::tr("Apply");
+    case 1:
+        return QObject::tr("Undo");
+    default:
+        return QObject::tr("Redo");
+    }
+}
+
+} // namespace
+
+CleaningSession::CleaningSession(MainWindow* window, AnalysisPages* pages)
+    : QObject(window)
+    , m_window(window)
+    , m_pages(pages)
+    , m_saveTimer(new QTimer(this))
+{
+    const QStyle* style = QApplication::style();
+    m_apply = new QAction(style->standardIcon(QStyle::SP_DialogApplyButton), tr("&Apply Decisions…"), this);
+    m_apply->setObjectName(QStringLiteral("applyDecisionsAction"));
+    m_apply->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Return));
+    m_apply->setToolTip(tr("Move deleted files to the dataset's trash and relabelled files to their new class folder "
+                           "(one undoable step)"));
+    connect(m_apply, &QAction::triggered, this, &CleaningSession::apply);
+
+    m_undo = new QAction(style->standardIcon(QStyle::SP_ArrowBack), tr("&Undo Last Apply"), this);
+    m_undo->setObjectName(QStringLiteral("undoApplyAction"));
+    m_undo->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Z));
+    m_undo->setToolTip(tr("Put every file of the last applied cleaning back where it was"));
+    connect(m_undo, &QAction::triggered, this, &CleaningSession::undoLastApply);
+
+    m_redo = new QAction(style->standardIcon(QStyle::SP_ArrowForward), tr("&Redo Apply"), this);
+    m_redo->setObjectName(QStringLiteral("redoApplyAction"));
+    m_redo->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::SHIFT | Qt::Key_Z));
+    connect(m_redo, &QAction::triggered, this, &CleaningSession::redoApply);
+
+    m_retrainAfter = new QAction(tr("Retrain &After Applying"), this);
+    m_retrainAfter->setObjectName(QStringLiteral("retrainAfterApplyAction"));
+    m_retrainAfter->setCheckable(true);
+    m_retrainAfter->setChecked(QSettings().value(QLatin1String(kRetrainKey), true).toBool());
+    m_retrainAfter->setToolTip(tr("After each apply, undo or redo, retrain the classifier head on the new labels "
+                                  "and re-score every image"));
+    connect(
+        m_retrainAfter, &QAction::toggled, this, [](bool on) { QSettings().setValue(QLatin1String(kRetrainKey), on); });
+
+    m_saveTimer->setSingleShot(true);
+    m_saveTimer->setInterval(400);
+    connect(m_saveTimer, &QTimer::timeout, this, &CleaningSession::savePending);
+
+    if (m_pages) {
+        connect(m_pages->store(), &DecisionStore::decisionsChanged, this, [this] {
+            scheduleSave();
+            updateActions();
+        });
+    }
+    if (m_window) {
+        connect(m_window, &MainWindow::datasetOpened, this, &CleaningSession::onDatasetOpened);
+        if (const Dataset* ds = m_window->dataset())
+            onDatasetOpened(*ds);
+    }
+    updateActions();
+}
+
+CleaningSession::~CleaningSession()
+{
+    if (m_saveTimer->isActive())
+        savePending();
+}
+
+QString CleaningSession::pendingPlanPath(const QString& root)
+{
+    return QDir(root).filePath(Cleaning::winnowDirName() + QStringLiteral("/pending-plan.json"));
+}
+
+QWidget* CleaningSession::dialogParent() const
+{
+    return m_window;
+}
+
+void CleaningSession::scheduleSave()
+{
+    if (!m_loadingPlan && !m_root.isEmpty())
+        m_saveTimer->start();
+}
+
+void CleaningSession::savePending()
+{
+    m_saveTimer->stop();
+    if (!m_pages || m_root.isEmpty())
+        return;
+    const CleaningPlan& plan = m_pages->plan();
+    const QString path = pendingPlanPath(m_root);
+    if (plan.isEmpty()) {
+        QFile::remove(path);
+        return;
+    }
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QString error;
+    if (!plan.save(path, &error) && m_window)
+        m_window->showStatus(tr("Your decisions could not be saved beside the dataset: %1").arg(error), 8000);
+}
+
+void CleaningSession::onDatasetOpened(const Dataset& dataset)
+{
+    const QString root = QDir::cleanPath(dataset.root);
+    if (root != m_root) {
+        if (m_saveTimer->isActive())
+            savePending(); // the previous dataset's decisions
+        m_root = root;
+        m_retrainPending = false;
+        const QString path = pendingPlanPath(root);
+        if (m_pages && QFileInfo::exists(path)) {
+            QString error;
+            if (auto plan = CleaningPlan::load(path, &error)) {
+                m_loadingPlan = true;
+                m_pages->setPlan(*plan);
+                m_loadingPlan = false;
+                if (m_window && !plan->isEmpty())
+                    m_window->showStatus(
+                        tr("Restored %1 pending decisions (%2).").arg(plan->size()).arg(plan->summary().text()), 8000);
+            } else if (m_window) {
+                m_window->showStatus(tr("Ignored unreadable pending decisions: %1").arg(error), 8000);
+            }
+        }
+    }
+    m_history = Cleaning::status(root);
+    if (m_retrainPending) {
+        m_retrainPending = false;
+        if (m_window && m_window->trainingPanel())
+            m_window->trainingPanel()->retrain();
+    }
+    updateActions();
+}
+
+void CleaningSession::updateActions()
+{
+    const bool ready = !m_busy && !m_root.isEmpty();
+    const PlanSummary summary = m_pages ? m_pages->plan().summary() : PlanSummary {};
+    m_apply->setEnabled(ready && summary.total() > 0);
+    m_apply->setText(summary.total() > 0 ? tr("&Apply %1 Decisions…").arg(summary.total()) : tr("&Apply Decisions…"));
+    m_undo->setEnabled(ready && !m_history.undoTarget.isEmpty());
+    m_redo->setEnabled(ready && !m_history.redoTarget.isEmpty());
+}
+
+void CleaningSession::apply()
+{
+    if (m_busy || !m_pages || m_root.isEmpty())
+        return;
+    const CleaningPlan& plan = m_pages->plan();
+    const PlanSummary summary = plan.summary();
+    if (summary.total() == 0) {
+        if (m_window)
+            m_window->showStatus(tr("Nothing to apply: mark images Delete or relabel them first."));
+        return;
+    }
+    if (m_confirm) {
+        QMessageBox box(QMessageBox::Question, tr("Apply Decisions"),
+            tr("Apply %1 to \"%2\"?").arg(summary.text(), QDir::toNativeSeparators(m_root)), QMessageBox::NoButton,
+            dialogParent());
+        box.setInformativeText(tr("Deleted files go to the dataset's trash (.winnow/trash), relabelled files move to "
+                                  "their class folder under a free name. Nothing is lost: Edit > Undo Last Apply "
+                                  "puts everything back."));
+        auto* retrain = new QCheckBox(tr("Retrain the head afterwards"), &box);
+        retrain->setChecked(m_retrainAfter->isChecked());
+        box.setCheckBox(retrain);
+        box.addButton(tr("&Apply"), QMessageBox::AcceptRole);
+        box.addButton(QMessageBox::Cancel);
+        box.setDefaultButton(QMessageBox::Cancel);
+        if (box.exec() != 0) // AcceptRole buttons return 0 from exec(): the button's index
+            return;
+        m_retrainAfter->setChecked(retrain->isChecked());
+    }
+    savePending();
+    run(Op::Apply);
+}
+
+void CleaningSession::undoLastApply()
+{
+    if (!m_busy && !m_root.isEmpty())
+        run(Op::Undo);
+}
+
+void CleaningSession::redoApply()
+{
+    if (!m_busy && !m_root.isEmpty())
+        run(Op::Redo);
+}
+
+void CleaningSession::run(Op op)
+{
+    m_busy = true;
+    updateActions();
+    if (m_window)
+        m_window->showStatus(tr("%1: moving files…").arg(opName(int(op))), 0);
+    const QString root = m_root;
+    const CleaningPlan plan = m_pages ? m_pages->plan() : CleaningPlan {};
+    auto* watcher = new QFutureWatcher<TransactionResult>(this);
+    connect(watcher, &QFutureWatcher<TransactionResult>::finished, this, [this, watcher, op] {
+        watcher->deleteLater();
+        onFinished(op, watcher->result());
+    });
+    watcher->setFuture(QtConcurrent::run([op, root, plan]() -> TransactionResult {
+        switch (op) {
+        case Op::Apply:
+            return Cleaning::applyPlan(root, plan);
+        case Op::Undo:
+            return Cleaning::undoLast(root);
+        case Op::Redo:
+            return Cleaning::redo(root);
+        }
+        return {};
+    }));
+}
+
+void CleaningSession::onFinished(Op op, const TransactionResult& result)
+{
+    m_busy = false;
+    m_history = Cleaning::status(m_root);
+    if (result.ok) {
+        if (op == Op::Apply && m_pages) {
+            // The applied decisions are done: the next round starts from an empty plan for the same folder.
+            CleaningPlan next = m_pages->plan();
+            next.clear();
+            m_pages->setPlan(next);
+            savePending();
+        }
+        if (m_window) {
+            m_window->showStatus(result.summary, 10000);
+            m_retrainPending = m_retrainAfter->isChecked();
+            m_window->rescan();
+        }
+    } else if (m_window) {
+        m_window->showStatus(tr("%1 failed: %2").arg(opName(int(op)), result.error), 10000);
+        if (!result.cancelled)
+            m_window->showError(tr("%1 Failed").arg(opName(int(op))), result.message());
+        if (result.rolledBack || result.incomplete)
+            m_window->rescan();
+    }
+    updateActions();
+    Q_EMIT transactionFinished(result);
+}
+
+} // namespace Winnow

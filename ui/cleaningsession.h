@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QObject>
+#include <QPointer>
+#include <QString>
+
+#include "core/cleaning/transaction.h"
+
+class QAction;
+class QTimer;
+class QWidget;
+
+namespace Winnow {
+
+class AnalysisPages;
+class MainWindow;
+struct Dataset;
+
+/**
+ * The cleaning round of the main window: Apply (the pending decisions of the analysis pages, as one journaled,
+ * undoable transaction: core/cleaning/transaction.h), Undo / Redo of applied transactions, and the one-click retrain
+ * that follows.
+ *
+ * Transactions run off the GUI thread; the folder is rescanned afterwards (keeping the scores) and, when
+ * retrainAfterApply() is on, the head is retrained on the new labels (TrainingPanel::retrain, a second or two).
+ * Pending decisions are saved beside the dataset (`<root>/.winnow/pending-plan.json`) as they change and loaded
+ * when the folder is opened again, so closing the window loses nothing. GUI thread only.
+ */
+class CleaningSession : public QObject
+{
+    Q_OBJECT
+public:
+    CleaningSession(MainWindow* window, AnalysisPages* pages);
+    ~CleaningSession() override;
+
+    QAction* applyAction() const
+    {
+        return m_apply;
+    }
+    QAction* undoAction() const
+    {
+        return m_undo;
+    }
+    QAction* redoAction() const
+    {
+        return m_redo;
+    }
+    QAction* retrainAfterApplyAction() const
+    {
+        return m_retrainAfter;
+    }
+
+    bool isBusy() const
+    {
+        return m_busy;
+    }
+    /// Ask before applying (the default). Tests turn it off.
+    void setConfirm(bool confirm)
+    {
+        m_confirm = confirm;
+    }
+    /// Where pending decisions are kept for `root`.
+    static QString pendingPlanPath(const QString& root);
+
+public Q_SLOTS:
+    /// Applies the pending decisions (after a confirmation that says what will happen).
+    void apply();
+    /// Undoes the last applied transaction (files come back from the trash, relabelled files go back).
+    void undoLastApply();
+    /// Re-applies the last undone transaction.
+    void redoApply();
+
+Q_SIGNALS:
+    /// A transaction finished (successfully or not); the rescan has been started when it moved files.
+    void transactionFinished(const Winnow::TransactionResult& result);
+
+private:
+    enum class Op { Apply, Undo, Redo };
+    void run(Op op);
+    void onFinished(Op op, const TransactionResult& result);
+    void onDatasetOpened(const Dataset& dataset);
+    void updateActions();
+    void scheduleSave();
+    void savePending();
+    QWidget* dialogParent() const;
+
+    QPointer<MainWindow> m_window;
+    QPointer<AnalysisPages> m_pages;
+    QAction* m_apply = nullptr;
+    QAction* m_undo = nullptr;
+    QAction* m_redo = nullptr;
+    QAction* m_retrainAfter = nullptr;
+    QTimer* m_saveTimer = nullptr;
+    QString m_root; ///< the dataset root the pending plan belongs to
+    HistoryStatus m_history;
+    bool m_busy = false;
+    bool m_confirm = true;
+    bool m_retrainPending = false; ///< retrain once the rescan after an apply/undo/redo arrives
+    bool m_loadingPlan = false;
+};
+
+} // namespace Winnow
