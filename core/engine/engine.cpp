@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -24,6 +25,29 @@
 namespace Winnow {
 
 namespace {
+
+/// WINNOW_PROFILE=1: phase timings on stderr (how long features, head fits and scoring take).
+class PhaseTimer
+{
+public:
+    explicit PhaseTimer(const char* what)
+        : m_what(what)
+        , m_on(qEnvironmentVariableIsSet("WINNOW_PROFILE"))
+    {
+        m_clock.start();
+    }
+    void lap(const char* phase)
+    {
+        if (m_on)
+            std::fprintf(stderr, "[profile] %s: %s %.3f s\n", m_what, phase, m_clock.nsecsElapsed() / 1e9);
+        m_clock.restart();
+    }
+
+private:
+    const char* m_what;
+    bool m_on;
+    QElapsedTimer m_clock;
+};
 
 /// Feeds the nn trainer from the OpenCV BatchLoader. Tensors returned by next() alias the loader's batch buffer
 /// and stay valid until the following next() call (the trainer is done with them by then).
@@ -486,9 +510,11 @@ EngineStatus Engine::score(
         (trainedOn.contains(dataset.samples.at(s).relPath) ? trainSamples : validSamples).push_back(s);
 
     if (options.method == ScoreOptions::Method::Honest) {
+        PhaseTimer timer("honest score");
         torch::Tensor feats;
         if (auto st = d->featuresFor(dataset, labeled.samples, &feats, cb); !st.ok())
             return st;
+        timer.lap("features");
         std::vector<int64_t> lab;
         for (int s : labeled.samples)
             lab.push_back(dataset.samples.at(s).label);
@@ -497,11 +523,13 @@ EngineStatus Engine::score(
             cb.progress({ 0, 0, 0, 1, 0, QStringLiteral("k-fold") });
         torch::Tensor oos;
         try {
-            oos = nn::kFoldLogisticProbs(feats, labels, C, std::max(2, options.folds), d->info.config.seed);
+            oos = nn::kFoldLogisticProbs(feats, labels, C, std::max(2, options.folds), d->info.config.seed, {},
+                d->quickHead ? &*d->quickHead : nullptr);
         } catch (const std::exception& e) {
             return EngineStatus::failed(
                 QStringLiteral("k-fold scoring failed: %1").arg(QString::fromStdString(e.what())));
         }
+        timer.lap("k-fold heads");
         // Files the primary model did not train on: average its probabilities with the K-fold heads' (both honest).
         std::vector<int64_t> validRows;
         std::vector<int> validIdx;
@@ -517,6 +545,7 @@ EngineStatus Engine::score(
             const auto rows = torch::tensor(validRows, torch::kInt64);
             oos.index_copy_(0, rows, (oos.index_select(0, rows) + primary) / 2);
         }
+        timer.lap("primary probabilities");
         addRecords(labeled.samples, oos, std::vector<ScoreKind>(labeled.samples.size(), ScoreKind::OutOfSample));
     } else {
         const bool faithful = options.method == ScoreOptions::Method::FastaiFaithful;
@@ -553,9 +582,11 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
 
     std::vector<int> all = train.samples;
     all.insert(all.end(), valid.samples.begin(), valid.samples.end());
+    PhaseTimer timer("retrain head");
     torch::Tensor feats;
     if (auto st = d->featuresFor(dataset, all, &feats, cb); !st.ok())
         return st;
+    timer.lap("features");
     const int64_t nt = int64_t(train.samples.size());
     std::vector<int64_t> lab;
     for (int s : all)
@@ -567,6 +598,7 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
     } catch (const std::exception& e) {
         return EngineStatus::failed(QStringLiteral("head training failed: %1").arg(QString::fromStdString(e.what())));
     }
+    timer.lap("head fit");
     RoundSummary r;
     r.round = ++d->round;
     r.kind = QStringLiteral("head retrain");

@@ -2,10 +2,17 @@
 #include "core/nn/logistic.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 namespace Winnow::nn {
 
@@ -66,63 +73,86 @@ LogisticHead LogisticHead::fromTensors(const TensorMap& tensors, const std::stri
     return h;
 }
 
-LogisticHead trainLogisticHead(
-    const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses, const LogisticOptions& options)
+namespace {
+
+/**
+ * The fit behind trainLogisticHead(). `init` (optional) warm-starts the weights: a head for similar data (the
+ * K-fold heads start from the head fitted on all rows, which cuts their LBFGS iterations severalfold).
+ * Gradients are written analytically (no autograd graph per evaluation): the loss is convex and tiny, so the
+ * per-evaluation overhead of autograd dominated the fit.
+ */
+LogisticHead fitHead(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
+    const LogisticOptions& options, const LogisticHead* init)
 {
-    checkInputs(features, labels, numClasses);
-    torch::AutoGradMode gradMode(true); // callers often sit under NoGradGuard
-    const auto x = features.to(torch::kCPU, torch::kFloat).clone();
-    const auto y = labels.to(torch::kCPU, torch::kLong).clone();
+    torch::NoGradGuard noGrad;
+    const auto x = features.to(torch::kCPU, torch::kFloat).contiguous();
+    const auto y = labels.to(torch::kCPU, torch::kLong).contiguous();
     const int64_t n = x.size(0), f = x.size(1);
 
     LogisticHead head;
     if (n > 0) {
-        head.mean = x.mean(0).detach();
-        auto sd = x.std(0, /*unbiased=*/false).detach();
+        head.mean = x.mean(0);
+        auto sd = x.std(0, /*unbiased=*/false);
         head.std = torch::where(sd > 1e-6, sd, torch::ones_like(sd));
     } else {
         head.mean = torch::zeros({ f });
         head.std = torch::ones({ f });
     }
-    torch::Tensor w, b = torch::zeros({ numClasses }, torch::requires_grad());
-    torch::Tensor basis; // [F, r] orthonormal, when solving in the span of the rows (F > N)
-    if (n > 0) {
-        auto xs = (x - head.mean) / head.std;
-        if (f > n) {
-            // The L2-regularised optimum lies in the row span of xs = U S V^T (a component orthogonal to it adds
-            // penalty but no fit), so solve for W = Wz V^T on z = U S: the same problem in r <= N dimensions,
-            // far cheaper per LBFGS step for few images with wide features (e.g. 400 x 2560).
-            const auto gram = torch::mm(xs, xs.t()).to(torch::kDouble);
-            auto [evals, evecs] = torch::linalg::eigh(gram, "L");
-            const auto keep = (evals > evals.max() * 1e-9).nonzero().flatten();
-            evals = evals.index_select(0, keep);
-            evecs = evecs.index_select(1, keep);
-            const auto s = evals.sqrt();
-            basis = (torch::mm(xs.t().to(torch::kDouble), evecs) / s).to(torch::kFloat);
-            xs = (evecs * s).to(torch::kFloat);
-        }
-        w = torch::zeros({ numClasses, xs.size(1) }, torch::requires_grad());
-        const double l2 = 1.0 / (2.0 * std::max(options.c, 1e-12) * static_cast<double>(n));
-        torch::optim::LBFGS opt({ w, b },
-            torch::optim::LBFGSOptions(1.0)
-                .max_iter(options.maxIterations)
-                .tolerance_grad(options.tolerance)
-                .tolerance_change(1e-10)
-                .history_size(20)
-                .line_search_fn("strong_wolfe"));
-        auto closure = [&]() {
-            opt.zero_grad();
-            auto loss = torch::nn::functional::cross_entropy(torch::addmm(b, xs, w.t()), y) + l2 * w.pow(2).sum();
-            loss.backward();
-            return loss;
-        };
-        opt.step(closure);
-    } else {
-        w = torch::zeros({ numClasses, f });
+    if (n == 0) {
+        head.weight = torch::zeros({ numClasses, f });
+        head.bias = torch::zeros({ numClasses });
+        return head;
     }
-    head.weight = basis.defined() ? torch::mm(w.detach(), basis.t()) : w.detach().clone();
+    const auto xs = ((x - head.mean) / head.std).contiguous();
+    const bool warm = init && init->weight.defined() && init->weight.size(0) == numClasses && init->weight.size(1) == f
+        && init->bias.defined() && init->bias.numel() == numClasses;
+    // Solved in the full feature space: projecting onto the row span (F > N) needs an eigendecomposition and a
+    // double-precision product that cost ~1 s with Debian's BLAS, ten times the whole LBFGS run.
+    torch::Tensor w = warm ? init->weight.clone() : torch::zeros({ numClasses, f });
+    torch::Tensor b = warm ? init->bias.clone() : torch::zeros({ numClasses });
+    w.set_requires_grad(true);
+    b.set_requires_grad(true);
+    const double l2 = 1.0 / (2.0 * std::max(options.c, 1e-12) * static_cast<double>(n));
+    const auto target = y.unsqueeze(1);
+    const auto minusOne = torch::full({ n, 1 }, -1.0f);
+    torch::optim::LBFGS opt({ w, b },
+        torch::optim::LBFGSOptions(1.0)
+            .max_iter(options.maxIterations)
+            .tolerance_grad(options.tolerance)
+            .tolerance_change(1e-10)
+            .history_size(20)
+            .line_search_fn("strong_wolfe"));
+    int evaluations = 0;
+    auto closure = [&]() -> torch::Tensor {
+        ++evaluations;
+        torch::NoGradGuard inner;
+        const auto logp = torch::log_softmax(torch::addmm(b, xs, w.t()), 1);
+        const auto loss = -logp.gather(1, target).mean() + l2 * w.pow(2).sum();
+        auto g = logp.exp(); // softmax - onehot, averaged over rows
+        g.scatter_add_(1, target, minusOne);
+        g.div_(static_cast<double>(n));
+        w.mutable_grad() = torch::addmm(w, g.t(), xs, 2.0 * l2, 1.0);
+        b.mutable_grad() = g.sum(0);
+        return loss;
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    opt.step(closure);
+    if (std::getenv("WINNOW_PROFILE"))
+        std::fprintf(stderr, "[profile] logistic fit %lldx%lld (warm=%d): %d evaluations, %.3f s\n", (long long)n,
+            (long long)f, int(warm), evaluations,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    head.weight = w.detach().clone();
     head.bias = b.detach().clone();
     return head;
+}
+
+} // namespace
+
+LogisticHead trainLogisticHead(
+    const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses, const LogisticOptions& options)
+{
+    checkInputs(features, labels, numClasses);
+    return fitHead(features, labels, numClasses, options, nullptr);
 }
 
 torch::Tensor stratifiedFolds(const torch::Tensor& labels, int k, uint64_t seed)
@@ -152,7 +182,7 @@ torch::Tensor stratifiedFolds(const torch::Tensor& labels, int k, uint64_t seed)
 }
 
 torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses, int k,
-    uint64_t seed, const LogisticOptions& options)
+    uint64_t seed, const LogisticOptions& options, const LogisticHead* init)
 {
     checkInputs(features, labels, numClasses);
     const int64_t n = features.size(0);
@@ -162,17 +192,44 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
     const auto x = features.to(torch::kCPU, torch::kFloat);
     const auto y = labels.to(torch::kCPU, torch::kLong);
     const auto folds = stratifiedFolds(y, k, seed);
+    // Every fold starts from the head fitted on all rows (same problem with 1/k of the rows left out).
+    const LogisticHead all = fitHead(x, y, numClasses, options, init);
+    std::vector<torch::Tensor> heldIdx(k), foldProbs(k);
+    for (int fold = 0; fold < k; ++fold)
+        heldIdx[fold] = folds.eq(fold).nonzero().flatten();
+    // Folds are independent and each is a chain of small ops that barely uses intra-op threads: run them side by
+    // side. Each fold's result depends only on its own rows, so the output is the same for any thread count.
+    const int workers = std::clamp(torch::get_num_threads(), 1, k);
+    std::atomic<int> next { 0 };
+    std::exception_ptr failure;
+    std::mutex failureMutex;
+    auto work = [&] {
+        try {
+            for (int fold = next++; fold < k; fold = next++) {
+                if (heldIdx[fold].numel() == 0)
+                    continue;
+                const auto trainIdx = folds.ne(fold).nonzero().flatten();
+                const LogisticHead head =
+                    fitHead(x.index_select(0, trainIdx), y.index_select(0, trainIdx), numClasses, options, &all);
+                foldProbs[fold] = head.probs(x.index_select(0, heldIdx[fold]));
+            }
+        } catch (...) {
+            std::lock_guard lock(failureMutex);
+            failure = std::current_exception();
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 1; t < workers; ++t)
+        threads.emplace_back(work);
+    work();
+    for (auto& t : threads)
+        t.join();
+    if (failure)
+        std::rethrow_exception(failure);
     auto out = torch::zeros({ n, numClasses });
-    for (int fold = 0; fold < k; ++fold) {
-        const auto held = folds.eq(fold);
-        const auto heldIdx = held.nonzero().flatten();
-        if (heldIdx.numel() == 0)
-            continue;
-        const auto trainIdx = held.logical_not().nonzero().flatten();
-        const LogisticHead head =
-            trainLogisticHead(x.index_select(0, trainIdx), y.index_select(0, trainIdx), numClasses, options);
-        out.index_copy_(0, heldIdx, head.probs(x.index_select(0, heldIdx)));
-    }
+    for (int fold = 0; fold < k; ++fold)
+        if (foldProbs[fold].defined())
+            out.index_copy_(0, heldIdx[fold], foldProbs[fold]);
     return out;
 }
 

@@ -14,7 +14,7 @@ struct LogisticOptions
 {
     double c = 1.0; ///< inverse L2 strength as in scikit-learn: loss = mean CE + ||W||^2 / (2 * c * N)
     int maxIterations = 100; ///< LBFGS iterations (strong-Wolfe line search), full batch (scikit-learn's default)
-    double tolerance = 1e-6; ///< gradient tolerance
+    double tolerance = 1e-5; ///< gradient tolerance (max-abs; probabilities move by < 1e-4 below it)
 };
 
 /**
@@ -44,8 +44,8 @@ struct LogisticHead
 };
 
 /**
- * Fits a head on features [N, F] with int64 labels [N] in [0, numClasses). Deterministic (full-batch LBFGS from zero;
- * when F > N it solves the identical problem in the N-dimensional row span of the standardised features).
+ * Fits a head on features [N, F] with int64 labels [N] in [0, numClasses). Deterministic (full-batch LBFGS from zero,
+ * analytic gradients).
  * @throws std::invalid_argument for bad shapes/labels.
  */
 LogisticHead trainLogisticHead(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
@@ -59,10 +59,13 @@ torch::Tensor stratifiedFolds(const torch::Tensor& labels, int k, uint64_t seed)
 
 /**
  * Out-of-sample probabilities [N, numClasses]: for each of K stratified folds, trainLogisticHead on the other folds
- * (standardised with their statistics) and predict the held-out fold. k is clamped to [2, N].
+ * (standardised with their statistics) and predict the held-out fold. k is clamped to [2, N]. The fold fits start
+ * from the head fitted on all rows (itself warm-started from `init`, e.g. the previous round's head, when given and
+ * shaped [numClasses, F]) and run side by side on up to torch::get_num_threads() threads; the result does
+ * not depend on the thread count.
  * @throws std::invalid_argument for bad shapes/labels.
  */
 torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
-    int k = 5, uint64_t seed = 0, const LogisticOptions& options = {});
+    int k = 5, uint64_t seed = 0, const LogisticOptions& options = {}, const LogisticHead* init = nullptr);
 
 } // namespace Winnow::nn
