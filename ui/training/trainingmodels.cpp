@@ -124,10 +124,11 @@ QVariant EpochTableModel::headerData(int section, Qt::Orientation orientation, i
     }
 }
 
-void RoundTableModel::append(const RoundSummary& summary)
+void RoundTableModel::append(const RoundSummary& summary, const std::optional<RoundDiff>& diff)
 {
     beginInsertRows({}, int(m_rows.size()), int(m_rows.size()));
     m_rows.append(summary);
+    m_diffs.append(diff);
     endInsertRows();
 }
 
@@ -135,6 +136,7 @@ void RoundTableModel::clear()
 {
     beginResetModel();
     m_rows.clear();
+    m_diffs.clear();
     endResetModel();
 }
 
@@ -153,6 +155,34 @@ QVariant RoundTableModel::data(const QModelIndex& index, int role) const
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
     const RoundSummary& r = m_rows.at(index.row());
+    const std::optional<RoundDiff>& diff = m_diffs.at(index.row());
+    if (role == Qt::ToolTipRole && index.column() == PredictionsChangedColumn && diff) {
+        QStringList lines { diff->text() };
+        auto list = [&](const QString& title, const QStringList& files) {
+            if (files.isEmpty())
+                return;
+            lines << title;
+            for (qsizetype i = 0; i < files.size() && i < 15; ++i)
+                lines << QStringLiteral("  ") + files.at(i);
+            if (files.size() > 15)
+                lines << tr("  … and %1 more").arg(files.size() - 15);
+        };
+        list(tr("Now right:"), diff->fixed);
+        list(tr("Now wrong:"), diff->broken);
+        if (diff->classes > 0) {
+            QStringList cells;
+            for (int g = 0; g < diff->classes; ++g)
+                for (int p = 0; p < diff->classes; ++p)
+                    if (g != p && diff->delta(g, p) != 0)
+                        cells << tr("  %1 predicted as %2: %3%4")
+                                     .arg(diff->vocab.value(g), diff->vocab.value(p))
+                                     .arg(diff->delta(g, p) > 0 ? QStringLiteral("+") : QString())
+                                     .arg(diff->delta(g, p));
+            if (!cells.isEmpty())
+                lines << tr("Confusion matrix change (given class predicted as another):") << cells;
+        }
+        return lines.join(QLatin1Char('\n'));
+    }
     if (role == Qt::TextAlignmentRole)
         return index.column() == KindColumn ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
                                             : QVariant(Qt::AlignRight | Qt::AlignVCenter);
@@ -169,6 +199,10 @@ QVariant RoundTableModel::data(const QModelIndex& index, int role) const
         return numberCell(r.validLoss, 4);
     case FilesChangedColumn:
         return r.filesChanged;
+    case PredictionsChangedColumn:
+        if (!diff)
+            return QStringLiteral("–");
+        return tr("%1 (+%2 / −%3)").arg(diff->changed.size()).arg(diff->fixed.size()).arg(diff->broken.size());
     case TimeColumn:
         return formatDuration(r.seconds);
     default:
@@ -191,6 +225,8 @@ QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, i
         return tr("Valid loss");
     case FilesChangedColumn:
         return tr("Files changed");
+    case PredictionsChangedColumn:
+        return tr("Predictions changed");
     case TimeColumn:
         return tr("Time");
     default:

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <optional>
+
 #include <QAbstractTableModel>
 #include <QList>
 
+#include "core/engine/rounddiff.h"
 #include "core/engine/types.h"
 
 namespace Winnow {
@@ -52,13 +55,19 @@ public:
         ErrorRateColumn,
         ValidLossColumn,
         FilesChangedColumn,
+        PredictionsChangedColumn, ///< against the previous round (RoundDiff); details in the tooltip
         TimeColumn,
         ColumnCount
     };
 
     using QAbstractTableModel::QAbstractTableModel;
 
-    void append(const RoundSummary& summary);
+    /// `diff`: what changed since the previous round's scores (none for the first round).
+    void append(const RoundSummary& summary, const std::optional<RoundDiff>& diff = std::nullopt);
+    const std::optional<RoundDiff>& diff(int row) const
+    {
+        return m_diffs.at(row);
+    }
     void clear();
     const QList<RoundSummary>& rows() const
     {
@@ -72,6 +81,7 @@ public:
 
 private:
     QList<RoundSummary> m_rows;
+    QList<std::optional<RoundDiff>> m_diffs;
 };
 
 /// "mm:ss" (fastai's time column), or "h:mm:ss" past an hour.

@@ -637,12 +637,17 @@ void TrainingPanel::onScoresReady(quint64 job, const ScoreSet& scores)
 {
     Q_UNUSED(job)
     setStatus(tr("Scored %n image(s).", nullptr, int(scores.records.size())));
+    // Compare with the previous round of the same dataset (shown with the round that follows).
+    m_pendingDiff.reset();
+    if (!m_lastScores.isEmpty() && m_lastScores.datasetRoot == scores.datasetRoot)
+        m_pendingDiff = compareRounds(m_lastScores, scores);
+    m_lastScores = scores;
 }
 
 void TrainingPanel::onRoundFinished(quint64 job, const RoundSummary& summary)
 {
     Q_UNUSED(job)
-    m_roundModel->append(summary);
+    m_roundModel->append(summary, std::exchange(m_pendingDiff, std::nullopt));
     m_roundTable->scrollToBottom();
 }
 

@@ -7,6 +7,7 @@
 #include <QWidget>
 
 #include "core/dataset/dataset.h"
+#include "core/engine/rounddiff.h"
 #include "core/engine/types.h"
 
 class QChart;
@@ -109,6 +110,8 @@ private:
     quint64 m_job = 0;
     QString m_jobKind;
     QString m_pendingRunDir; ///< run folder of the running training job
+    ScoreSet m_lastScores; ///< the previous round's scores, for the round history's "predictions changed"
+    std::optional<RoundDiff> m_pendingDiff;
     int m_epochsDone = 0;
     int m_totalEpochs = 0;
     double m_yMax = 0;
