@@ -64,12 +64,11 @@ public:
                     }
                     summary.seconds = clock.elapsed() / 1000.0;
                 }
+                m_runDir.clear();
                 if (status.ok() && !runDir.isEmpty()) {
-                    status = m_engine.saveRun(runDir);
-                    QString err;
-                    if (status.ok() && !writeScores(runDir, scores, &err))
-                        status = EngineStatus::failed(err);
-                    scores.runDir = runDir;
+                    status = saveRun(runDir, &scores);
+                    if (status.ok())
+                        m_runDir = runDir;
                 }
                 break;
             case Kind::Score:
@@ -77,6 +76,12 @@ public:
                 break;
             case Kind::RetrainHead:
                 status = m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
+                // Keep the run folder current, so Export and `winnow export` get this round's model.
+                if (status.ok() && !m_runDir.isEmpty()) {
+                    if (auto saved = saveRun(m_runDir, &scores); !saved.ok())
+                        status = EngineStatus::failed(
+                            QStringLiteral("retrained, but the run folder could not be updated: %1").arg(saved.message));
+                }
                 break;
             }
         } catch (const std::exception& e) {
@@ -98,6 +103,20 @@ public:
         Q_EMIT finished(job);
     }
 
+private:
+    EngineStatus saveRun(const QString& dir, ScoreSet* scores)
+    {
+        EngineStatus status = m_engine.saveRun(dir);
+        QString err;
+        if (status.ok() && !writeScores(dir, *scores, &err))
+            status = EngineStatus::failed(err);
+        scores->runDir = dir;
+        return status;
+    }
+
+    QString m_runDir; ///< where the current model's run is saved (empty: not saved)
+
+public:
 Q_SIGNALS:
     void started(quint64 job, const QString& what);
     void progress(quint64 job, const Winnow::TrainProgress& progress);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // TrainingController: signal order, busy refusal, cancellation within a batch, dropped late results.
+#include "core/engine/run.h"
 #include "core/engine/trainingcontroller.h"
 
 #include <QDir>
@@ -78,7 +79,10 @@ private Q_SLOTS:
         QSignalSpy done(&controller, &TrainingController::finished);
         QSignalSpy scores(&controller, &TrainingController::scoresReady);
 
-        const quint64 job = controller.train(m_dataset, tinyConfig());
+        QTemporaryDir runs;
+        QVERIFY(runs.isValid());
+        const QString runDir = runs.filePath(QStringLiteral("run"));
+        const quint64 job = controller.train(m_dataset, tinyConfig(), runDir);
         QVERIFY(job != 0);
         QVERIFY(controller.isBusy());
         QCOMPARE(controller.train(m_dataset, tinyConfig()), quint64(0)); // refused while busy
@@ -105,6 +109,13 @@ private Q_SLOTS:
         QVERIFY(controller.retrainHead(m_dataset) != 0);
         QVERIFY(round.wait(120000));
         QCOMPARE(round.at(0).at(1).value<RoundSummary>().round, 1);
+        // The run folder follows the new round (what Export writes).
+        QCOMPARE(scores.constLast().at(1).value<ScoreSet>().runDir, runDir);
+        QString error;
+        const auto info = readRunInfo(runDir, &error);
+        QVERIFY2(info, qPrintable(error));
+        QVERIFY(!info->rounds.isEmpty());
+        QCOMPARE(info->rounds.constLast().round, 1);
     }
 
     void cancelWithinABatch()
