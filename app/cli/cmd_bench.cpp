@@ -680,14 +680,8 @@ int Winnow::Cli::bench(const QStringList& args)
         { QStringLiteral("quick"), QStringLiteral("fewer steps, photos and rounds (a smoke run)") },
         { QStringLiteral("out"), QStringLiteral("also write the JSON to FILE"), QStringLiteral("FILE") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow bench")) + args)) {
-        QTextStream(stderr) << "winnow bench: " << p.errorText() << '\n';
-        return 2;
-    }
-    if (p.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << p.helpText();
-        return 0;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("bench"), args))
+        return *exitCode;
     QTextStream err(stderr);
     if (!p.positionalArguments().isEmpty()) {
         err << "winnow bench: no positional arguments (use --dataset DIR)\n";

@@ -25,16 +25,10 @@ int Winnow::Cli::exportModel(const QStringList& args)
             QStringLiteral("FILE") },
         { QStringLiteral("json"), QStringLiteral("print the written model's metadata as JSON") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow export")) + args)) {
-        QTextStream(stderr) << "winnow export: " << p.errorText() << '\n';
-        return 2;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("export"), args))
+        return *exitCode;
     QTextStream out(stdout);
     QTextStream err(stderr);
-    if (p.isSet(QStringLiteral("help"))) {
-        out << p.helpText();
-        return 0;
-    }
     if (p.positionalArguments().size() != 1) {
         err << "winnow export: give exactly one run folder (see --help)\n";
         return 2;

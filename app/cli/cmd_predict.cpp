@@ -4,39 +4,17 @@
 
 #include <QCommandLineParser>
 #include <QDir>
-#include <QDirIterator>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTextStream>
 
 #include "app/cli/commands.h"
+#include "core/dataset/dataset.h"
 #include "core/engine/predictor.h"
 #include "core/engine/run.h"
 
 namespace {
-
-/// Files as given; folders expand (recursively, sorted) to the image files inside.
-QStringList expandInputs(const QStringList& inputs)
-{
-    static const QStringList kPatterns { QStringLiteral("*.jpg"), QStringLiteral("*.jpeg"), QStringLiteral("*.png"),
-        QStringLiteral("*.bmp"), QStringLiteral("*.gif"), QStringLiteral("*.webp"), QStringLiteral("*.tif"),
-        QStringLiteral("*.tiff") };
-    QStringList files;
-    for (const QString& in : inputs) {
-        if (!QFileInfo(in).isDir()) {
-            files << in;
-            continue;
-        }
-        QStringList found;
-        QDirIterator it(in, kPatterns, QDir::Files, QDirIterator::Subdirectories);
-        while (it.hasNext())
-            found << it.next();
-        std::sort(found.begin(), found.end());
-        files << found;
-    }
-    return files;
-}
 
 QJsonArray topK(const Winnow::Prediction& p, const QStringList& vocab, int k)
 {
@@ -79,16 +57,10 @@ int Winnow::Cli::predict(const QStringList& args)
         { QStringLiteral("batch-size"), QStringLiteral("images per forward pass"), QStringLiteral("N"),
             QStringLiteral("32") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow predict")) + args)) {
-        QTextStream(stderr) << "winnow predict: " << p.errorText() << '\n';
-        return 2;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("predict"), args))
+        return *exitCode;
     QTextStream out(stdout);
     QTextStream err(stderr);
-    if (p.isSet(QStringLiteral("help"))) {
-        out << p.helpText();
-        return 0;
-    }
     const bool imagenet = p.isSet(QStringLiteral("arch"));
     QStringList positional = p.positionalArguments();
     if (imagenet && (!p.isSet(QStringLiteral("weights")) || !p.isSet(QStringLiteral("labels")))) {
@@ -136,7 +108,7 @@ int Winnow::Cli::predict(const QStringList& args)
         return 1;
     }
 
-    const QStringList files = expandInputs(positional);
+    const QStringList files = expandImageInputs(positional);
     if (files.isEmpty()) {
         err << "winnow predict: no images found\n";
         return 1;

@@ -34,14 +34,8 @@ int Winnow::Cli::score(const QStringList& args)
         { QStringLiteral("dataset"), QStringLiteral("score this folder instead of the run's dataset"),
             QStringLiteral("DIR") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow score")) + args)) {
-        QTextStream(stderr) << "winnow score: " << p.errorText() << '\n';
-        return 2;
-    }
-    if (p.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << p.helpText();
-        return 0;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("score"), args))
+        return *exitCode;
     QTextStream err(stderr);
     QTextStream out(stdout);
     if (p.positionalArguments().size() != 1) {

@@ -368,16 +368,10 @@ int Winnow::Cli::serve(const QStringList& args)
         { QStringLiteral("device"), QStringLiteral("auto | cpu | cuda"), QStringLiteral("D"), QStringLiteral("auto") },
         { QStringLiteral("quiet"), QStringLiteral("do not log requests to stderr") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow serve")) + args)) {
-        QTextStream(stderr) << "winnow serve: " << p.errorText() << '\n';
-        return 2;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("serve"), args))
+        return *exitCode;
     QTextStream out(stdout);
     QTextStream err(stderr);
-    if (p.isSet(QStringLiteral("help"))) {
-        out << p.helpText();
-        return 0;
-    }
 #ifndef WINNOW_HAVE_HTTPSERVER
     err << "winnow serve: this build has no Qt HttpServer (install qt6-httpserver-dev and rebuild)\n";
     return 1;

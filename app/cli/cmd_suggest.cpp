@@ -21,14 +21,8 @@ int Winnow::Cli::suggest(const QStringList& args)
         { QStringLiteral("dataset"), QStringLiteral("the dataset folder, if it moved since training"),
             QStringLiteral("DIR") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow suggest")) + args)) {
-        QTextStream(stderr) << "winnow suggest: " << p.errorText() << '\n';
-        return 2;
-    }
-    if (p.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << p.helpText();
-        return 0;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("suggest"), args))
+        return *exitCode;
     QTextStream err(stderr);
     QTextStream out(stdout);
     if (p.positionalArguments().size() != 1) {

@@ -70,14 +70,8 @@ int Winnow::Cli::train(const QStringList& args)
         { QStringLiteral("out"), QStringLiteral("run folder to write"), QStringLiteral("RUN_DIR") },
         { QStringLiteral("json"), QStringLiteral("one JSON object per epoch per line") },
     });
-    if (!p.parse(QStringList(QStringLiteral("winnow train")) + args)) {
-        QTextStream(stderr) << "winnow train: " << p.errorText() << '\n';
-        return 2;
-    }
-    if (p.isSet(QStringLiteral("help"))) {
-        QTextStream(stdout) << p.helpText();
-        return 0;
-    }
+    if (const auto exitCode = parseArguments(p, QStringLiteral("train"), args))
+        return *exitCode;
     QTextStream err(stderr);
     QTextStream out(stdout);
     if (p.positionalArguments().size() != 1) {

@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <optional>
+
 #include <QStringList>
+
+class QCommandLineParser;
 
 /// Winnow's command-line subcommands. Each takes the arguments after its name, prints to stdout/stderr and returns
 /// the process exit code (0 ok, 1 failure, 2 usage error). They run under a QCoreApplication (no display needed).
 namespace Winnow::Cli {
+
+/// Parses the arguments of `winnow NAME`: on a usage error prints it (returns 2), on --help prints the help text
+/// (returns 0); std::nullopt means carry on.
+std::optional<int> parseArguments(QCommandLineParser& parser, const QString& name, const QStringList& args);
 
 int scan(const QStringList& args);
 int demo(const QStringList& args);

@@ -11,6 +11,7 @@
 
 #include <QBuffer>
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
@@ -229,6 +230,27 @@ bool hasImageExtension(const QString& fileName)
         QStringLiteral("pbm"),
     };
     return kExtensions.contains(ext);
+}
+
+QStringList expandImageInputs(const QStringList& inputs)
+{
+    QStringList files;
+    for (const QString& in : inputs) {
+        if (!QFileInfo(in).isDir()) {
+            files << in;
+            continue;
+        }
+        QStringList found;
+        QDirIterator it(in, QDir::Files, QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            const QString f = it.next();
+            if (hasImageExtension(f))
+                found << f;
+        }
+        std::sort(found.begin(), found.end());
+        files << found;
+    }
+    return files;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -167,6 +167,10 @@ Split splitFor(const QString& relPath, quint64 seed, double validPct);
 /// tiff ppm pgm pbm.
 bool hasImageExtension(const QString& fileName);
 
+/// Image files for a list of command-line or dropped inputs: files are kept as given; folders expand recursively
+/// (sorted; hidden entries skipped) to the files with an image extension.
+QStringList expandImageInputs(const QStringList& inputs);
+
 /// The result of checking one file.
 struct FileCheck
 {

@@ -667,15 +667,7 @@ EngineStatus Engine::loadRun(const QString& dir)
     nn::Classifier model(*arch, info->vocab.size());
     try {
         auto tensors = nn::readSafetensors(QDir(dir).filePath(QLatin1String(kModelFile)).toStdString());
-        nn::TensorMap quick;
-        for (auto it = tensors.begin(); it != tensors.end();) {
-            if (it->first.rfind("quickhead.", 0) == 0) {
-                quick.emplace(it->first, it->second);
-                it = tensors.erase(it);
-            } else {
-                ++it;
-            }
-        }
+        const nn::TensorMap quick = nn::takePrefixed(tensors, "quickhead.");
         nn::loadStateDict(*model, tensors, true);
         d->quickHead.reset();
         if (!quick.empty())

@@ -252,15 +252,7 @@ QByteArray buildModelFile(const QString& runDir, const ExportOptions& options, Q
     nn::TensorMap out;
     try {
         nn::TensorMap tensors = nn::readSafetensors(weightsPath.toStdString());
-        nn::TensorMap quick;
-        for (auto it = tensors.begin(); it != tensors.end();) {
-            if (it->first.rfind("quickhead.", 0) == 0) {
-                quick.emplace(it->first, it->second);
-                it = tensors.erase(it);
-            } else {
-                ++it;
-            }
-        }
+        const nn::TensorMap quick = nn::takePrefixed(tensors, "quickhead.");
         if (!quick.empty()) {
             // The engine predicts with the retrained head on features of the frozen (pretrained) body.
             info.kind = QStringLiteral("linear-probe");

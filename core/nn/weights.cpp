@@ -561,6 +561,20 @@ void writeSafetensors(const std::string& path, const TensorMap& tensors, const M
     }
 }
 
+TensorMap takePrefixed(TensorMap& tensors, const std::string& prefix)
+{
+    TensorMap taken;
+    for (auto it = tensors.begin(); it != tensors.end();) {
+        if (it->first.rfind(prefix, 0) == 0) {
+            taken.emplace(it->first, std::move(it->second));
+            it = tensors.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return taken;
+}
+
 TensorMap stateDict(const torch::nn::Module& module)
 {
     TensorMap out;

@@ -62,6 +62,9 @@ void writeSafetensors(const std::string& path, const TensorMap& tensors, const M
 /// num_batches_tracked buffers are included (I64), like torchvision's state_dict().
 TensorMap stateDict(const torch::nn::Module& module);
 
+/// Moves the entries whose name starts with `prefix` out of `tensors` (names kept whole), e.g. "quickhead.".
+TensorMap takePrefixed(TensorMap& tensors, const std::string& prefix);
+
 /// What loadStateDict did.
 struct LoadReport
 {

@@ -7,7 +7,6 @@
 
 #include <QApplication>
 #include <QDir>
-#include <QDirIterator>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QEventLoop>
@@ -28,6 +27,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include "core/dataset/dataset.h"
 #include "core/engine/modelfile.h"
 #include "core/engine/predictor.h"
 #include "core/engine/run.h"
@@ -249,19 +249,7 @@ void PredictPage::startLoad(const QString& source, bool isRun)
 
 void PredictPage::addImages(const QStringList& inputs)
 {
-    QStringList files;
-    for (const QString& in : inputs) {
-        if (!QFileInfo(in).isDir()) {
-            files << in;
-            continue;
-        }
-        QStringList found;
-        QDirIterator it(in, imagePatterns(), QDir::Files, QDirIterator::Subdirectories);
-        while (it.hasNext())
-            found << it.next();
-        std::sort(found.begin(), found.end());
-        files << found;
-    }
+    const QStringList files = expandImageInputs(inputs);
     static quint64 nextId = 1;
     for (const QString& f : std::as_const(files)) {
         auto row = std::make_unique<Row>();
