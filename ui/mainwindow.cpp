@@ -12,6 +12,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -389,11 +390,14 @@ void MainWindow::startScan(const QString& folder, bool keepScores)
     m_scanning = true;
     setBusy(tr("Scanning %1…").arg(QFileInfo(folder).fileName()));
     Q_EMIT scanStarted(folder);
-    QtConcurrent::run([folder, options] {
-        return scanDataset(folder, options);
-    }).then(this, [this, generation, folder, keepScores](const ScanResult& result) {
-        onScanFinished(generation, folder, keepScores, result);
+    // A watcher connected before setFuture(), not QFuture::then(context): under load, Qt 6.4's context
+    // continuation now and then never reached the GUI thread (tst_mainwindow waited 20 s for an empty scan).
+    auto* watcher = new QFutureWatcher<ScanResult>(this);
+    connect(watcher, &QFutureWatcher<ScanResult>::finished, this, [this, watcher, generation, folder, keepScores] {
+        watcher->deleteLater();
+        onScanFinished(generation, folder, keepScores, watcher->result());
     });
+    watcher->setFuture(QtConcurrent::run([folder, options] { return scanDataset(folder, options); }));
 }
 
 void MainWindow::onScanFinished(quint64 generation, const QString& folder, bool keepScores, const ScanResult& result)
@@ -473,7 +477,10 @@ void MainWindow::openDemo()
         return;
     m_demoRunning = true;
     setBusy(tr("Generating the demo dataset…"));
-    QtConcurrent::run([dir] { return writeDemoDataset(dir); }).then(this, [this](const DemoResult& result) {
+    auto* watcher = new QFutureWatcher<DemoResult>(this);
+    connect(watcher, &QFutureWatcher<DemoResult>::finished, this, [this, watcher] {
+        watcher->deleteLater();
+        const DemoResult result = watcher->result();
         m_demoRunning = false;
         clearBusy();
         if (!result.ok()) {
@@ -482,6 +489,7 @@ void MainWindow::openDemo()
         }
         openDataset(result.root);
     });
+    watcher->setFuture(QtConcurrent::run([dir] { return writeDemoDataset(dir); }));
 }
 
 void MainWindow::addPage(QWidget* page, const QString& title, const QIcon& icon)
