@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/mainwindow.h"
 
+#include <algorithm>
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QCryptographicHash>
 #include <QDesktopServices>
 #include <QDir>
 #include <QDockWidget>
@@ -33,6 +36,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "core/dataset/demogenerator.h"
+#include "core/dataset/importimages.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/thumbnail/thumbnailloader.h"
 #include "ui/analysis/analysispages.h"
@@ -56,6 +60,31 @@ const QString kZoomKey = QStringLiteral("images/zoom");
 QIcon themeIcon(const char* name, QStyle::StandardPixmap fallback)
 {
     return QIcon::fromTheme(QString::fromLatin1(name), QApplication::style()->standardIcon(fallback));
+}
+
+/// Local files (not folders) among the dropped URLs.
+QStringList localFilesOf(const QMimeData* mime)
+{
+    QStringList out;
+    if (!mime || !mime->hasUrls())
+        return out;
+    for (const QUrl& url : mime->urls()) {
+        if (url.isLocalFile() && QFileInfo(url.toLocalFile()).isFile())
+            out << url.toLocalFile();
+    }
+    return out;
+}
+
+QString toLabelKey(const QString& root)
+{
+    return QStringLiteral("toLabelFolders/")
+        + QString::fromLatin1(
+            QCryptographicHash::hash(QDir::cleanPath(root).toUtf8(), QCryptographicHash::Sha1).toHex());
+}
+
+QStringList storedToLabelFolders(const QString& root)
+{
+    return QSettings().value(toLabelKey(root)).toStringList();
 }
 
 QString localFolderOf(const QMimeData* mime)
@@ -257,6 +286,15 @@ void MainWindow::buildActions()
         themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&scan Folder"), this, &MainWindow::rescan);
     rescanAction->setShortcut(QKeySequence::Refresh);
     fileMenu->addSeparator();
+    auto* addImages = fileMenu->addAction(themeIcon("list-add", QStyle::SP_FileDialogNewFolder),
+        tr("&Add Images to Label…"), this, &MainWindow::browseForImagesToLabel);
+    addImages->setObjectName(QStringLiteral("addImagesAction"));
+    addImages->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
+    addImages->setToolTip(tr("Copy new photos into the dataset's unlabeled/ folder (or drop them on the window)"));
+    m_toLabelMenu = fileMenu->addMenu(tr("&To-Label Folders"));
+    m_toLabelMenu->setObjectName(QStringLiteral("toLabelMenu"));
+    connect(m_toLabelMenu, &QMenu::aboutToShow, this, &MainWindow::rebuildToLabelMenu);
+    fileMenu->addSeparator();
     auto* exportAction = fileMenu->addAction(themeIcon("document-save-as", QStyle::SP_DialogSaveButton),
         tr("&Export Model…"), m_predictPage, &PredictPage::exportModel);
     exportAction->setObjectName(QStringLiteral("exportModelAction"));
@@ -386,6 +424,7 @@ void MainWindow::startScan(const QString& folder, bool keepScores)
     const TrainConfig config = m_trainingPanel->config();
     options.validPct = config.validPct;
     options.seed = config.seed;
+    options.unlabeledFolders = storedToLabelFolders(folder);
     const quint64 generation = ++m_scanGeneration;
     m_scanning = true;
     setBusy(tr("Scanning %1…").arg(QFileInfo(folder).fileName()));
@@ -718,16 +757,31 @@ bool MainWindow::canOpenDrop(const QMimeData* mime)
     return !localFolderOf(mime).isEmpty();
 }
 
+bool MainWindow::canImportDrop(const QMimeData* mime)
+{
+    const QStringList files = localFilesOf(mime);
+    return std::any_of(files.cbegin(), files.cend(), [](const QString& f) { return hasImageExtension(f); });
+}
+
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)
 {
-    if (canOpenDrop(event->mimeData()))
-        event->acceptProposedAction();
-    else
+    // Image files are copied into the open dataset (never moved); a folder is opened as a dataset.
+    if ((m_dataset && canImportDrop(event->mimeData())) || canOpenDrop(event->mimeData())) {
+        event->setDropAction(Qt::CopyAction);
+        event->accept();
+    } else {
         event->ignore();
+    }
 }
 
 void MainWindow::dropEvent(QDropEvent* event)
 {
+    if (m_dataset && canImportDrop(event->mimeData())) {
+        event->setDropAction(Qt::CopyAction);
+        event->accept();
+        addImagesToLabel(localFilesOf(event->mimeData()));
+        return;
+    }
     const QString folder = localFolderOf(event->mimeData());
     if (folder.isEmpty()) {
         event->ignore();
@@ -735,6 +789,130 @@ void MainWindow::dropEvent(QDropEvent* event)
     }
     event->acceptProposedAction();
     openDataset(folder);
+}
+
+void MainWindow::addImagesToLabel(const QStringList& paths)
+{
+    if (!m_dataset) {
+        showError(
+            tr("Cannot Add Images"), tr("Open a dataset first: new images are copied into its unlabeled/ folder."));
+        return;
+    }
+    if (m_importing) {
+        showStatus(tr("Still copying the previous images…"));
+        return;
+    }
+    if (paths.isEmpty())
+        return;
+    m_importing = true;
+    const QString root = m_dataset->root;
+    setBusy(tr("Copying %n image(s) into unlabeled/…", nullptr, int(paths.size())));
+    auto* watcher = new QFutureWatcher<ImportResult>(this);
+    connect(watcher, &QFutureWatcher<ImportResult>::finished, this, [this, watcher, root] {
+        watcher->deleteLater();
+        const ImportResult result = watcher->result();
+        m_importing = false;
+        clearBusy();
+        if (!result.ok()) {
+            showError(tr("Cannot Add Images"), result.error);
+        } else if (!result.skipped.isEmpty()) {
+            const int shown = 12;
+            QString list = result.skipped.mid(0, shown).join(QLatin1Char('\n'));
+            if (result.skipped.size() > shown)
+                list += tr("\n… and %n more", nullptr, int(result.skipped.size() - shown));
+            showError(tr("Some Files Were Not Added"),
+                tr("Copied %1 image(s) into unlabeled/. Not added:\n%2").arg(result.copied.size()).arg(list));
+        } else {
+            showStatus(tr("Copied %n image(s) into unlabeled/.", nullptr, int(result.copied.size())), 8000);
+        }
+        if (!result.copied.isEmpty() && m_dataset && m_dataset->root == root)
+            rescan();
+        Q_EMIT imagesImported(result.copied, result.skipped);
+    });
+    watcher->setFuture(QtConcurrent::run([root, paths] { return importImagesToLabel(root, paths); }));
+}
+
+void MainWindow::browseForImagesToLabel()
+{
+    if (!m_dataset) {
+        showError(
+            tr("Cannot Add Images"), tr("Open a dataset first: new images are copied into its unlabeled/ folder."));
+        return;
+    }
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add Images to Label"), QString(),
+        tr("Images (*.jpg *.jpeg *.jfif *.png *.bmp *.gif *.webp *.tif *.tiff *.ppm *.pgm *.pbm);;All files (*)"));
+    addImagesToLabel(files);
+}
+
+QStringList MainWindow::toLabelFolders() const
+{
+    return m_dataset ? storedToLabelFolders(m_dataset->root) : QStringList();
+}
+
+bool MainWindow::setToLabelFolder(const QString& folderIn, bool toLabel)
+{
+    if (!m_dataset)
+        return false;
+    const QString root = m_dataset->root;
+    QString folder = QDir::fromNativeSeparators(folderIn);
+    if (QFileInfo(folder).isAbsolute()) {
+        const QString clean = QDir::cleanPath(folder);
+        if (!clean.startsWith(root + QLatin1Char('/'))) {
+            showError(tr("Cannot Mark Folder"),
+                tr("\"%1\" is not inside the dataset \"%2\".").arg(QDir::toNativeSeparators(clean), root));
+            return false;
+        }
+        folder = clean.mid(root.size() + 1);
+    }
+    folder = QDir::cleanPath(folder);
+    if (folder.isEmpty() || folder == QLatin1String(".") || folder.startsWith(QLatin1String(".."))) {
+        showError(tr("Cannot Mark Folder"), tr("Choose a folder inside the dataset, not the dataset itself."));
+        return false;
+    }
+    QStringList folders = storedToLabelFolders(root);
+    if (toLabel == folders.contains(folder))
+        return true;
+    if (toLabel)
+        folders << folder;
+    else
+        folders.removeAll(folder);
+    QSettings settings;
+    if (folders.isEmpty())
+        settings.remove(toLabelKey(root));
+    else
+        settings.setValue(toLabelKey(root), folders);
+    showStatus(toLabel ? tr("Images in %1 are now unlabeled: never a class, never trained on.").arg(folder)
+                       : tr("%1 is a class folder again.").arg(folder));
+    rescan();
+    return true;
+}
+
+void MainWindow::browseForToLabelFolder()
+{
+    if (!m_dataset)
+        return;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder of Images to Label"), m_dataset->root);
+    if (!dir.isEmpty())
+        setToLabelFolder(dir, true);
+}
+
+void MainWindow::rebuildToLabelMenu()
+{
+    m_toLabelMenu->clear();
+    auto* add = m_toLabelMenu->addAction(tr("Mark a Folder as To Label…"), this, &MainWindow::browseForToLabelFolder);
+    add->setEnabled(m_dataset.has_value());
+    add->setToolTip(tr("Images in that folder are scanned as unlabeled, like unlabeled/"));
+    const QStringList folders = toLabelFolders();
+    if (folders.isEmpty())
+        return;
+    m_toLabelMenu->addSeparator();
+    for (const QString& folder : folders) {
+        QAction* a = m_toLabelMenu->addAction(folder);
+        a->setCheckable(true);
+        a->setChecked(true);
+        a->setToolTip(tr("Uncheck to scan %1 as a class again").arg(folder));
+        connect(a, &QAction::toggled, this, [this, folder](bool on) { setToLabelFolder(folder, on); });
+    }
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

@@ -97,6 +97,18 @@ public:
 
     /// True if the drag data holds a local folder that could be opened.
     static bool canOpenDrop(const QMimeData* mime);
+    /// True if the drag data holds local image files: dropped on a window with a dataset open, they are copied into
+    /// its `unlabeled/` folder (addImagesToLabel).
+    static bool canImportDrop(const QMimeData* mime);
+
+    /// Copies images (files or folders of them) from outside the dataset into `<root>/unlabeled/`, off the GUI
+    /// thread; never moves or overwrites (importImagesToLabel), then rescans so they appear in the Label view.
+    /// Emits imagesImported() when done; skipped inputs are listed to the user.
+    void addImagesToLabel(const QStringList& paths);
+    /// Folders (relative to the dataset root) scanned as unlabeled besides `unlabeled/`, remembered per dataset.
+    QStringList toLabelFolders() const;
+    /// Marks a folder inside the dataset as "to label" (or unmarks it) and rescans.
+    bool setToLabelFolder(const QString& folder, bool toLabel);
 
 public Q_SLOTS:
     /// Accept scores from elsewhere (e.g. a loaded run); same effect as the controller's scoresReady.
@@ -110,6 +122,8 @@ Q_SIGNALS:
     void scanStarted(const QString& folder);
     /// An error was shown to the user.
     void errorOccurred(const QString& message);
+    /// addImagesToLabel() finished: `copied` relative to the dataset root, `skipped` as "<path>: <reason>".
+    void imagesImported(const QStringList& copied, const QStringList& skipped);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -128,6 +142,9 @@ private:
     void addRecent(const QString& folder);
     void rebuildRecentMenu();
     void browseForFolder();
+    void browseForImagesToLabel();
+    void browseForToLabelFolder();
+    void rebuildToLabelMenu();
     void updateImageCount();
     void updateFilterCombos();
     void updateTitle();
@@ -153,6 +170,7 @@ private:
     QLabel* m_countLabel = nullptr;
 
     QMenu* m_recentMenu = nullptr;
+    QMenu* m_toLabelMenu = nullptr;
     QLabel* m_statusInfo = nullptr;
     QLabel* m_busyLabel = nullptr;
     QProgressBar* m_busyBar = nullptr;
@@ -164,6 +182,7 @@ private:
     quint64 m_scanGeneration = 0; ///< results of older scans are dropped
     bool m_scanning = false;
     bool m_demoRunning = false;
+    bool m_importing = false;
 };
 
 } // namespace Winnow

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include <cmath>
+
 #include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
@@ -19,8 +21,11 @@
 #include <QUrl>
 
 #include "core/cleaning/transaction.h"
+#include "tests/cleaning/cleaningtestutil.h"
 #include "ui/analysis/analysispages.h"
+#include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
+#include "ui/analysis/labelpage.h"
 #include "ui/cleaningsession.h"
 #include "ui/datasetsummary.h"
 #include "ui/imagegrid/imagegridmodel.h"
@@ -228,16 +233,216 @@ private Q_SLOTS:
         QVERIFY(opened.wait(20000));
         QCOMPARE(window.dataset()->root, QDir::cleanPath(m_dataset));
 
-        // A file or a web URL is refused.
+        // A file that is no image, or a web URL, is refused.
+        const QString notes = m_dir.filePath(QStringLiteral("notes.txt"));
+        QFile notesFile(notes);
+        QVERIFY(notesFile.open(QIODevice::WriteOnly));
+        notesFile.write("no image");
+        notesFile.close();
         QMimeData file;
-        file.setUrls({ QUrl::fromLocalFile(m_dataset + QStringLiteral("/circle/c0.png")) });
+        file.setUrls({ QUrl::fromLocalFile(notes) });
         QVERIFY(!MainWindow::canOpenDrop(&file));
+        QVERIFY(!MainWindow::canImportDrop(&file));
         QDragEnterEvent refused(QPoint(50, 50), Qt::CopyAction, &file, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(&window, &refused);
         QVERIFY(!refused.isAccepted());
         QMimeData web;
         web.setUrls({ QUrl(QStringLiteral("https://example.com/data")) });
         QVERIFY(!MainWindow::canOpenDrop(&web));
+    }
+
+    /// Photos dropped on the window are copied (never moved, never overwriting) into unlabeled/ and show up as
+    /// unlabeled after the automatic rescan; what could not be added is listed.
+    void dropImagesToLabel()
+    {
+        const QString root = m_dir.filePath(QStringLiteral("drop"));
+        const QString outside = m_dir.filePath(QStringLiteral("new-photos"));
+        for (const QString& f : { QStringLiteral("circle/c0.png"), QStringLiteral("circle/c1.png"),
+                 QStringLiteral("square/s0.jpg"), QStringLiteral("unlabeled/u0.png") })
+            QVERIFY(CleaningTest::writeFile(root, f, CleaningTest::readFile(m_dataset + QLatin1Char('/') + f)));
+        QVERIFY(CleaningTest::writeFile(
+            outside, QStringLiteral("u0.png"), CleaningTest::readFile(m_dataset + QStringLiteral("/circle/c2.png"))));
+        QVERIFY(CleaningTest::writeFile(outside, QStringLiteral("IMG_1.JPG"),
+            CleaningTest::readFile(m_dataset + QStringLiteral("/square/s1.jpg"))));
+        QVERIFY(CleaningTest::writeFile(outside, QStringLiteral("readme.txt"), "not an image"));
+        const QMap<QString, QByteArray> sources = CleaningTest::hashTree(outside);
+        const QMap<QString, QByteArray> before = CleaningTest::hashTree(root);
+
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QMimeData mime;
+        mime.setUrls({ QUrl::fromLocalFile(outside + QStringLiteral("/u0.png")),
+            QUrl::fromLocalFile(outside + QStringLiteral("/IMG_1.JPG")),
+            QUrl::fromLocalFile(outside + QStringLiteral("/readme.txt")) });
+        QVERIFY(MainWindow::canImportDrop(&mime));
+        QDragEnterEvent early(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &early);
+        QVERIFY(!early.isAccepted()); // no dataset to add them to yet
+
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(root);
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+        QCOMPARE(window.dataset()->count(Split::Unlabeled), 1);
+        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &enter);
+        QVERIFY(enter.isAccepted());
+        QCOMPARE(enter.dropAction(), Qt::CopyAction);
+        QSignalSpy imported(&window, &MainWindow::imagesImported);
+        opened.clear();
+        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&window, &drop);
+        QVERIFY(drop.isAccepted());
+        QTRY_VERIFY_WITH_TIMEOUT(imported.count() > 0, 60000);
+        const QStringList copied = imported.first().at(0).toStringList();
+        const QStringList skipped = imported.first().at(1).toStringList();
+        QCOMPARE(
+            copied, (QStringList { QStringLiteral("unlabeled/u0 (2).png"), QStringLiteral("unlabeled/IMG_1.JPG") }));
+        QCOMPARE(skipped.size(), 1);
+        QVERIFY(skipped.first().contains(QLatin1String("readme.txt")));
+        QTRY_COMPARE(visibleMessageBoxes(), 1); // the skipped file is reported
+        closeMessageBoxes();
+
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000); // rescanned
+        QCOMPARE(window.dataset()->count(Split::Unlabeled), 3);
+        QCOMPARE(window.dataset()->vocab, (QStringList { QStringLiteral("circle"), QStringLiteral("square") }));
+        QCOMPARE(CleaningTest::hashTree(outside), sources); // copied, not moved
+        const QMap<QString, QByteArray> after = CleaningTest::hashTree(root);
+        for (auto it = before.cbegin(); it != before.cend(); ++it)
+            QCOMPARE(after.value(it.key()), it.value()); // nothing overwritten
+        QCOMPARE(after.value(QStringLiteral("unlabeled/u0 (2).png")), sources.value(QStringLiteral("u0.png")));
+        QCOMPARE(after.value(QStringLiteral("unlabeled/IMG_1.JPG")), sources.value(QStringLiteral("IMG_1.JPG")));
+    }
+
+    /// A folder marked "to label" is scanned as unlabeled (not a class), remembered for the dataset, and can be
+    /// unmarked.
+    void toLabelFolder()
+    {
+        const QString root = m_dir.filePath(QStringLiteral("tolabel"));
+        const QList<QPair<QString, QString>> files = { { QStringLiteral("circle/c0.png"),
+                                                           QStringLiteral("circle/c0.png") },
+            { QStringLiteral("square/s0.jpg"), QStringLiteral("square/s0.jpg") },
+            { QStringLiteral("incoming/batch1/c3.png"), QStringLiteral("circle/c3.png") } };
+        for (const auto& [to, from] : files)
+            QVERIFY(CleaningTest::writeFile(root, to, CleaningTest::readFile(m_dataset + QLatin1Char('/') + from)));
+        {
+            MainWindow window;
+            QSignalSpy opened(&window, &MainWindow::datasetOpened);
+            window.openDataset(root);
+            QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+            QVERIFY(window.dataset()->vocab.contains(QStringLiteral("incoming")));
+            opened.clear();
+            QVERIFY(window.setToLabelFolder(root + QStringLiteral("/incoming"), true));
+            QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+            QCOMPARE(window.toLabelFolders(), QStringList { QStringLiteral("incoming") });
+            QCOMPARE(window.dataset()->vocab, (QStringList { QStringLiteral("circle"), QStringLiteral("square") }));
+            QCOMPARE(window.dataset()->count(Split::Unlabeled), 1);
+            QVERIFY(!window.setToLabelFolder(m_dir.path(), true)); // outside the dataset: refused, said why
+            closeMessageBoxes();
+        }
+        MainWindow again; // remembered for this dataset
+        QSignalSpy opened(&again, &MainWindow::datasetOpened);
+        again.openDataset(root);
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+        QCOMPARE(again.dataset()->count(Split::Unlabeled), 1);
+        QCOMPARE(again.dataset()->options.unlabeledFolders, QStringList { QStringLiteral("incoming") });
+        opened.clear();
+        QVERIFY(again.setToLabelFolder(QStringLiteral("incoming"), false));
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+        QVERIFY(again.toLabelFolders().isEmpty());
+        QVERIFY(again.dataset()->vocab.contains(QStringLiteral("incoming")));
+    }
+
+    /// Labelling by keyboard in the Label view, applied as one transaction and undone: the tree is byte-identical.
+    void labelingRoundTrip()
+    {
+        const QString root = m_dir.filePath(QStringLiteral("labeling"));
+        const QList<QPair<QString, QString>> files = { { QStringLiteral("circle/c0.png"),
+                                                           QStringLiteral("circle/c0.png") },
+            { QStringLiteral("circle/c1.png"), QStringLiteral("circle/c1.png") },
+            { QStringLiteral("square/s0.jpg"), QStringLiteral("square/s0.jpg") },
+            { QStringLiteral("unlabeled/u0.png"), QStringLiteral("circle/c2.png") },
+            { QStringLiteral("unlabeled/u1.jpg"), QStringLiteral("square/s1.jpg") },
+            { QStringLiteral("unlabeled/u2.png"), QStringLiteral("unlabeled/u0.png") } };
+        for (const auto& [to, from] : files)
+            QVERIFY(CleaningTest::writeFile(root, to, CleaningTest::readFile(m_dataset + QLatin1Char('/') + from)));
+        const QMap<QString, QByteArray> before = CleaningTest::hashTree(root);
+        const QSet<QString> dirsBefore = CleaningTest::dirSet(root);
+
+        MainWindow window;
+        window.resize(1300, 850);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        CleaningSession* session = window.cleaningSession();
+        session->setConfirm(false);
+        session->retrainAfterApplyAction()->setChecked(false);
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(root);
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+
+        // The model's suggestions: u0 circle (sure), u1 square, u2 circle (unsure).
+        ScoreSet scores;
+        scores.datasetRoot = window.dataset()->root;
+        scores.vocab = window.dataset()->vocab;
+        const auto add = [&](const QString& file, int given, int predicted, double p) {
+            ScoreRecord r;
+            r.file = file;
+            r.given = given;
+            r.predicted = predicted;
+            r.split = given < 0 ? Split::Unlabeled : Split::Train;
+            r.probs = { float(predicted == 0 ? p : 1 - p), float(predicted == 1 ? p : 1 - p) };
+            r.pPredicted = p;
+            r.pGiven = given >= 0 ? double(r.probs.at(given)) : 0.0;
+            r.loss = given >= 0 ? -std::log(std::max(1e-7, r.pGiven)) : 0.0;
+            scores.records << r;
+        };
+        add(QStringLiteral("circle/c0.png"), 0, 0, 0.9);
+        add(QStringLiteral("circle/c1.png"), 0, 0, 0.9);
+        add(QStringLiteral("square/s0.jpg"), 1, 1, 0.9);
+        add(QStringLiteral("unlabeled/u0.png"), -1, 0, 0.97);
+        add(QStringLiteral("unlabeled/u1.jpg"), -1, 1, 0.80);
+        add(QStringLiteral("unlabeled/u2.png"), -1, 0, 0.55);
+        window.setScores(scores);
+
+        LabelPage* page = window.analysisPages()->labelPage();
+        QVERIFY(page);
+        window.showPage(page);
+        ImageGridView* view = page->grid()->view();
+        QCOMPARE(view->model()->rowCount(), 3);
+        // Least confident first: u2 (0.55), u1 (0.80), u0 (0.97).
+        QCOMPARE(view->model()->index(0, 0).data(ImageGridModel::RelPathRole).toString(),
+            QStringLiteral("unlabeled/u2.png"));
+        view->setFocus();
+        view->selectionModel()->setCurrentIndex(view->model()->index(0, 0), QItemSelectionModel::ClearAndSelect);
+        QTest::keyClick(view, Qt::Key_2); // u2: the user knows better, class 2 = square
+        QTest::keyClick(view, Qt::Key_Return); // u1: accept "square"
+        QTest::keyClick(view, Qt::Key_Return); // u0: accept "circle"
+        const CleaningPlan plan = window.analysisPages()->plan();
+        QCOMPARE(plan.size(), 3);
+
+        QSignalSpy done(session, &CleaningSession::transactionFinished);
+        opened.clear();
+        session->applyAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(done.count() > 0, 60000);
+        TransactionResult result = done.takeFirst().at(0).value<TransactionResult>();
+        QVERIFY2(result.ok, qPrintable(result.message()));
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+        const QMap<QString, QByteArray> labelled = CleaningTest::hashTree(root);
+        QCOMPARE(labelled.value(QStringLiteral("square/u2.png")), before.value(QStringLiteral("unlabeled/u2.png")));
+        QCOMPARE(labelled.value(QStringLiteral("square/u1.jpg")), before.value(QStringLiteral("unlabeled/u1.jpg")));
+        QCOMPARE(labelled.value(QStringLiteral("circle/u0.png")), before.value(QStringLiteral("unlabeled/u0.png")));
+        QCOMPARE(window.dataset()->count(Split::Unlabeled), 0);
+        QCOMPARE(labelled.size(), before.size());
+
+        opened.clear();
+        session->undoAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(done.count() > 0, 60000);
+        result = done.takeFirst().at(0).value<TransactionResult>();
+        QVERIFY2(result.ok, qPrintable(result.message()));
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() > 0, 60000);
+        QCOMPARE(CleaningTest::hashTree(root), before); // byte-identical, every file at its old path
+        QCOMPARE(CleaningTest::dirSet(root), dirsBefore);
+        QCOMPARE(window.dataset()->count(Split::Unlabeled), 3);
     }
 
     void invalidFoldersShowErrors_data()
