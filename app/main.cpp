@@ -31,6 +31,7 @@ constexpr Subcommand kCommands[] = {
     { "trash", Winnow::Cli::trash, "list, restore or empty a dataset's trash" },
     { "suggest", Winnow::Cli::suggest, "suggest labels for unlabeled images" },
     { "bench", Winnow::Cli::bench, "measure throughput and print JSON" },
+    { "weights", Winnow::Cli::weights, "list or download pretrained weights" },
 };
 
 void printHelp()

@@ -26,5 +26,6 @@ int clean(const QStringList& args);
 int trash(const QStringList& args);
 int suggest(const QStringList& args);
 int bench(const QStringList& args);
+int weights(const QStringList& args);
 
 } // namespace Winnow::Cli

@@ -646,6 +646,15 @@ LoadReport loadPretrainedBody(torch::nn::Module& body, const TensorMap& torchvis
     for (const auto& [name, t] : torchvisionStateDict)
         if (name.rfind("fc.", 0) != 0 && name.rfind("classifier.", 0) != 0)
             filtered.emplace(name, t);
+    // BatchNorm's num_batches_tracked is a step counter, not a weight: files exported without it (timm's, or
+    // torchvision's before BatchNorm version 2) load with it reset to 0, as PyTorch's load_state_dict does.
+    static const std::string counter = "num_batches_tracked";
+    for (const auto& item : body.named_buffers(/*recurse=*/true)) {
+        const std::string& name = item.key();
+        if (name.size() >= counter.size() && name.compare(name.size() - counter.size(), counter.size(), counter) == 0
+            && !filtered.count(name))
+            filtered.emplace(name, torch::zeros({}, torch::kLong));
+    }
     return loadStateDict(body, filtered, /*strict=*/true);
 }
 

@@ -82,7 +82,8 @@ LoadReport loadStateDict(torch::nn::Module& module, const TensorMap& tensors, bo
 
 /**
  * Loads a torchvision state dict into a Body (or the body of a Classifier): drops "fc." / "classifier." keys, then a
- * strict loadStateDict. @throws WeightsError.
+ * strict loadStateDict. Missing BatchNorm `num_batches_tracked` counters (timm's files) are set to 0; any other
+ * missing, unexpected or misshapen tensor throws. @throws WeightsError.
  */
 LoadReport loadPretrainedBody(torch::nn::Module& body, const TensorMap& torchvisionStateDict);
 

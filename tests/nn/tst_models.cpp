@@ -243,6 +243,20 @@ void TestModels::classifierStateDictAndPretrainedBody()
     // A torchvision dict does not fit a resnet34 body.
     Classifier other(Arch::ResNet34, 3);
     QVERIFY_THROWS_EXCEPTION(WeightsError, loadPretrainedBody(*other->body, tv));
+
+    // timm's torchvision-compatible files have no num_batches_tracked: they load, with the counters at 0.
+    TensorMap timm;
+    for (const auto& [name, t] : tv)
+        if (name.find("num_batches_tracked") == std::string::npos)
+            timm.emplace(name, t);
+    QVERIFY(timm.size() < tv.size());
+    Classifier fromTimm(Arch::ResNet18, 3);
+    loadPretrainedBody(*fromTimm->body, timm);
+    QVERIFY(torch::equal(fromTimm->body->named_parameters()["layer3.0.conv1.weight"], tv.at("layer3.0.conv1.weight")));
+    QCOMPARE(fromTimm->body->named_buffers()["layer1.0.bn1.num_batches_tracked"].item<int64_t>(), 0);
+    // ...but a missing weight still fails.
+    timm.erase("layer2.0.bn1.running_var");
+    QVERIFY_THROWS_EXCEPTION(WeightsError, loadPretrainedBody(*fromTimm->body, timm));
 }
 
 void TestModels::parameterGroups_data()
