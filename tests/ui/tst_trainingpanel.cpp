@@ -9,8 +9,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableView>
@@ -18,6 +20,8 @@
 #include <QTest>
 
 #include "core/engine/trainingcontroller.h"
+#include "tests/testhttpserver.h"
+#include "tests/testutils.h"
 #include "ui/training/trainingmodels.h"
 #include "ui/training/trainingpanel.h"
 
@@ -244,6 +248,76 @@ private Q_SLOTS:
         QCOMPARE(panel.epochModel()->rowCount(), 0);
         QCOMPARE(panel.roundModel()->rowCount(), 1); // the history stays
         Q_EMIT controller.cancelled(7);
+    }
+
+    /// The catalogue menu: an entry not yet cached is downloaded (from a server on 127.0.0.1) with a progress bar,
+    /// Start is disabled meanwhile, and the weights field then holds the cached file; a second pick uses the cache.
+    void catalogueDownload()
+    {
+        WINNOW_REQUIRE_SHARED(shared);
+        QFile weights(shared + QStringLiteral("/weights/mobilenet_v2-imagenet.safetensors"));
+        QVERIFY(weights.open(QIODevice::ReadOnly));
+        WinnowTest::TinyHttpServer server(weights.readAll());
+        QVERIFY(server.listen());
+        QTemporaryDir dir;
+        const QString catalogue = dir.filePath(QStringLiteral("catalogue.json"));
+        QFile f(catalogue);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QStringLiteral("[{\"id\": \"mnv2.panel\", \"arch\": \"mobilenet_v2\", \"title\": \"Test MobileNetV2\", "
+                               "\"url\": \"%1\"}, {\"id\": \"broken\", \"arch\": \"mobilenet_v2\", \"url\": \"%2\"}]")
+                    .arg(server.url(QStringLiteral("good")), server.url(QStringLiteral("missing")))
+                    .toUtf8());
+        f.close();
+        qputenv("WINNOW_WEIGHTS_CATALOGUE", catalogue.toLocal8Bit());
+        qputenv("WINNOW_CACHE_DIR", dir.filePath(QStringLiteral("cache")).toLocal8Bit());
+        const auto restore = qScopeGuard([] {
+            qunsetenv("WINNOW_WEIGHTS_CATALOGUE");
+            qunsetenv("WINNOW_CACHE_DIR");
+        });
+
+        TrainingController controller;
+        TrainingPanel panel(&controller);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        panel.findChild<QComboBox*>(QStringLiteral("archCombo"))->setCurrentText(QStringLiteral("mobilenet_v2"));
+        QMetaObject::invokeMethod(panel.catalogueMenu(), "aboutToShow");
+        QAction* pick = nullptr;
+        for (QAction* a : panel.catalogueMenu()->actions())
+            if (a->data().toString() == QLatin1String("mnv2.panel"))
+                pick = a;
+        QVERIFY(pick);
+        QVERIFY(pick->text().contains(QLatin1String("(download)")));
+        QSignalSpy downloaded(&panel, &TrainingPanel::weightsDownloaded);
+        QSignalSpy failed(&panel, &TrainingPanel::weightsDownloadFailed);
+        pick->trigger();
+        QVERIFY(panel.isDownloading());
+        QVERIFY(panel.findChild<QProgressBar*>(QStringLiteral("downloadBar"))->isVisible());
+        QVERIFY(!panel.startButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(!downloaded.isEmpty() || !failed.isEmpty(), 60000);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(0).toString()));
+        const QString path = downloaded.first().at(0).toString();
+        QCOMPARE(path, dir.filePath(QStringLiteral("cache/weights/mnv2.panel.safetensors")));
+        QCOMPARE(QFileInfo(path).size(), weights.size());
+        QCOMPARE(panel.config().weights, path);
+        QVERIFY(!panel.findChild<QProgressBar*>(QStringLiteral("downloadBar"))->isVisible());
+
+        // Cached now: the menu says so and picking it needs no server.
+        QMetaObject::invokeMethod(panel.catalogueMenu(), "aboutToShow");
+        for (QAction* a : panel.catalogueMenu()->actions())
+            if (a->data().toString() == QLatin1String("mnv2.panel"))
+                QVERIFY(a->text().contains(QLatin1String("(downloaded)")));
+        const int requests = server.requests;
+        panel.findChild<QLineEdit*>(QStringLiteral("weightsEdit"))->clear();
+        QVERIFY(panel.useCatalogueWeights(QStringLiteral("mnv2.panel")));
+        QCOMPARE(panel.config().weights, path);
+        QCOMPARE(server.requests, requests);
+
+        // A failing entry says why and leaves the field alone.
+        QVERIFY(panel.useCatalogueWeights(QStringLiteral("broken")));
+        QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), 60000);
+        QVERIFY(failed.first().at(0).toString().contains(QLatin1String("404")));
+        QCOMPARE(panel.config().weights, path);
+        QVERIFY(!panel.useCatalogueWeights(QStringLiteral("no-such-id")));
     }
 
     void formatsDurations_data()

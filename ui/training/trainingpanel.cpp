@@ -20,6 +20,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScatterSeries>
@@ -33,6 +34,7 @@
 #include <QValueAxis>
 
 #include "core/engine/trainingcontroller.h"
+#include "core/engine/weightscatalogue.h"
 #include "ui/training/trainingmodels.h"
 
 namespace Winnow {
@@ -110,9 +112,62 @@ void TrainingPanel::buildUi()
     auto* browse = new QToolButton(modelBox);
     browse->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
     browse->setToolTip(tr("Choose a .safetensors weights file"));
+    m_catalogueButton = new QToolButton(modelBox);
+    m_catalogueButton->setObjectName(QStringLiteral("catalogueButton"));
+    m_catalogueButton->setIcon(style()->standardIcon(QStyle::SP_ArrowDown));
+    m_catalogueButton->setToolTip(tr("Well-known pretrained weights: download once into the cache, then use"));
+    m_catalogueButton->setPopupMode(QToolButton::InstantPopup);
+    m_catalogueMenu = new QMenu(m_catalogueButton);
+    m_catalogueMenu->setObjectName(QStringLiteral("catalogueMenu"));
+    m_catalogueMenu->setToolTipsVisible(true);
+    m_catalogueButton->setMenu(m_catalogueMenu);
+    connect(m_catalogueMenu, &QMenu::aboutToShow, this, &TrainingPanel::rebuildCatalogueMenu);
     weightsRow->addWidget(m_weights, 1);
     weightsRow->addWidget(browse);
+    weightsRow->addWidget(m_catalogueButton);
     modelForm->addRow(tr("Pretrained &weights:"), weightsRow);
+
+    m_downloadRow = new QWidget(modelBox);
+    auto* downloadLayout = new QHBoxLayout(m_downloadRow);
+    downloadLayout->setContentsMargins(0, 0, 0, 0);
+    m_downloadBar = new QProgressBar(m_downloadRow);
+    m_downloadBar->setObjectName(QStringLiteral("downloadBar"));
+    m_downloadBar->setTextVisible(true);
+    auto* downloadCancel = new QToolButton(m_downloadRow);
+    downloadCancel->setIcon(style()->standardIcon(QStyle::SP_DialogCancelButton));
+    downloadCancel->setToolTip(tr("Cancel the download (nothing is kept)"));
+    downloadLayout->addWidget(m_downloadBar, 1);
+    downloadLayout->addWidget(downloadCancel);
+    m_downloadRow->hide();
+    modelForm->addRow(QString(), m_downloadRow);
+    m_downloader = new WeightsDownloader(this);
+    connect(downloadCancel, &QToolButton::clicked, m_downloader, &WeightsDownloader::cancel);
+    connect(m_downloader, &WeightsDownloader::progress, this, [this](qint64 received, qint64 total) {
+        if (total > 0) {
+            m_downloadBar->setRange(0, 1000);
+            m_downloadBar->setValue(int(1000 * received / total));
+            m_downloadBar->setFormat(
+                tr("%1: %2 of %3 MB").arg(m_downloadId).arg(received / 1e6, 0, 'f', 1).arg(total / 1e6, 0, 'f', 1));
+        } else {
+            m_downloadBar->setRange(0, 0);
+            m_downloadBar->setFormat(tr("%1: %2 MB").arg(m_downloadId).arg(received / 1e6, 0, 'f', 1));
+        }
+    });
+    connect(m_downloader, &WeightsDownloader::finished, this, [this](const QString& path, const QString& sha) {
+        m_downloadRow->hide();
+        m_weights->setText(path);
+        setStatus(tr("Downloaded %1 (SHA-256 %2).").arg(m_downloadId, sha.left(16) + QStringLiteral("…")));
+        updateButtons();
+        Q_EMIT weightsDownloaded(path);
+    });
+    connect(m_downloader, &WeightsDownloader::failed, this, [this](const QString& message) {
+        m_downloadRow->hide();
+        setStatus(message == QLatin1String("cancelled") ? tr("Download of %1 cancelled.").arg(m_downloadId)
+                                                        : tr("Could not download %1: %2").arg(m_downloadId, message),
+            message != QLatin1String("cancelled"));
+        updateButtons();
+        Q_EMIT weightsDownloadFailed(message);
+    });
     m_weightsWarning = new QLabel(modelBox);
     m_weightsWarning->setWordWrap(true);
     m_weightsWarning->setObjectName(QStringLiteral("weightsWarning"));
@@ -360,6 +415,65 @@ void TrainingPanel::updateWeightsWarning()
     updateButtons();
 }
 
+QMenu* TrainingPanel::catalogueMenu() const
+{
+    return m_catalogueMenu;
+}
+
+bool TrainingPanel::isDownloading() const
+{
+    return m_downloader->isRunning();
+}
+
+void TrainingPanel::rebuildCatalogueMenu()
+{
+    m_catalogueMenu->clear();
+    const WeightsCatalogue catalogue = weightsCatalogue();
+    const QString arch = m_arch->currentText();
+    const QList<WeightsEntry> entries = catalogue.forArch(arch);
+    if (entries.isEmpty()) {
+        QAction* none = m_catalogueMenu->addAction(tr("No catalogue weights for %1").arg(arch));
+        none->setEnabled(false);
+    }
+    for (const WeightsEntry& e : entries) {
+        const bool cached = !cachedWeightsFile(e).isEmpty();
+        QAction* a =
+            m_catalogueMenu->addAction(cached ? tr("%1 (downloaded)").arg(e.title) : tr("%1 (download)").arg(e.title));
+        a->setData(e.id);
+        a->setEnabled(!m_downloader->isRunning());
+        a->setToolTip(QStringLiteral("%1\n%2").arg(e.url.toString(), e.source));
+        connect(a, &QAction::triggered, this, [this, id = e.id] { useCatalogueWeights(id); });
+    }
+    for (const QString& error : catalogue.errors) {
+        QAction* bad = m_catalogueMenu->addAction(tr("Catalogue problem: %1").arg(error));
+        bad->setEnabled(false);
+    }
+}
+
+bool TrainingPanel::useCatalogueWeights(const QString& id)
+{
+    const WeightsCatalogue catalogue = weightsCatalogue();
+    const WeightsEntry* entry = catalogue.find(id);
+    if (!entry || m_downloader->isRunning())
+        return false;
+    if (m_arch->currentText() != entry->arch)
+        m_arch->setCurrentText(entry->arch);
+    const QString cached = cachedWeightsFile(*entry);
+    if (!cached.isEmpty()) {
+        m_weights->setText(cached);
+        return true;
+    }
+    m_downloadId = entry->id;
+    m_downloadBar->setRange(0, 0);
+    m_downloadBar->setFormat(tr("%1: connecting…").arg(entry->id));
+    m_downloadRow->show();
+    setStatus(tr("Downloading %1 from %2…").arg(entry->id, entry->url.host()));
+    if (!m_downloader->start(*entry))
+        return false; // failed() already reported why
+    updateButtons();
+    return true;
+}
+
 void TrainingPanel::browseWeights()
 {
     QString start = m_weights->text().trimmed();
@@ -457,12 +571,15 @@ void TrainingPanel::updateButtons()
 {
     const bool busy = m_busy || (m_controller && m_controller->isBusy());
     const bool trainable = m_dataset && m_dataset->vocab.size() >= 2;
-    m_start->setEnabled(!busy && trainable && m_controller);
+    const bool downloading = m_downloader && m_downloader->isRunning();
+    m_start->setEnabled(!busy && !downloading && trainable && m_controller);
     m_retrain->setEnabled(!busy && trainable && m_hasModel && m_controller);
     m_cancel->setEnabled(busy);
     for (QWidget* w : std::initializer_list<QWidget*> {
              m_arch, m_weights, m_size, m_batch, m_epochs, m_freezeEpochs, m_validPct, m_seed, m_device })
         w->setEnabled(!busy);
+    if (m_catalogueButton)
+        m_catalogueButton->setEnabled(!busy && !downloading);
     if (!m_dataset)
         m_start->setToolTip(tr("Open a dataset first"));
     else if (!trainable)

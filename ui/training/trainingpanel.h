@@ -17,6 +17,8 @@ class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QLineSeries;
+class QMenu;
+class QToolButton;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
@@ -28,6 +30,7 @@ namespace Winnow {
 class EpochTableModel;
 class RoundTableModel;
 class TrainingController;
+class WeightsDownloader;
 
 /**
  * The "Train" page: the run's settings (architecture, pretrained weights, image size, batch size, epochs, validation
@@ -70,6 +73,13 @@ public:
     /// of the executable's folder. Empty if none exists (training then starts from random init).
     static QString defaultWeightsPath(const QString& arch);
 
+    /// The "catalogue" menu beside the weights field: the catalogue's entries for the chosen architecture (cached
+    /// ones are used at once, others are downloaded into the cache with a progress bar and Cancel).
+    QMenu* catalogueMenu() const;
+    /// Uses a catalogue entry's weights, downloading them first when they are not cached. False if no such entry.
+    bool useCatalogueWeights(const QString& id);
+    bool isDownloading() const;
+
 public Q_SLOTS:
     void start();
     void cancel();
@@ -90,6 +100,9 @@ Q_SIGNALS:
     /// A training job finished and wrote its run folder (what Export and the Predict page use).
     void runWritten(const QString& runDir);
     void busyChanged(bool busy);
+    /// A catalogue download finished and the weights field now holds `path`.
+    void weightsDownloaded(const QString& path);
+    void weightsDownloadFailed(const QString& message);
 
 private:
     void buildUi();
@@ -100,6 +113,7 @@ private:
     void addTrainPoint(double x, double loss);
     void addValidPoint(double x, double loss);
     void browseWeights();
+    void rebuildCatalogueMenu();
     void setStatus(const QString& text, bool error = false);
 
     QPointer<TrainingController> m_controller;
@@ -120,6 +134,12 @@ private:
     QComboBox* m_arch = nullptr;
     QLineEdit* m_weights = nullptr;
     QLabel* m_weightsWarning = nullptr;
+    QToolButton* m_catalogueButton = nullptr;
+    QMenu* m_catalogueMenu = nullptr;
+    WeightsDownloader* m_downloader = nullptr;
+    QWidget* m_downloadRow = nullptr;
+    QProgressBar* m_downloadBar = nullptr;
+    QString m_downloadId;
     QSpinBox* m_size = nullptr;
     QSpinBox* m_batch = nullptr;
     QSpinBox* m_epochs = nullptr;
