@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Thin entry point: a subcommand runs headless under QCoreApplication; anything else opens the GUI.
-#include "app/cli/commands.h"
-#include "ui/mainwindow.h"
+#include <cstdio>
+#include <cstring>
 
 #include <QApplication>
 #include <QCoreApplication>
 #include <QTextStream>
 
-#include <cstdio>
-#include <cstring>
+#include "app/cli/commands.h"
+#include "core/nn/allocator.h"
+#include "ui/mainwindow.h"
 
 namespace {
 
@@ -49,6 +50,8 @@ void printHelp()
 
 int main(int argc, char** argv)
 {
+    // Before any thread starts: keep tensor-sized blocks in one malloc arena (see core/nn/allocator.h).
+    Winnow::nn::tuneAllocatorForTensors();
     QCoreApplication::setOrganizationName(QStringLiteral("Winnow"));
     QCoreApplication::setApplicationName(QStringLiteral("Winnow"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WINNOW_VERSION));

@@ -8,6 +8,7 @@
 #include <QThread>
 
 #include "core/engine/engine.h"
+#include "core/nn/allocator.h"
 
 namespace Winnow {
 
@@ -80,7 +81,8 @@ public:
                 if (status.ok() && !m_runDir.isEmpty()) {
                     if (auto saved = saveRun(m_runDir, &scores); !saved.ok())
                         status = EngineStatus::failed(
-                            QStringLiteral("retrained, but the run folder could not be updated: %1").arg(saved.message));
+                            QStringLiteral("retrained, but the run folder could not be updated: %1")
+                                .arg(saved.message));
                 }
                 break;
             }
@@ -88,6 +90,7 @@ public:
             // Nothing may propagate through Qt's event loop.
             status = EngineStatus::failed(QString::fromUtf8(e.what()));
         }
+        nn::releaseFreeMemory(); // the batches' cached blocks go back to the system between jobs
 
         if (status.code == EngineStatus::Code::Cancelled || m_cancelJob->load() == job) {
             Q_EMIT cancelled(job);

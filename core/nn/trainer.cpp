@@ -13,6 +13,8 @@
 #include <thread>
 #include <utility>
 
+#include "core/nn/allocator.h"
+
 #ifdef __linux__
 #include <sched.h>
 #endif
@@ -166,6 +168,7 @@ int physicalCoreCount()
 
 int setCpuThreads(int n)
 {
+    tuneAllocatorForTensors(); // see allocator.h: 2-5x faster CPU batches
     const int threads = n > 0 ? n : physicalCoreCount();
     at::set_num_threads(threads);
     return threads;

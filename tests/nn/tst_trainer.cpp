@@ -10,6 +10,11 @@
 
 #include <QTest>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include "core/nn/allocator.h"
 #include "core/nn/device.h"
 #include "core/nn/trainer.h"
 
@@ -242,6 +247,17 @@ void TestTrainer::devices()
     QCOMPARE(setCpuThreads(1), 1);
     QCOMPARE(at::get_num_threads(), 1);
     setCpuThreads(before);
+#if defined(__GLIBC__)
+    // setCpuThreads tuned malloc for tensors (one arena, no mmap below 1 GiB) unless WINNOW_MALLOC=default.
+    if (qEnvironmentVariable("WINNOW_MALLOC") != QLatin1String("default")) {
+        QVERIFY(tuneAllocatorForTensors());
+        const struct mallinfo2 info = mallinfo2();
+        auto big = torch::empty({ 64, 1024, 1024 }, torch::kFloat); // 256 MiB: from the heap now, not an mmap
+        QCOMPARE(mallinfo2().hblkhd, info.hblkhd);
+        big.reset();
+        releaseFreeMemory();
+    }
+#endif
     RunOptions cpu;
     QVERIFY(!autocastEnabled(cpu));
     cpu.amp = AmpMode::BF16;
