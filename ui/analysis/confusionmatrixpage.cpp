@@ -309,6 +309,10 @@ void ConfusionMatrixPage::recompute()
                                 .arg(m_matrix.correct())
                                 .arg(m_matrix.total())
                                 .arg(QString::number(m_matrix.errorRate(), 'f', 4)));
+        m_accuracy->setToolTip(
+            tr("Counted from the scores the grids show. For valid images those average the fine-tuned model with the "
+               "K-fold heads (out-of-sample scoring), so this can differ from the Train page's error_rate, which is "
+               "the fine-tuned model alone."));
     } else {
         m_accuracy->setText(
             gm->hasScores() ? tr("No scored images in this split") : tr("No scores yet: train a model"));

@@ -765,6 +765,7 @@ void TrainingPanel::onRoundFinished(quint64 job, const RoundSummary& summary)
 {
     Q_UNUSED(job)
     m_roundModel->append(summary, std::exchange(m_pendingDiff, std::nullopt));
+    m_roundTable->resizeColumnsToContents();
     m_roundTable->scrollToBottom();
 }
 
