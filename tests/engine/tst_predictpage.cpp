@@ -172,6 +172,20 @@ private Q_SLOTS:
         QVERIFY(failed.wait(60000));
         QVERIFY(failed.first().first().toString().contains(QStringLiteral("not a Winnow model file")));
         QVERIFY(page.hasModel()); // the previous model stays in use
+
+        // The run folder was rewritten (a head retrain): the page follows it.
+        loaded.clear();
+        page.setRunDir(m_run);
+        QVERIFY(loaded.wait(60000));
+        // A model file the user opened is not replaced by a later round of the run.
+        page.openModelFile(m_model);
+        QVERIFY(loaded.wait(60000));
+        QVERIFY(!page.modelDescription().contains(QStringLiteral("current run")));
+        loaded.clear();
+        page.setRunDir(m_run);
+        QTest::qWait(300);
+        QVERIFY(loaded.isEmpty());
+        QVERIFY(!page.modelDescription().contains(QStringLiteral("current run")));
     }
 };
 

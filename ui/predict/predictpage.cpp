@@ -165,7 +165,10 @@ PredictPage::~PredictPage() = default;
 void PredictPage::setRunDir(const QString& runDir)
 {
     m_runDir = runDir;
-    if (!m_runDir.isEmpty() && !m_predictor && !m_loading)
+    // Follow the run: its first model, and each later round (a retrain rewrites the run folder). A model file the
+    // user opened stays in use.
+    const bool showingRun = m_loading ? m_loadingRun : (!m_predictor || m_fromRun);
+    if (!m_runDir.isEmpty() && showingRun)
         useCurrentRun();
     updateState();
 }
@@ -202,6 +205,7 @@ void PredictPage::startLoad(const QString& source, bool isRun)
 {
     const quint64 generation = ++m_generation;
     m_loading = true;
+    m_loadingRun = isRun;
     m_modelLabel->setText(tr("Loading %1...").arg(QDir::toNativeSeparators(source)));
     updateState();
     auto* watcher = new QFutureWatcher<LoadResult>(this);
@@ -218,6 +222,7 @@ void PredictPage::startLoad(const QString& source, bool isRun)
             return;
         }
         m_predictor = r.predictor;
+        m_fromRun = isRun;
         const ModelInfo& info = m_predictor->info();
         m_description = tr("%1 (%2), %3 classes (%4), %5 px, from %6")
                             .arg(info.arch, info.kind)

@@ -94,6 +94,8 @@ private:
     std::shared_ptr<const Predictor> m_predictor;
     quint64 m_generation = 0; ///< bumped per model load: stale results are dropped
     bool m_loading = false;
+    bool m_loadingRun = false; ///< the load in flight is of the run folder
+    bool m_fromRun = false; ///< the model in use came from the run folder (not a file the user opened)
     bool m_predicting = false;
     std::vector<std::unique_ptr<Row>> m_rows;
 

@@ -773,8 +773,12 @@ void TrainingPanel::onFinished(quint64 job)
 {
     Q_UNUSED(job)
     m_hasModel = true;
-    if (m_jobKind == QLatin1String("train") && !m_pendingRunDir.isEmpty())
-        Q_EMIT runWritten(std::exchange(m_pendingRunDir, QString()));
+    if (m_jobKind == QLatin1String("train") && !m_pendingRunDir.isEmpty()) {
+        m_lastRunDir = std::exchange(m_pendingRunDir, QString());
+        Q_EMIT runWritten(m_lastRunDir);
+    } else if (m_jobKind == QLatin1String("retrain") && !m_lastRunDir.isEmpty()) {
+        Q_EMIT runWritten(m_lastRunDir); // the worker saved this round into the run folder
+    }
     setBusy(false);
     m_progress->setRange(0, 1000);
     m_progress->setValue(1000);

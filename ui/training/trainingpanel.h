@@ -124,6 +124,7 @@ private:
     quint64 m_job = 0;
     QString m_jobKind;
     QString m_pendingRunDir; ///< run folder of the running training job
+    QString m_lastRunDir; ///< run folder of the latest finished training (head retrains rewrite it)
     ScoreSet m_lastScores; ///< the previous round's scores, for the round history's "predictions changed"
     std::optional<RoundDiff> m_pendingDiff;
     int m_epochsDone = 0;
