@@ -15,7 +15,7 @@ struct TrainConfig
 {
     QString arch = QStringLiteral("mobilenet_v2"); ///< resnet18 | resnet34 | resnet50 | mobilenet_v2
     QString weights; ///< pretrained .safetensors (torchvision names); empty = random init
-    int size = 128; ///< square input side in pixels
+    int size = 224; ///< square input side in pixels (fastai's default; tests and the benchmark use 128)
     int batchSize = 32;
     int epochs = 1; ///< unfrozen epochs of fine_tune (plus freezeEpochs frozen)
     int freezeEpochs = 1;

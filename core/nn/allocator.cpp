@@ -31,6 +31,13 @@ bool tuneAllocatorForTensors()
 #endif
 }
 
+namespace {
+// Before main() and so before any thread has its own arena: a worker thread that already owns one keeps it, and
+// thread arenas cannot hold blocks above 64 MiB, so setting this later (say, when training starts) is too late for
+// a GUI's worker thread. Linked in whenever setCpuThreads() is.
+[[maybe_unused]] const bool g_tunedAtStartup = tuneAllocatorForTensors();
+} // namespace
+
 void releaseFreeMemory()
 {
 #if defined(__GLIBC__)

@@ -90,7 +90,7 @@ private Q_SLOTS:
         // fastai-like defaults.
         const TrainConfig c = panel.config();
         QCOMPARE(c.arch, QStringLiteral("mobilenet_v2"));
-        QCOMPARE(c.size, 128);
+        QCOMPARE(c.size, 224); // fastai's default size
         QCOMPARE(c.batchSize, 32);
         QCOMPARE(c.epochs, 1);
         QCOMPARE(c.validPct, 0.2);
