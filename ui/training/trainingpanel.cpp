@@ -125,7 +125,9 @@ void TrainingPanel::buildUi()
     weightsRow->addWidget(m_weights, 1);
     weightsRow->addWidget(browse);
     weightsRow->addWidget(m_catalogueButton);
-    modelForm->addRow(tr("Pretrained &weights:"), weightsRow);
+    auto* weightsLabel = new QLabel(tr("Pretrained &weights:"), modelBox); // a row of widgets gets no buddy itself
+    weightsLabel->setBuddy(m_weights);
+    modelForm->addRow(weightsLabel, weightsRow);
 
     m_downloadRow = new QWidget(modelBox);
     auto* downloadLayout = new QHBoxLayout(m_downloadRow);
@@ -448,6 +450,17 @@ void TrainingPanel::rebuildCatalogueMenu()
         QAction* bad = m_catalogueMenu->addAction(tr("Catalogue problem: %1").arg(error));
         bad->setEnabled(false);
     }
+    m_catalogueMenu->addSeparator();
+    const QString local = defaultWeightsPath(arch);
+    if (!local.isEmpty()) {
+        QAction* shared =
+            m_catalogueMenu->addAction(tr("Local ImageNet weights (%1)").arg(QFileInfo(local).fileName()));
+        shared->setToolTip(QDir::toNativeSeparators(local));
+        connect(shared, &QAction::triggered, this, [this, local] { m_weights->setText(local); });
+    }
+    m_catalogueMenu->addAction(tr("Choose a File…"), this, &TrainingPanel::browseWeights);
+    QAction* none = m_catalogueMenu->addAction(tr("No Pretrained Weights"), this, [this] { m_weights->clear(); });
+    none->setToolTip(tr("Random initialisation: needs far more data and epochs"));
 }
 
 bool TrainingPanel::useCatalogueWeights(const QString& id)
