@@ -318,6 +318,22 @@ private Q_SLOTS:
         QVERIFY(failed.first().at(0).toString().contains(QLatin1String("404")));
         QCOMPARE(panel.config().weights, path);
         QVERIFY(!panel.useCatalogueWeights(QStringLiteral("no-such-id")));
+
+        // The menu also offers the local ImageNet file and "no weights".
+        QMetaObject::invokeMethod(panel.catalogueMenu(), "aboutToShow");
+        QAction* local = nullptr;
+        QAction* none = nullptr;
+        for (QAction* a : panel.catalogueMenu()->actions()) {
+            if (a->text().startsWith(QLatin1String("Local ImageNet weights")))
+                local = a;
+            if (a->text() == QLatin1String("No Pretrained Weights"))
+                none = a;
+        }
+        QVERIFY(local && none);
+        none->trigger();
+        QVERIFY(panel.config().weights.isEmpty());
+        local->trigger();
+        QCOMPARE(panel.config().weights, TrainingPanel::defaultWeightsPath(QStringLiteral("mobilenet_v2")));
     }
 
     void formatsDurations_data()
