@@ -2,14 +2,52 @@
 // Helpers for the engine's end-to-end tests: dataset copies and the shared pretrained weights.
 #pragma once
 
+#include <QByteArray>
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QList>
 #include <QProcess>
 #include <QString>
+#include <QVector>
+#include <QtEndian>
 
 namespace WinnowTest {
+
+/// One F32 tensor for safetensorsBytes().
+struct F32Tensor
+{
+    QString name;
+    QList<int> shape;
+    QVector<float> values;
+};
+
+/// A safetensors file written by hand (F32 only), independent of the reader under test.
+inline QByteArray safetensorsBytes(const QList<F32Tensor>& tensors)
+{
+    QJsonObject header;
+    QByteArray data;
+    for (const F32Tensor& t : tensors) {
+        QJsonArray shape;
+        for (int s : t.shape)
+            shape.append(s);
+        const qint64 begin = data.size();
+        data.append(reinterpret_cast<const char*>(t.values.constData()), t.values.size() * qsizetype(sizeof(float)));
+        header.insert(t.name,
+            QJsonObject { { QStringLiteral("dtype"), QStringLiteral("F32") }, { QStringLiteral("shape"), shape },
+                { QStringLiteral("data_offsets"), QJsonArray { begin, qint64(data.size()) } } });
+    }
+    QByteArray h = QJsonDocument(header).toJson(QJsonDocument::Compact);
+    while (h.size() % 8)
+        h.append(' ');
+    QByteArray len(8, '\0');
+    qToLittleEndian<quint64>(quint64(h.size()), len.data());
+    return len + h + data;
+}
 
 /// Copies a folder tree (files only, hidden entries included). Returns false on the first failure.
 inline bool copyTree(const QString& from, const QString& to)

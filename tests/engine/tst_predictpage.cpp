@@ -31,40 +31,17 @@ constexpr int kFeatures = 2560;
 bool writeProbeRun(const QString& dir, const QString& weights, const QString& datasetRoot)
 {
     QRandomGenerator rng(11);
-    struct T
-    {
-        QString name;
-        QList<int> shape;
-        QVector<float> v;
-    };
-    QList<T> ts { { QStringLiteral("quickhead.bias"), { 3 }, QVector<float>(3) },
+    QList<WinnowTest::F32Tensor> ts { { QStringLiteral("quickhead.bias"), { 3 }, QVector<float>(3) },
         { QStringLiteral("quickhead.mean"), { kFeatures }, QVector<float>(kFeatures) },
         { QStringLiteral("quickhead.std"), { kFeatures }, QVector<float>(kFeatures) },
         { QStringLiteral("quickhead.weight"), { 3, kFeatures }, QVector<float>(3 * kFeatures) } };
     for (auto& t : ts)
-        for (auto& x : t.v)
+        for (auto& x : t.values)
             x = t.name.endsWith(QLatin1String("std")) ? float(0.5 + rng.generateDouble())
                                                       : float((rng.generateDouble() - 0.5) * 0.2);
-    QJsonObject header;
-    QByteArray data;
-    for (const auto& t : ts) {
-        QJsonArray shape;
-        for (int s : t.shape)
-            shape.append(s);
-        const qint64 begin = data.size();
-        data.append(reinterpret_cast<const char*>(t.v.constData()), t.v.size() * qsizetype(sizeof(float)));
-        header.insert(t.name,
-            QJsonObject { { QStringLiteral("dtype"), QStringLiteral("F32") }, { QStringLiteral("shape"), shape },
-                { QStringLiteral("data_offsets"), QJsonArray { begin, qint64(data.size()) } } });
-    }
-    QByteArray h = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    while (h.size() % 8)
-        h.append(' ');
-    QByteArray len(8, '\0');
-    qToLittleEndian<quint64>(quint64(h.size()), len.data());
     QDir().mkpath(dir);
     QFile f(QDir(dir).filePath(QLatin1String(kModelFile)));
-    if (!f.open(QIODevice::WriteOnly) || f.write(len + h + data) < 0)
+    if (!f.open(QIODevice::WriteOnly) || f.write(WinnowTest::safetensorsBytes(ts)) < 0)
         return false;
     f.close();
     RunInfo info;

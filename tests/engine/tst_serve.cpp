@@ -32,29 +32,6 @@ constexpr int kFeatures = 2560; // 2 x MobileNetV2's 1280 channels (concat pool)
 constexpr qint64 kMaxBytes = 400000;
 
 /// A minimal safetensors writer (F32 only) so the test needs no LibTorch.
-QByteArray safetensors(const QList<QPair<QString, QVector<float>>>& tensors, const QList<QList<int>>& shapes)
-{
-    QJsonObject header;
-    QByteArray data;
-    for (int i = 0; i < tensors.size(); ++i) {
-        const auto& values = tensors[i].second;
-        QJsonArray shape;
-        for (int s : shapes[i])
-            shape.append(s);
-        const qint64 begin = data.size();
-        data.append(reinterpret_cast<const char*>(values.constData()), values.size() * qsizetype(sizeof(float)));
-        header.insert(tensors[i].first,
-            QJsonObject { { QStringLiteral("dtype"), QStringLiteral("F32") }, { QStringLiteral("shape"), shape },
-                { QStringLiteral("data_offsets"), QJsonArray { begin, qint64(data.size()) } } });
-    }
-    QByteArray h = QJsonDocument(header).toJson(QJsonDocument::Compact);
-    while (h.size() % 8)
-        h.append(' ');
-    QByteArray len(8, '\0');
-    qToLittleEndian<quint64>(quint64(h.size()), len.data());
-    return len + h + data;
-}
-
 struct Reply
 {
     int status = 0;
@@ -201,10 +178,10 @@ private Q_SLOTS:
             v = float(rng.generateDouble() - 0.5);
         QFile wf(QDir(run).filePath(QLatin1String(Winnow::kModelFile)));
         QVERIFY(wf.open(QIODevice::WriteOnly));
-        wf.write(
-            safetensors({ { QStringLiteral("quickhead.bias"), bias }, { QStringLiteral("quickhead.mean"), mean },
-                            { QStringLiteral("quickhead.std"), std }, { QStringLiteral("quickhead.weight"), weight } },
-                { { 3 }, { kFeatures }, { kFeatures }, { 3, kFeatures } }));
+        wf.write(WinnowTest::safetensorsBytes({ { QStringLiteral("quickhead.bias"), { 3 }, bias },
+            { QStringLiteral("quickhead.mean"), { kFeatures }, mean },
+            { QStringLiteral("quickhead.std"), { kFeatures }, std },
+            { QStringLiteral("quickhead.weight"), { 3, kFeatures }, weight } }));
         wf.close();
         Winnow::RunInfo info;
         info.datasetRoot = bears;
