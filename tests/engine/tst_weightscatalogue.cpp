@@ -206,6 +206,10 @@ private Q_SLOTS:
             p.setProcessEnvironment(env);
             QSignalSpy done(&p, &QProcess::finished);
             p.start(winnowBinary(), args);
+            if (!p.waitForStarted(30000)) {
+                qWarning("cannot start %s: %s", qPrintable(winnowBinary()), qPrintable(p.errorString()));
+                return -2;
+            }
             // The server lives in this event loop: wait with it running.
             if (!done.wait(120000))
                 return -1;
