@@ -791,13 +791,18 @@ void MainWindow::dropEvent(QDropEvent* event)
     openDataset(folder);
 }
 
+bool MainWindow::requireDatasetForImport()
+{
+    if (m_dataset)
+        return true;
+    showError(tr("Cannot Add Images"), tr("Open a dataset first: new images are copied into its unlabeled/ folder."));
+    return false;
+}
+
 void MainWindow::addImagesToLabel(const QStringList& paths)
 {
-    if (!m_dataset) {
-        showError(
-            tr("Cannot Add Images"), tr("Open a dataset first: new images are copied into its unlabeled/ folder."));
+    if (!requireDatasetForImport())
         return;
-    }
     if (m_importing) {
         showStatus(tr("Still copying the previous images…"));
         return;
@@ -834,11 +839,8 @@ void MainWindow::addImagesToLabel(const QStringList& paths)
 
 void MainWindow::browseForImagesToLabel()
 {
-    if (!m_dataset) {
-        showError(
-            tr("Cannot Add Images"), tr("Open a dataset first: new images are copied into its unlabeled/ folder."));
+    if (!requireDatasetForImport())
         return;
-    }
     const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add Images to Label"), QString(),
         tr("Images (*.jpg *.jpeg *.jfif *.png *.bmp *.gif *.webp *.tif *.tiff *.ppm *.pgm *.pbm);;All files (*)"));
     addImagesToLabel(files);

@@ -142,6 +142,7 @@ private:
     void addRecent(const QString& folder);
     void rebuildRecentMenu();
     void browseForFolder();
+    bool requireDatasetForImport(); ///< shows why not when no dataset is open
     void browseForImagesToLabel();
     void browseForToLabelFolder();
     void rebuildToLabelMenu();

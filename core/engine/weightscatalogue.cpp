@@ -2,6 +2,7 @@
 #include "core/engine/weightscatalogue.h"
 
 #include <cstdio>
+#include <unistd.h>
 
 #include <QDir>
 #include <QFile>
@@ -363,7 +364,7 @@ void WeightsDownloader::onFinished()
     if (error.isEmpty() && !m_entry.sha256.isEmpty() && sha != m_entry.sha256)
         error = QStringLiteral("checksum mismatch: the file's SHA-256 is %1, the catalogue says %2")
                     .arg(sha, m_entry.sha256);
-    if (error.isEmpty() && !m_file->flush())
+    if (error.isEmpty() && (!m_file->flush() || ::fsync(m_file->handle()) != 0)) // on disk before the rename
         error = QStringLiteral("cannot write to %1: %2").arg(m_cacheDir, m_file->errorString());
     if (error.isEmpty()) {
         m_file->close();

@@ -168,7 +168,7 @@ int physicalCoreCount()
 
 int setCpuThreads(int n)
 {
-    tuneAllocatorForTensors(); // see allocator.h: 2-5x faster CPU batches
+    tuneAllocatorForTensors(); // normally done before main() already; this reference also links allocator.o in
     const int threads = n > 0 ? n : physicalCoreCount();
     at::set_num_threads(threads);
     return threads;

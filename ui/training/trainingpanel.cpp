@@ -444,7 +444,7 @@ void TrainingPanel::rebuildCatalogueMenu()
         a->setData(e.id);
         a->setEnabled(!m_downloader->isRunning());
         a->setToolTip(QStringLiteral("%1\n%2").arg(e.url.toString(), e.source));
-        connect(a, &QAction::triggered, this, [this, id = e.id] { useCatalogueWeights(id); });
+        connect(a, &QAction::triggered, this, [this, e] { useWeightsEntry(e); });
     }
     for (const QString& error : catalogue.errors) {
         QAction* bad = m_catalogueMenu->addAction(tr("Catalogue problem: %1").arg(error));
@@ -467,21 +467,26 @@ bool TrainingPanel::useCatalogueWeights(const QString& id)
 {
     const WeightsCatalogue catalogue = weightsCatalogue();
     const WeightsEntry* entry = catalogue.find(id);
-    if (!entry || m_downloader->isRunning())
+    return entry && useWeightsEntry(*entry);
+}
+
+bool TrainingPanel::useWeightsEntry(const WeightsEntry& e)
+{
+    if (m_downloader->isRunning())
         return false;
-    if (m_arch->currentText() != entry->arch)
-        m_arch->setCurrentText(entry->arch);
-    const QString cached = cachedWeightsFile(*entry);
+    if (m_arch->currentText() != e.arch)
+        m_arch->setCurrentText(e.arch);
+    const QString cached = cachedWeightsFile(e);
     if (!cached.isEmpty()) {
         m_weights->setText(cached);
         return true;
     }
-    m_downloadId = entry->id;
+    m_downloadId = e.id;
     m_downloadBar->setRange(0, 0);
-    m_downloadBar->setFormat(tr("%1: connecting…").arg(entry->id));
+    m_downloadBar->setFormat(tr("%1: connecting…").arg(e.id));
     m_downloadRow->show();
-    setStatus(tr("Downloading %1 from %2…").arg(entry->id, entry->url.host()));
-    if (!m_downloader->start(*entry))
+    setStatus(tr("Downloading %1 from %2…").arg(e.id, e.url.host()));
+    if (!m_downloader->start(e))
         return false; // failed() already reported why
     updateButtons();
     return true;

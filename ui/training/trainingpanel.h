@@ -31,6 +31,7 @@ class EpochTableModel;
 class RoundTableModel;
 class TrainingController;
 class WeightsDownloader;
+struct WeightsEntry;
 
 /**
  * The "Train" page: the run's settings (architecture, pretrained weights, image size, batch size, epochs, validation
@@ -114,6 +115,7 @@ private:
     void addValidPoint(double x, double loss);
     void browseWeights();
     void rebuildCatalogueMenu();
+    bool useWeightsEntry(const WeightsEntry& entry); ///< the entry as the menu read it (no second catalogue read)
     void setStatus(const QString& text, bool error = false);
 
     QPointer<TrainingController> m_controller;
