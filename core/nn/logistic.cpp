@@ -47,6 +47,11 @@ torch::Tensor LogisticHead::probs(const torch::Tensor& features) const
     return torch::softmax(logits(features), 1);
 }
 
+torch::Tensor LogisticHead::foldedWeight() const
+{
+    return (weight / std.unsqueeze(0)).contiguous();
+}
+
 TensorMap LogisticHead::toTensors(const std::string& prefix) const
 {
     return { { prefix + "mean", mean }, { prefix + "std", std }, { prefix + "weight", weight },
@@ -91,7 +96,7 @@ LogisticHead fitHead(const torch::Tensor& features, const torch::Tensor& labels,
 
     LogisticHead head;
     if (n > 0) {
-        head.mean = x.mean(0);
+        head.mean = options.fitIntercept ? x.mean(0) : torch::zeros({ f });
         auto sd = x.std(0, /*unbiased=*/false);
         head.std = torch::where(sd > 1e-6, sd, torch::ones_like(sd));
     } else {
@@ -109,13 +114,16 @@ LogisticHead fitHead(const torch::Tensor& features, const torch::Tensor& labels,
     // Solved in the full feature space: projecting onto the row span (F > N) needs an eigendecomposition and a
     // double-precision product that cost ~1 s with Debian's BLAS, ten times the whole LBFGS run.
     torch::Tensor w = warm ? init->weight.clone() : torch::zeros({ numClasses, f });
-    torch::Tensor b = warm ? init->bias.clone() : torch::zeros({ numClasses });
+    torch::Tensor b = warm && options.fitIntercept ? init->bias.clone() : torch::zeros({ numClasses });
     w.set_requires_grad(true);
     b.set_requires_grad(true);
+    std::vector<torch::Tensor> params { w };
+    if (options.fitIntercept)
+        params.push_back(b);
     const double l2 = 1.0 / (2.0 * std::max(options.c, 1e-12) * static_cast<double>(n));
     const auto target = y.unsqueeze(1);
     const auto minusOne = torch::full({ n, 1 }, -1.0f);
-    torch::optim::LBFGS opt({ w, b },
+    torch::optim::LBFGS opt(params,
         torch::optim::LBFGSOptions(1.0)
             .max_iter(options.maxIterations)
             .tolerance_grad(options.tolerance)
@@ -132,7 +140,7 @@ LogisticHead fitHead(const torch::Tensor& features, const torch::Tensor& labels,
         g.scatter_add_(1, target, minusOne);
         g.div_(static_cast<double>(n));
         w.mutable_grad() = torch::addmm(w, g.t(), xs, 2.0 * l2, 1.0);
-        b.mutable_grad() = g.sum(0);
+        b.mutable_grad() = options.fitIntercept ? g.sum(0) : torch::zeros_like(b);
         return loss;
     };
     const auto t0 = std::chrono::steady_clock::now();

@@ -15,6 +15,9 @@ struct LogisticOptions
     double c = 1.0; ///< inverse L2 strength as in scikit-learn: loss = mean CE + ||W||^2 / (2 * c * N)
     int maxIterations = 100; ///< LBFGS iterations (strong-Wolfe line search), full batch (scikit-learn's default)
     double tolerance = 1e-5; ///< gradient tolerance (max-abs; probabilities move by < 1e-4 below it)
+    /// false: no intercept and no centring (mean 0, bias 0; features only scaled by their std), so the head folds
+    /// into a bias-free Linear layer: weight / std (fastai's last head layer has no bias).
+    bool fitIntercept = true;
 };
 
 /**
@@ -36,6 +39,9 @@ struct LogisticHead
     {
         return weight.defined();
     }
+    /// The head as one Linear weight [C, F] on raw features (weight / std); only exact for a head without intercept
+    /// (mean 0, bias 0), see LogisticOptions::fitIntercept.
+    torch::Tensor foldedWeight() const;
 
     /// "mean", "std", "weight", "bias" for writeSafetensors (prefix prepended).
     TensorMap toTensors(const std::string& prefix = "") const;

@@ -373,6 +373,25 @@ torch::Tensor ClassifierImpl::headFromFeatures(const torch::Tensor& pooled)
     return y;
 }
 
+torch::Tensor ClassifierImpl::penultimate(const torch::Tensor& pooled)
+{
+    auto y = pooled;
+    const auto last = head->end() - 1;
+    for (auto it = head->begin() + 2; it != last; ++it)
+        y = it->forward(y);
+    return y;
+}
+
+torch::Tensor ClassifierImpl::lastWeight() const
+{
+    return head->ptr(head->size() - 1)->as<torch::nn::LinearImpl>()->weight;
+}
+
+int64_t ClassifierImpl::headHidden() const
+{
+    return lastWeight().size(1);
+}
+
 std::vector<std::vector<torch::Tensor>> ClassifierImpl::parameterGroups() const
 {
     auto groups = body->parameterGroups();

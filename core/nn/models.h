@@ -130,6 +130,12 @@ public:
     torch::Tensor features(const torch::Tensor& x);
     /// Pooled features [N, featureDim()] -> logits (head.2 onwards).
     torch::Tensor headFromFeatures(const torch::Tensor& pooled);
+    /// Pooled features -> the input of the last Linear layer [N, headHidden()] (head.2 to head.7; in eval mode
+    /// BatchNorm uses its running statistics and dropout is off, so logits = penultimate(x) * lastWeight()^T).
+    torch::Tensor penultimate(const torch::Tensor& pooled);
+    /// The last layer's weight [numClasses, headHidden()] (head.8, no bias).
+    torch::Tensor lastWeight() const;
+    int64_t headHidden() const;
 
     Arch arch() const
     {

@@ -505,7 +505,11 @@ PredictResult predict(Classifier& model, BatchSource& source, const PredictOptio
             break;
         const auto x = toDevice(images, options.run);
         torch::Tensor logits;
-        if (options.withFeatures) {
+        if (options.withFeatures && options.penultimate) {
+            const auto f = model->penultimate(model->features(x));
+            features.push_back(f.to(torch::kCPU, torch::kFloat));
+            logits = torch::nn::functional::linear(f, model->lastWeight().to(f.dtype()));
+        } else if (options.withFeatures) {
             const auto f = model->features(x);
             features.push_back(f.to(torch::kCPU, torch::kFloat));
             logits = model->headFromFeatures(f);

@@ -168,6 +168,8 @@ struct PredictOptions
 {
     RunOptions run;
     bool withFeatures = false; ///< also return pooled body features (one pass for both)
+    /// With withFeatures: return the last layer's input (ClassifierImpl::penultimate) instead of pooled features.
+    bool penultimate = false;
     std::function<bool()> shouldStop; ///< polled per batch; true -> throws Cancelled
     std::function<void(int64_t batch, int64_t nBatches)> onBatch;
 };
