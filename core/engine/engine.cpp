@@ -7,12 +7,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QFileInfo>
+#include <QSaveFile>
 #include <QSet>
+#include <QUuid>
 
 #include "core/engine/featurecache.h"
 #include "core/imaging/loader.h"
@@ -158,9 +162,42 @@ struct Engine::Private
     QString featureNetKey;
     FeatureCache features;
 
-    // After retrainHead(): the head trained on cached features becomes the primary model for valid/unlabeled.
+    // Runs written by Winnow before 0.2 kept a logistic head on frozen features ("quickhead.*"); still scored.
     std::optional<nn::LogisticHead> quickHead;
     int round = 0;
+
+    /// A fine-tuned network with the content keys of every file it (body or head) ever trained on, and a cache of
+    /// its penultimate features (the last layer's input), which stay valid across head retrains.
+    struct Member
+    {
+        nn::Classifier net { nullptr };
+        QSet<QByteArray> trained;
+        FeatureCache penultimate;
+    };
+    Member main; ///< main.net is `model`; kept in step by setModel()
+    std::vector<Member> cv; ///< cross-validated fine-tunes; cv[k] never trained on fold k
+    QSet<QByteArray> validKeys; ///< the previous round's validation files, for like-for-like round comparisons
+    QHash<QByteArray, QString> roundLabels; ///< content key -> class of the last round's labeled files
+
+    /// Files whose content left or joined the labeled set, or whose class changed, since the last round; then
+    /// remembers this round's labels.
+    int takeRoundLabels(const Dataset& ds, const std::vector<int>& samples, const std::vector<QByteArray>& keys)
+    {
+        QHash<QByteArray, QString> now;
+        for (size_t i = 0; i < samples.size(); ++i)
+            if (!keys[i].isEmpty())
+                now.insert(keys[i], ds.vocab.at(ds.samples.at(samples[i]).label));
+        int changed = 0;
+        for (auto it = now.cbegin(); it != now.cend(); ++it) {
+            const auto old = roundLabels.constFind(it.key());
+            changed += old == roundLabels.cend() || *old != it.value();
+        }
+        for (auto it = roundLabels.cbegin(); it != roundLabels.cend(); ++it)
+            changed += !now.contains(it.key());
+        const bool first = roundLabels.isEmpty();
+        roundLabels = now;
+        return first ? 0 : changed;
+    }
 
     EngineStatus prepareDevice(const QString& requested)
     {
@@ -222,59 +259,136 @@ struct Engine::Private
     {
         if (auto st = ensureFeatureNet(); !st.ok())
             return st;
-        const int64_t dim = featureNet->featureDim();
+        return cachedFeatures(featureNet, false, features, ds, samples, out, cb, QStringLiteral("features"));
+    }
+
+    /// Features of `samples` from `net` (pooled, or with `penultimate` the last layer's input), from `cache` where
+    /// possible; missing rows are computed in one inference pass and added to the cache.
+    EngineStatus cachedFeatures(nn::Classifier& net, bool penultimate, FeatureCache& cache, const Dataset& ds,
+        const std::vector<int>& samples, torch::Tensor* out, const EngineCallbacks& cb, const QString& phase)
+    {
+        const int64_t dim = penultimate ? net->headHidden() : net->featureDim();
         std::vector<QByteArray> keys(samples.size());
         std::vector<LoaderItem> missing;
         std::vector<size_t> missingPos;
         for (size_t i = 0; i < samples.size(); ++i) {
             const QString path = ds.absolutePath(ds.samples.at(samples[i]));
             keys[i] = FeatureCache::fileKey(path);
-            if (keys[i].isEmpty() || !features.contains(keys[i])) {
+            if (keys[i].isEmpty() || !cache.contains(keys[i]) || cache.dim() != dim) {
                 missing.push_back({ path, -1 });
                 missingPos.push_back(i);
             }
         }
+        torch::Tensor fresh;
         if (!missing.empty()) {
             LoaderSource src(std::move(missing), loaderOptions(false), pixels);
             nn::PredictOptions po;
             po.run = run;
             po.withFeatures = true;
+            po.penultimate = penultimate;
             po.shouldStop = cb.cancelled;
-            const int64_t nb = src.batchesPerEpoch();
             po.onBatch = [&](int64_t b, int64_t n) {
                 if (cb.progress)
-                    cb.progress({ 0, 0, int(b + 1), int(n), 0, QStringLiteral("features") });
+                    cb.progress({ 0, 0, int(b + 1), int(n), 0, phase });
             };
-            Q_UNUSED(nb);
-            torch::Tensor f;
             try {
-                f = nn::extractFeatures(featureNet, src, po).contiguous();
+                fresh =
+                    (penultimate ? nn::predict(net, src, po).features : nn::extractFeatures(net, src, po)).contiguous();
             } catch (const nn::Cancelled&) {
                 return EngineStatus::cancelledStatus();
             }
             for (size_t j = 0; j < missingPos.size(); ++j) {
                 const auto& key = keys[missingPos[j]];
                 if (!key.isEmpty())
-                    features.insert(key, f[int64_t(j)].data_ptr<float>(), dim);
+                    cache.insert(key, fresh[int64_t(j)].data_ptr<float>(), int(dim));
             }
-            features.flush();
-            // Keys may be empty (unreadable file between scan and now): fill from the fresh tensor below.
-            torch::Tensor all = torch::empty({ int64_t(samples.size()), dim });
-            size_t m = 0;
-            for (size_t i = 0; i < samples.size(); ++i) {
-                if (m < missingPos.size() && missingPos[m] == i)
-                    all[int64_t(i)].copy_(f[int64_t(m++)]);
-                else
-                    std::memcpy(all[int64_t(i)].data_ptr<float>(), features.find(keys[i]), sizeof(float) * dim);
-            }
-            *out = all;
-            return {};
+            cache.flush();
         }
+        // Keys may be empty (unreadable file between scan and now): those rows come from the fresh tensor.
         torch::Tensor all = torch::empty({ int64_t(samples.size()), dim });
-        for (size_t i = 0; i < samples.size(); ++i)
-            std::memcpy(all[int64_t(i)].data_ptr<float>(), features.find(keys[i]), sizeof(float) * dim);
+        size_t m = 0;
+        for (size_t i = 0; i < samples.size(); ++i) {
+            if (m < missingPos.size() && missingPos[m] == i)
+                all[int64_t(i)].copy_(fresh[int64_t(m++)]);
+            else
+                std::memcpy(all[int64_t(i)].data_ptr<float>(), cache.find(keys[i]), sizeof(float) * dim);
+        }
         *out = all;
         return {};
+    }
+
+    double frozenC = 0; ///< regularisation of the frozen-feature K-fold heads, chosen once per fine-tune
+
+    /// K-fold heads on frozen features with the L2 strength that gives the lowest out-of-fold log loss (chosen on
+    /// the first call after a fine-tune, then kept so later rounds stay fast). Unregularised heads on a few hundred
+    /// images of 2,560 features are overconfident, and an overconfident score ranks label errors badly.
+    torch::Tensor tunedFrozenKFold(const torch::Tensor& feats, const torch::Tensor& labels, int64_t C, int folds)
+    {
+        nn::LogisticOptions lo;
+        if (frozenC > 0) {
+            lo.c = frozenC;
+            return nn::kFoldLogisticProbs(feats, labels, C, folds, info.config.seed, lo);
+        }
+        double bestLoss = std::numeric_limits<double>::infinity();
+        torch::Tensor best;
+        for (double c : { 0.003, 0.01, 0.03, 0.1, 1.0 }) {
+            lo.c = c;
+            auto oos = nn::kFoldLogisticProbs(feats, labels, C, folds, info.config.seed, lo);
+            const double loss = -oos.gather(1, labels.unsqueeze(1)).clamp_min(1e-7).log().mean().item<double>();
+            if (qEnvironmentVariableIsSet("WINNOW_PROFILE"))
+                std::fprintf(stderr, "[profile] frozen k-fold C=%g: out-of-fold log loss %.4f\n", c, loss);
+            if (loss < bestLoss) {
+                bestLoss = loss;
+                best = oos;
+                frozenC = c;
+            }
+        }
+        return best;
+    }
+
+    /// Opens the penultimate-feature caches of the model and the cross-validated fine-tunes for this run.
+    void openMemberCaches()
+    {
+        if (info.runId.isEmpty())
+            info.runId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        const QString base = QStringLiteral("penultimate|") + info.runId + QLatin1Char('|')
+            + QString::number(info.config.size) + QLatin1Char('|');
+        main.penultimate.open(base + QStringLiteral("model"));
+        for (size_t k = 0; k < cv.size(); ++k)
+            cv[k].penultimate.open(base + QStringLiteral("cv%1").arg(k));
+    }
+
+    void setModel(nn::Classifier net)
+    {
+        if (featureNet && model && featureNet.ptr() == model.ptr())
+            featureNet = net;
+        model = net;
+        main.net = net;
+    }
+
+    /// Replaces a network's last layer (head.8) by `weight` [C, hidden]; rebuilds it when C changed.
+    static void setLastLayer(nn::Classifier& net, const torch::Tensor& weight)
+    {
+        torch::NoGradGuard noGrad;
+        if (net->numClasses() == weight.size(0)) {
+            auto w = net->lastWeight();
+            w.copy_(weight.to(w.device(), w.dtype()));
+            return;
+        }
+        nn::Classifier fresh(net->arch(), weight.size(0), nn::HeadOptions { net->headHidden() });
+        auto tensors = nn::stateDict(*net);
+        for (auto& [k, v] : tensors)
+            v = v.to(torch::kCPU);
+        tensors["head.8.weight"] = weight.to(torch::kCPU, torch::kFloat).contiguous();
+        nn::loadStateDict(*fresh, tensors, true);
+        fresh->eval();
+        net = fresh;
+    }
+
+    static torch::Tensor probsFromPenultimate(nn::Classifier& net, const torch::Tensor& pen)
+    {
+        torch::NoGradGuard noGrad;
+        return torch::softmax(torch::mm(pen, net->lastWeight().to(torch::kCPU, torch::kFloat).t()), 1);
     }
 
     /// Probabilities of the primary model (fine-tuned network, or the quick head) for the given samples.
@@ -361,9 +475,18 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
     if (train.items.size() < 2)
         return EngineStatus::failed(QStringLiteral("need at least two readable training images"));
 
+    // A new fine-tune of the same dataset continues its round history (round numbers only grow).
+    const bool sameDataset = d->hasModel && d->info.datasetRoot == dataset.root;
+    const QVector<RoundSummary> history = sameDataset ? d->info.rounds : QVector<RoundSummary> {};
+    const int nextRound = sameDataset ? d->round + 1 : 0;
+    if (!sameDataset)
+        d->roundLabels.clear();
     d->hasModel = false;
+    d->frozenC = 0;
     d->quickHead.reset();
-    d->round = 0;
+    d->cv.clear();
+    d->main = {};
+    d->round = nextRound;
     d->info = RunInfo {};
     d->info.config = config;
     d->info.datasetRoot = dataset.root;
@@ -439,18 +562,97 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
         return EngineStatus::failed(QStringLiteral("training failed: %1").arg(QString::fromStdString(e.what())));
     }
     model->eval();
-    d->model = model;
+    d->setModel(model);
+    std::vector<int> labeledSamples;
+    std::vector<QByteArray> labeledKeys;
+    for (int s : train.samples) {
+        labeledSamples.push_back(s);
+        labeledKeys.push_back(FeatureCache::fileKey(dataset.absolutePath(s)));
+        d->main.trained.insert(labeledKeys.back());
+    }
+    d->validKeys.clear();
+    for (int s : valid.samples) {
+        labeledSamples.push_back(s);
+        labeledKeys.push_back(FeatureCache::fileKey(dataset.absolutePath(s)));
+        d->validKeys.insert(labeledKeys.back());
+    }
+    const int filesChanged = d->takeRoundLabels(dataset, labeledSamples, labeledKeys);
     d->hasModel = true;
+
+    // Cross-validated fine-tunes: the same recipe once per fold, without that fold, so that every train image can be
+    // scored by a fine-tuned network that never saw it. Folds follow the files' content (cvFoldOf).
+    const int folds = config.cvFolds;
+    if (folds >= 2) {
+        std::vector<std::vector<LoaderItem>> foldItems(folds);
+        std::vector<std::vector<QByteArray>> foldKeys(folds);
+        for (size_t i = 0; i < train.items.size(); ++i) {
+            const QByteArray key = FeatureCache::fileKey(train.items[i].path);
+            const int f = cvFoldOf(key, config.seed, folds);
+            for (int k = 0; k < folds; ++k)
+                if (k != f) {
+                    foldItems[k].push_back(train.items[i]);
+                    foldKeys[k].push_back(key);
+                }
+        }
+        const bool enough = std::all_of(foldItems.begin(), foldItems.end(),
+            [&](const auto& v) { return v.size() >= 2 && v.size() < train.items.size(); });
+        for (int k = 0; enough && k < folds; ++k) {
+            nn::Classifier cvModel(*arch, dataset.vocab.size());
+            if (!config.weights.isEmpty()) {
+                try {
+                    nn::loadPretrainedBody(*cvModel->body, nn::readSafetensors(config.weights.toStdString()));
+                } catch (const std::exception& e) {
+                    return EngineStatus::failed(QString::fromStdString(e.what()));
+                }
+            }
+            auto opts = d->loaderOptions(true);
+            opts.seed = config.seed + 1 + quint64(k);
+            opts.batchSize = std::min<int>(d->info.config.batchSize, int(foldItems[k].size()));
+            opts.dropLast = true;
+            LoaderSource src(foldItems[k], opts, d->pixels);
+            const QString phase = QStringLiteral("cross-validation %1/%2").arg(k + 1).arg(folds);
+            nn::TrainCallbacks ctc;
+            ctc.shouldStop = cb.cancelled;
+            ctc.onBatch = [&](nn::Stage, int epoch, int64_t batch, int64_t nBatches, double loss) {
+                if (cb.progress)
+                    cb.progress({ epoch, totalEpochs, int(batch + 1), int(nBatches), loss, phase });
+            };
+            nn::TrainerOptions cto = to;
+            cto.seed = config.seed + 1 + quint64(k);
+            try {
+                nn::Trainer trainer(cvModel, cto);
+                const auto report = trainer.fineTune(src, nullptr, fo, ctc);
+                if (report.status == nn::TrainStatus::Cancelled)
+                    return EngineStatus::cancelledStatus();
+            } catch (const nn::Cancelled&) {
+                return EngineStatus::cancelledStatus();
+            } catch (const std::exception& e) {
+                return EngineStatus::failed(
+                    QStringLiteral("cross-validated training failed: %1").arg(QString::fromStdString(e.what())));
+            }
+            cvModel->eval();
+            Private::Member m;
+            m.net = cvModel;
+            m.trained = QSet<QByteArray>(foldKeys[k].begin(), foldKeys[k].end());
+            d->cv.push_back(std::move(m));
+        }
+    }
+    d->info.cvModels = int(d->cv.size());
+    d->info.runId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    d->openMemberCaches();
+
     d->info.trainSeconds = clock.elapsed() / 1000.0;
     RoundSummary r;
-    r.round = 0;
+    r.round = nextRound;
     r.kind = QStringLiteral("fine-tune");
     if (!d->info.epochs.isEmpty()) {
         r.errorRate = d->info.epochs.constLast().errorRate;
         r.validLoss = d->info.epochs.constLast().validLoss;
     }
     r.seconds = d->info.trainSeconds;
-    d->info.rounds = { r };
+    r.filesChanged = filesChanged;
+    d->info.rounds = history;
+    d->info.rounds.append(r);
     return {};
 }
 
@@ -474,8 +676,8 @@ EngineStatus Engine::score(
     set.round = d->round;
     set.records.reserve(int(labeled.samples.size() + unlabeled.samples.size()));
 
-    auto addRecords = [&](const std::vector<int>& samples, const torch::Tensor& probs,
-                          const std::vector<ScoreKind>& kinds) {
+    auto addRecords = [&](const std::vector<int>& samples, const torch::Tensor& probs, ScoreKind kind,
+                          const std::vector<quint16>& sources) {
         auto acc = probs.contiguous();
         const float* p = acc.data_ptr<float>();
         for (size_t i = 0; i < samples.size(); ++i) {
@@ -485,18 +687,112 @@ EngineStatus Engine::score(
             r.split = s.split;
             r.given = s.split == Split::Unlabeled ? -1 : s.label;
             r.probs = QVector<float>(p + i * C, p + (i + 1) * C);
-            r.kind = kinds[i];
+            r.kind = kind;
+            r.source = sources.at(i);
             completeScore(r);
             set.records.append(r);
         }
     };
+    auto same = [](size_t n, quint16 src) { return std::vector<quint16>(n, src); };
+
+    const bool crossValidated = options.method == ScoreOptions::Method::Honest && !d->cv.empty();
+    if (crossValidated) {
+        PhaseTimer timer("honest score");
+        // Every file is scored by the fine-tuned networks that never trained on it (by content): train files by
+        // the cross-validated fine-tunes that held their fold out, valid files by the model and all of them. A file
+        // every network trained on (the same bytes in several folds) falls back to the frozen-feature K-fold heads.
+        std::vector<int> all = labeled.samples;
+        all.insert(all.end(), unlabeled.samples.begin(), unlabeled.samples.end());
+        const size_t nLabeled = labeled.samples.size();
+        std::vector<QByteArray> keys;
+        keys.reserve(all.size());
+        for (int s : all)
+            keys.push_back(FeatureCache::fileKey(dataset.absolutePath(s)));
+        std::vector<Private::Member*> members { &d->main };
+        for (auto& m : d->cv)
+            members.push_back(&m);
+        std::vector<torch::Tensor> memberProbs;
+        for (size_t m = 0; m < members.size(); ++m) {
+            torch::Tensor pen;
+            const QString phase = m == 0 ? QStringLiteral("score") : QStringLiteral("score cv%1").arg(m - 1);
+            if (auto st =
+                    d->cachedFeatures(members[m]->net, true, members[m]->penultimate, dataset, all, &pen, cb, phase);
+                !st.ok())
+                return st;
+            memberProbs.push_back(Private::probsFromPenultimate(members[m]->net, pen).contiguous());
+        }
+        timer.lap("fine-tuned networks");
+        const int64_t n = int64_t(all.size());
+        auto probs = torch::zeros({ n, C });
+        std::vector<quint16> sources(all.size(), 0);
+        std::vector<int64_t> orphans; // labeled rows that no fine-tuned network may score
+        for (int64_t i = 0; i < n; ++i) {
+            const QByteArray& key = keys[size_t(i)];
+            const bool unlabeledRow = size_t(i) >= nLabeled;
+            int used = 0;
+            quint16 src = 0;
+            for (size_t m = 0; m < members.size(); ++m) {
+                if (key.isEmpty() || members[m]->trained.contains(key))
+                    continue;
+                // Unlabeled files: the model alone when it may (what the exported model predicts).
+                if (unlabeledRow && m > 0 && (src & SourceModel))
+                    continue;
+                probs[i] += memberProbs[m][i];
+                ++used;
+                src |= m == 0 ? quint16(SourceModel) : quint16(SourceCrossValBase << (m - 1));
+            }
+            if (used > 0) {
+                probs[i] /= double(used);
+            } else if (!unlabeledRow) {
+                orphans.push_back(i);
+            } else {
+                probs[i] = memberProbs[0][i]; // an unlabeled file the model trained on once: say so
+                src = SourceInSample;
+            }
+            sources[size_t(i)] = src;
+        }
+        const double w = std::clamp(options.frozenWeight, 0.0, 1.0);
+        if (!orphans.empty() || (w > 0 && nLabeled > 0)) {
+            torch::Tensor feats;
+            if (auto st = d->featuresFor(dataset, labeled.samples, &feats, cb); !st.ok())
+                return st;
+            std::vector<int64_t> lab;
+            for (int s : labeled.samples)
+                lab.push_back(dataset.samples.at(s).label);
+            torch::Tensor oos;
+            try {
+                oos = d->tunedFrozenKFold(feats, torch::tensor(lab, torch::kInt64), C, std::max(2, options.folds));
+            } catch (const std::exception& e) {
+                return EngineStatus::failed(
+                    QStringLiteral("k-fold scoring failed: %1").arg(QString::fromStdString(e.what())));
+            }
+            if (w > 0) {
+                auto lp = probs.slice(0, 0, int64_t(nLabeled));
+                lp.mul_(1 - w).add_(oos, w);
+                for (size_t i = 0; i < nLabeled; ++i)
+                    sources[i] |= SourceFrozenKFold;
+            }
+            for (int64_t i : orphans) {
+                probs[i] = oos[i];
+                sources[size_t(i)] = SourceFrozenKFold;
+            }
+        }
+        timer.lap("combine");
+        std::vector<quint16> unlabeledSources(sources.begin() + nLabeled, sources.end());
+        sources.resize(nLabeled);
+        addRecords(unlabeled.samples, probs.slice(0, int64_t(nLabeled)), ScoreKind::OutOfSample, unlabeledSources);
+        addRecords(labeled.samples, probs.slice(0, 0, int64_t(nLabeled)), ScoreKind::OutOfSample, sources);
+        d->info.scoreMethod = scoreMethodName(ScoreOptions::Method::Honest);
+        *out = set;
+        return {};
+    }
 
     // Unlabeled images: the primary model never trained on them.
     if (!unlabeled.samples.empty()) {
         torch::Tensor probs;
         if (auto st = d->primaryProbs(dataset, unlabeled.samples, false, &probs, cb); !st.ok())
             return st;
-        addRecords(unlabeled.samples, probs, std::vector<ScoreKind>(unlabeled.samples.size(), ScoreKind::OutOfSample));
+        addRecords(unlabeled.samples, probs, ScoreKind::OutOfSample, same(unlabeled.samples.size(), SourceModel));
     }
     if (labeled.samples.empty()) {
         *out = set;
@@ -504,13 +800,16 @@ EngineStatus Engine::score(
     }
 
     // Files the model trained on are in-sample; anything else (valid, or new since training) is not.
-    const QSet<QString> trainedOn(d->info.trainFiles.cbegin(), d->info.trainFiles.cend());
     std::vector<int> trainSamples, validSamples;
     for (int s : labeled.samples)
-        (trainedOn.contains(dataset.samples.at(s).relPath) ? trainSamples : validSamples).push_back(s);
+        (d->main.trained.contains(FeatureCache::fileKey(dataset.absolutePath(s))) ? trainSamples : validSamples)
+            .push_back(s);
 
-    if (options.method == ScoreOptions::Method::Honest) {
-        PhaseTimer timer("honest score");
+    auto method = options.method;
+    if (method == ScoreOptions::Method::Honest)
+        method = ScoreOptions::Method::FrozenKFold; // no cross-validated fine-tunes in this run
+    if (method == ScoreOptions::Method::FrozenKFold) {
+        PhaseTimer timer("frozen k-fold score");
         torch::Tensor feats;
         if (auto st = d->featuresFor(dataset, labeled.samples, &feats, cb); !st.ok())
             return st;
@@ -531,12 +830,15 @@ EngineStatus Engine::score(
         }
         timer.lap("k-fold heads");
         // Files the primary model did not train on: average its probabilities with the K-fold heads' (both honest).
+        std::vector<quint16> sources(labeled.samples.size(), SourceFrozenKFold);
         std::vector<int64_t> validRows;
         std::vector<int> validIdx;
+        const QSet<int> validSet(validSamples.begin(), validSamples.end());
         for (size_t i = 0; i < labeled.samples.size(); ++i)
-            if (!trainedOn.contains(dataset.samples.at(labeled.samples[i]).relPath)) {
+            if (validSet.contains(labeled.samples[i])) {
                 validRows.push_back(int64_t(i));
                 validIdx.push_back(labeled.samples[i]);
+                sources[i] |= SourceModel;
             }
         if (!validIdx.empty()) {
             torch::Tensor primary;
@@ -546,18 +848,18 @@ EngineStatus Engine::score(
             oos.index_copy_(0, rows, (oos.index_select(0, rows) + primary) / 2);
         }
         timer.lap("primary probabilities");
-        addRecords(labeled.samples, oos, std::vector<ScoreKind>(labeled.samples.size(), ScoreKind::OutOfSample));
+        addRecords(labeled.samples, oos, ScoreKind::OutOfSample, sources);
     } else {
-        const bool faithful = options.method == ScoreOptions::Method::FastaiFaithful;
+        const bool faithful = method == ScoreOptions::Method::FastaiFaithful;
         torch::Tensor pt, pv;
         if (auto st = d->primaryProbs(dataset, trainSamples, faithful, &pt, cb); !st.ok())
             return st;
         if (auto st = d->primaryProbs(dataset, validSamples, false, &pv, cb); !st.ok())
             return st;
-        addRecords(trainSamples, pt, std::vector<ScoreKind>(trainSamples.size(), ScoreKind::InSample));
-        addRecords(validSamples, pv, std::vector<ScoreKind>(validSamples.size(), ScoreKind::OutOfSample));
+        addRecords(trainSamples, pt, ScoreKind::InSample, same(trainSamples.size(), SourceInSample));
+        addRecords(validSamples, pv, ScoreKind::OutOfSample, same(validSamples.size(), SourceModel));
     }
-    d->info.scoreMethod = scoreMethodName(options.method);
+    d->info.scoreMethod = scoreMethodName(method);
     *out = set;
     return {};
 }
@@ -567,6 +869,9 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
 {
     if (!d->hasModel)
         return EngineStatus::failed(QStringLiteral("no trained model yet: train first"));
+    if (d->quickHead)
+        return EngineStatus::failed(QStringLiteral(
+            "this run was made by an older Winnow (its head sits on frozen features): fine-tune again to retrain it"));
     QElapsedTimer clock;
     clock.start();
     ensureThreads(d->info.config.threads);
@@ -574,42 +879,113 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
     const auto valid = itemsFor(dataset, { Split::Valid });
     if (train.samples.size() < 2)
         return EngineStatus::failed(QStringLiteral("need at least two readable training images"));
-    if (dataset.vocab != d->info.vocab) {
-        // A class was added or removed: the fine-tuned head no longer fits, the quick head does.
-        d->info.vocab = dataset.vocab;
-    }
+    if (dataset.vocab.size() < 2)
+        return EngineStatus::failed(
+            QStringLiteral("need at least two classes to train (found %1)").arg(dataset.vocab.size()));
+    const QStringList oldVocab = d->info.vocab;
     const int64_t C = dataset.vocab.size();
 
     std::vector<int> all = train.samples;
     all.insert(all.end(), valid.samples.begin(), valid.samples.end());
-    PhaseTimer timer("retrain head");
-    torch::Tensor feats;
-    if (auto st = d->featuresFor(dataset, all, &feats, cb); !st.ok())
-        return st;
-    timer.lap("features");
     const int64_t nt = int64_t(train.samples.size());
+    std::vector<QByteArray> keys;
+    keys.reserve(all.size());
+    for (int s : all)
+        keys.push_back(FeatureCache::fileKey(dataset.absolutePath(s)));
     std::vector<int64_t> lab;
     for (int s : all)
         lab.push_back(dataset.samples.at(s).label);
     const auto labels = torch::tensor(lab, torch::kInt64);
+
+    PhaseTimer timer("retrain head");
+    // The model: its last layer refitted on its own penultimate features of the (cleaned) train split. The body and
+    // the rest of the head keep what fine-tuning learned.
+    torch::Tensor pen;
+    if (auto st = d->cachedFeatures(
+            d->main.net, true, d->main.penultimate, dataset, all, &pen, cb, QStringLiteral("features"));
+        !st.ok())
+        return st;
+    timer.lap("features");
+    nn::LogisticOptions lo;
+    lo.fitIntercept = false;
     nn::LogisticHead head;
     try {
-        head = nn::trainLogisticHead(feats.slice(0, 0, nt), labels.slice(0, 0, nt), C);
+        head = nn::trainLogisticHead(pen.slice(0, 0, nt), labels.slice(0, 0, nt), C, lo);
     } catch (const std::exception& e) {
         return EngineStatus::failed(QStringLiteral("head training failed: %1").arg(QString::fromStdString(e.what())));
     }
     timer.lap("head fit");
+
     RoundSummary r;
     r.round = ++d->round;
     r.kind = QStringLiteral("head retrain");
+    r.filesChanged = d->takeRoundLabels(dataset, all, keys);
+    const torch::Tensor newWeight = head.foldedWeight();
     if (!valid.samples.empty()) {
-        const auto probs = head.probs(feats.slice(0, nt));
+        const auto vpen = pen.slice(0, nt);
         const auto vl = labels.slice(0, nt);
+        const auto probs = torch::softmax(torch::mm(vpen, newWeight.t()), 1);
         const auto pGiven = probs.gather(1, vl.unsqueeze(1)).squeeze(1).clamp_min(1e-12);
         r.validLoss = (-pGiven.log()).mean().item<double>();
-        r.errorRate = (probs.argmax(1) != vl).to(torch::kFloat64).mean().item<double>();
+        const auto wrong = probs.argmax(1) != vl;
+        r.errorRate = wrong.to(torch::kFloat64).mean().item<double>();
+        // Like for like: the previous head and this one on the validation files both rounds held (by content), with
+        // today's labels, so a relabelled file does not make a round look better or worse by itself.
+        const auto oldLogits = torch::mm(vpen, d->main.net->lastWeight().to(torch::kCPU, torch::kFloat).t());
+        const auto oldPred = oldLogits.argmax(1);
+        int compared = 0, oldWrong = 0, newWrong = 0;
+        const auto* op = oldPred.data_ptr<int64_t>();
+        const auto* np = wrong.data_ptr<bool>();
+        for (int64_t i = 0; i < int64_t(valid.samples.size()); ++i) {
+            if (!d->validKeys.contains(keys[size_t(nt + i)]))
+                continue;
+            ++compared;
+            const QString given = dataset.vocab.at(int(lab[size_t(nt + i)]));
+            oldWrong += oldVocab.value(int(op[i])) != given;
+            newWrong += np[i];
+        }
+        r.compared = compared;
+        if (compared > 0) {
+            r.previousErrorOnCompared = double(oldWrong) / compared;
+            r.errorOnCompared = double(newWrong) / compared;
+        }
     }
-    d->quickHead = head;
+    try {
+        Private::setLastLayer(d->main.net, newWeight);
+        d->setModel(d->main.net);
+        // The cross-validated fine-tunes: each refits its last layer on the train files of the folds it learnt
+        // from, so it still never sees the fold it scores.
+        for (size_t k = 0; k < d->cv.size(); ++k) {
+            auto& m = d->cv[k];
+            std::vector<int> rows;
+            std::vector<int64_t> rowLabels;
+            for (int64_t i = 0; i < nt; ++i)
+                if (cvFoldOf(keys[size_t(i)], d->info.config.seed, int(d->cv.size())) != int(k)) {
+                    rows.push_back(train.samples[size_t(i)]);
+                    rowLabels.push_back(lab[size_t(i)]);
+                }
+            if (rows.size() < 2)
+                continue;
+            torch::Tensor kpen;
+            if (auto st = d->cachedFeatures(
+                    m.net, true, m.penultimate, dataset, rows, &kpen, cb, QStringLiteral("features cv%1").arg(k));
+                !st.ok())
+                return st;
+            const auto kh = nn::trainLogisticHead(kpen, torch::tensor(rowLabels, torch::kInt64), C, lo);
+            Private::setLastLayer(m.net, kh.foldedWeight());
+            for (int s : rows)
+                m.trained.insert(FeatureCache::fileKey(dataset.absolutePath(s)));
+        }
+    } catch (const std::exception& e) {
+        return EngineStatus::failed(QStringLiteral("head training failed: %1").arg(QString::fromStdString(e.what())));
+    }
+    timer.lap("cv heads");
+    for (int64_t i = 0; i < nt; ++i)
+        d->main.trained.insert(keys[size_t(i)]);
+    d->validKeys.clear();
+    for (size_t i = size_t(nt); i < keys.size(); ++i)
+        d->validKeys.insert(keys[i]);
+    d->info.vocab = dataset.vocab;
     d->info.trainFiles.clear();
     d->info.validFiles.clear();
     for (int s : train.samples)
@@ -629,6 +1005,39 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
     return {};
 }
 
+EngineStatus Engine::fineTuneAgain(const Dataset& dataset, const ScoreOptions& options, ScoreSet* out,
+    RoundSummary* summary, const EngineCallbacks& cb)
+{
+    if (!d->hasModel)
+        return EngineStatus::failed(QStringLiteral("no trained model yet: train first"));
+    QElapsedTimer clock;
+    clock.start();
+    const TrainConfig config = d->info.config;
+    if (auto st = train(dataset, config, cb); !st.ok())
+        return st;
+    ScoreSet set;
+    if (auto st = score(dataset, options, &set, cb); !st.ok())
+        return st;
+    d->info.rounds.last().seconds = clock.elapsed() / 1000.0;
+    if (summary)
+        *summary = d->info.rounds.constLast();
+    if (out)
+        *out = set;
+    return {};
+}
+
+double Engine::estimatedFineTuneSeconds(const Dataset& dataset) const
+{
+    if (!d->hasModel || d->info.trainSeconds <= 0 || d->info.trainFiles.isEmpty())
+        return 0;
+    return d->info.trainSeconds * double(dataset.count(Split::Train)) / double(d->info.trainFiles.size());
+}
+
+bool Engine::onGpu() const
+{
+    return d->hasModel && d->run.device.is_cuda();
+}
+
 EngineStatus Engine::saveRun(const QString& dir)
 {
     if (!d->hasModel)
@@ -636,16 +1045,39 @@ EngineStatus Engine::saveRun(const QString& dir)
     QString error;
     if (!writeRunInfo(dir, d->info, &error))
         return EngineStatus::failed(error);
+    const nn::Metadata meta { { "format", "winnow-model" }, { "arch", d->info.config.arch.toStdString() } };
     try {
         auto tensors = nn::stateDict(*d->model);
         if (d->quickHead)
             for (auto& [k, v] : d->quickHead->toTensors("quickhead."))
                 tensors[k] = v;
-        nn::writeSafetensors(QDir(dir).filePath(QLatin1String(kModelFile)).toStdString(), tensors,
-            { { "format", "winnow-model" }, { "arch", d->info.config.arch.toStdString() } });
+        nn::writeSafetensors(QDir(dir).filePath(QLatin1String(kModelFile)).toStdString(), tensors, meta);
+        for (size_t k = 0; k < d->cv.size(); ++k)
+            nn::writeSafetensors(QDir(dir).filePath(QStringLiteral("cv%1.safetensors").arg(k)).toStdString(),
+                nn::stateDict(*d->cv[k].net), meta);
     } catch (const std::exception& e) {
         return EngineStatus::failed(QString::fromStdString(e.what()));
     }
+    // What every network trained on, by content: the honest scorer's ground truth.
+    QByteArray trained;
+    auto dump = [&](const QByteArray& name, const QSet<QByteArray>& keys) {
+        QList<QByteArray> sorted(keys.cbegin(), keys.cend());
+        std::sort(sorted.begin(), sorted.end());
+        for (const auto& k : sorted)
+            if (!k.isEmpty())
+                trained += name + '\t' + k.toHex() + '\n';
+    };
+    dump("model", d->main.trained);
+    for (size_t k = 0; k < d->cv.size(); ++k)
+        dump("cv" + QByteArray::number(qulonglong(k)), d->cv[k].trained);
+    QList<QByteArray> labeledKeys(d->roundLabels.keyBegin(), d->roundLabels.keyEnd());
+    std::sort(labeledKeys.begin(), labeledKeys.end());
+    for (const auto& k : labeledKeys)
+        trained += "label\t" + k.toHex() + '\t' + d->roundLabels.value(k).toUtf8() + '\n';
+    QSaveFile f(QDir(dir).filePath(QLatin1String(kTrainedFile)));
+    if (!f.open(QIODevice::WriteOnly) || f.write(trained) != trained.size() || !f.commit())
+        return EngineStatus::failed(
+            QStringLiteral("cannot write %1: %2").arg(QDir::toNativeSeparators(f.fileName()), f.errorString()));
     return {};
 }
 
@@ -658,25 +1090,94 @@ EngineStatus Engine::loadRun(const QString& dir)
     const auto arch = nn::parseArch(info->config.arch.toStdString());
     if (!arch)
         return EngineStatus::failed(QStringLiteral("run uses unknown architecture '%1'").arg(info->config.arch));
-    d->info = *info;
     if (auto st = d->prepareDevice(
             info->config.device == QLatin1String("cuda") ? QStringLiteral("auto") : info->config.device);
         !st.ok())
         return st;
     ensureThreads(info->config.threads);
-    nn::Classifier model(*arch, info->vocab.size());
-    try {
-        auto tensors = nn::readSafetensors(QDir(dir).filePath(QLatin1String(kModelFile)).toStdString());
-        const nn::TensorMap quick = nn::takePrefixed(tensors, "quickhead.");
-        nn::loadStateDict(*model, tensors, true);
-        d->quickHead.reset();
-        if (!quick.empty())
-            d->quickHead = nn::LogisticHead::fromTensors(quick, "quickhead.");
-    } catch (const std::exception& e) {
-        return EngineStatus::failed(QString::fromStdString(e.what()));
+    auto loadNet = [&](const QString& file, nn::Classifier* net, nn::TensorMap* quick) -> EngineStatus {
+        nn::Classifier m(*arch, info->vocab.size());
+        try {
+            auto tensors = nn::readSafetensors(QDir(dir).filePath(file).toStdString());
+            if (quick)
+                *quick = nn::takePrefixed(tensors, "quickhead.");
+            nn::loadStateDict(*m, tensors, true);
+        } catch (const std::exception& e) {
+            return EngineStatus::failed(QStringLiteral("%1: %2").arg(file, QString::fromStdString(e.what())));
+        }
+        m->eval();
+        *net = m;
+        return {};
+    };
+    nn::Classifier model { nullptr };
+    nn::TensorMap quick;
+    if (auto st = loadNet(QLatin1String(kModelFile), &model, &quick); !st.ok())
+        return st;
+    std::vector<Private::Member> cv;
+    for (int k = 0; k < info->cvModels; ++k) {
+        Private::Member m;
+        if (auto st = loadNet(QStringLiteral("cv%1.safetensors").arg(k), &m.net, nullptr); !st.ok())
+            return st;
+        cv.push_back(std::move(m));
     }
-    model->eval();
-    d->model = model;
+    // trained.tsv: which files (by content) each network trained on. Runs without it (older Winnow) trained the
+    // model on their recorded train files and have no cross-validated fine-tunes.
+    Private::Member mainMember;
+    QHash<QByteArray, QString> roundLabels;
+    QFile tf(QDir(dir).filePath(QLatin1String(kTrainedFile)));
+    if (tf.open(QIODevice::ReadOnly)) {
+        int lineNo = 0;
+        while (!tf.atEnd()) {
+            const QByteArray line = tf.readLine().trimmed();
+            ++lineNo;
+            if (line.isEmpty())
+                continue;
+            const auto parts = line.split('\t');
+            if (parts.size() == 3 && parts[0] == "label" && parts[1].size() == 32) {
+                roundLabels.insert(QByteArray::fromHex(parts[1]), QString::fromUtf8(parts[2]));
+                continue;
+            }
+            const QByteArray key = parts.size() == 2 ? QByteArray::fromHex(parts[1]) : QByteArray();
+            Private::Member* target = nullptr;
+            if (parts.size() == 2 && parts[0] == "model")
+                target = &mainMember;
+            else if (parts.size() == 2 && parts[0].startsWith("cv")) {
+                bool ok = false;
+                const int k = parts[0].mid(2).toInt(&ok);
+                if (ok && k >= 0 && k < int(cv.size()))
+                    target = &cv[size_t(k)];
+            }
+            if (!target || key.size() != 16)
+                return EngineStatus::failed(
+                    QStringLiteral("%1 line %2 is malformed").arg(QDir::toNativeSeparators(tf.fileName())).arg(lineNo));
+            target->trained.insert(key);
+        }
+    } else {
+        if (!cv.empty())
+            return EngineStatus::failed(
+                QStringLiteral("the run has cross-validated models but no %1").arg(QLatin1String(kTrainedFile)));
+        for (const auto& rel : info->trainFiles)
+            mainMember.trained.insert(FeatureCache::fileKey(QDir(info->datasetRoot).filePath(rel)));
+    }
+    d->quickHead.reset();
+    if (!quick.empty()) {
+        try {
+            d->quickHead = nn::LogisticHead::fromTensors(quick, "quickhead.");
+        } catch (const std::exception& e) {
+            return EngineStatus::failed(QString::fromStdString(e.what()));
+        }
+    }
+    d->info = *info;
+    d->main = std::move(mainMember);
+    d->cv = std::move(cv);
+    d->roundLabels = roundLabels;
+    d->frozenC = 0;
+    d->info.device = QString::fromStdString(d->run.device.str());
+    d->setModel(model);
+    d->validKeys.clear();
+    for (const auto& rel : info->validFiles)
+        d->validKeys.insert(FeatureCache::fileKey(QDir(info->datasetRoot).filePath(rel)));
+    d->openMemberCaches();
     d->hasModel = true;
     d->round = info->rounds.isEmpty() ? 0 : info->rounds.constLast().round;
     Q_UNUSED(tensorShape);

@@ -65,6 +65,17 @@ public:
     EngineStatus retrainHead(const Dataset& dataset, const ScoreOptions& options, ScoreSet* out, RoundSummary* summary,
         const EngineCallbacks& callbacks = {});
 
+    /// A full fine-tune with the run's settings on the (cleaned) dataset, as the next round of the same history,
+    /// then an honest re-score. Slower than retrainHead(), and better when the body should learn from the changes.
+    EngineStatus fineTuneAgain(const Dataset& dataset, const ScoreOptions& options, ScoreSet* out,
+        RoundSummary* summary, const EngineCallbacks& callbacks = {});
+
+    /// Seconds a fine-tune of `dataset` with the current settings would take, extrapolated from the last one by the
+    /// number of training images (0 when unknown).
+    double estimatedFineTuneSeconds(const Dataset& dataset) const;
+    /// True when the model runs on a GPU.
+    bool onGpu() const;
+
     bool hasModel() const;
     const RunInfo& runInfo() const;
 

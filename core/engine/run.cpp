@@ -38,7 +38,8 @@ QJsonObject configToJson(const TrainConfig& c)
         { QStringLiteral("epochs"), c.epochs }, { QStringLiteral("freeze_epochs"), c.freezeEpochs },
         { QStringLiteral("base_lr"), c.baseLr }, { QStringLiteral("valid_pct"), c.validPct },
         { QStringLiteral("seed"), QString::number(c.seed) }, { QStringLiteral("device"), c.device },
-        { QStringLiteral("threads"), c.threads }, { QStringLiteral("augment"), c.augment } };
+        { QStringLiteral("threads"), c.threads }, { QStringLiteral("augment"), c.augment },
+        { QStringLiteral("cv_folds"), c.cvFolds } };
 }
 
 TrainConfig configFromJson(const QJsonObject& o)
@@ -56,6 +57,7 @@ TrainConfig configFromJson(const QJsonObject& o)
     c.device = o.value(QStringLiteral("device")).toString(c.device);
     c.threads = o.value(QStringLiteral("threads")).toInt(0);
     c.augment = o.value(QStringLiteral("augment")).toBool(true);
+    c.cvFolds = o.value(QStringLiteral("cv_folds")).toInt(0); // runs written before cross-validation had none
     return c;
 }
 
@@ -85,7 +87,10 @@ QJsonObject roundToJson(const RoundSummary& r)
 {
     return QJsonObject { { QStringLiteral("round"), r.round }, { QStringLiteral("kind"), r.kind },
         { QStringLiteral("error_rate"), r.errorRate }, { QStringLiteral("valid_loss"), r.validLoss },
-        { QStringLiteral("files_changed"), r.filesChanged }, { QStringLiteral("seconds"), r.seconds } };
+        { QStringLiteral("files_changed"), r.filesChanged }, { QStringLiteral("seconds"), r.seconds },
+        { QStringLiteral("compared"), r.compared },
+        { QStringLiteral("previous_error_on_compared"), r.previousErrorOnCompared },
+        { QStringLiteral("error_on_compared"), r.errorOnCompared } };
 }
 
 RoundSummary roundFromJson(const QJsonObject& o)
@@ -97,6 +102,9 @@ RoundSummary roundFromJson(const QJsonObject& o)
     r.validLoss = o.value(QStringLiteral("valid_loss")).toDouble();
     r.filesChanged = o.value(QStringLiteral("files_changed")).toInt();
     r.seconds = o.value(QStringLiteral("seconds")).toDouble();
+    r.compared = o.value(QStringLiteral("compared")).toInt();
+    r.previousErrorOnCompared = o.value(QStringLiteral("previous_error_on_compared")).toDouble();
+    r.errorOnCompared = o.value(QStringLiteral("error_on_compared")).toDouble();
     return r;
 }
 
@@ -118,6 +126,51 @@ QString scoreKindName(ScoreKind kind)
     return kind == ScoreKind::OutOfSample ? QStringLiteral("out-of-sample") : QStringLiteral("in-sample");
 }
 
+int cvFoldOf(const QByteArray& contentKey, quint64 seed, int folds)
+{
+    if (folds < 2 || contentKey.isEmpty())
+        return 0;
+    // FNV-1a over the key bytes from a seed-dependent basis (the key is already an MD5: no finaliser needed).
+    quint64 h = 0xCBF29CE484222325ull ^ (seed * 0x9E3779B97F4A7C15ull);
+    for (char c : contentKey) {
+        h ^= quint8(c);
+        h *= 0x100000001B3ull;
+    }
+    return int(h % quint64(folds));
+}
+
+QString scoreSourceName(quint16 source)
+{
+    QStringList parts;
+    if (source & SourceModel)
+        parts << QStringLiteral("model");
+    for (int k = 0; k < 8; ++k)
+        if (source & (SourceCrossValBase << k))
+            parts << QStringLiteral("cv%1").arg(k);
+    if (source & SourceFrozenKFold)
+        parts << QStringLiteral("frozen-kfold");
+    if (source & SourceInSample)
+        parts << QStringLiteral("in-sample");
+    return parts.join(QLatin1Char('+'));
+}
+
+quint16 parseScoreSource(const QString& name)
+{
+    quint16 source = 0;
+    for (const auto& part : name.split(QLatin1Char('+'), Qt::SkipEmptyParts)) {
+        if (part == QLatin1String("model"))
+            source |= SourceModel;
+        else if (part == QLatin1String("frozen-kfold"))
+            source |= SourceFrozenKFold;
+        else if (part == QLatin1String("in-sample"))
+            source |= SourceInSample;
+        else if (part.size() == 3 && part.startsWith(QLatin1String("cv")) && part.at(2).isDigit()
+            && part.at(2) < QLatin1Char('8'))
+            source |= quint16(SourceCrossValBase << part.at(2).digitValue());
+    }
+    return source;
+}
+
 QString scoreMethodName(ScoreOptions::Method m)
 {
     switch (m) {
@@ -127,14 +180,16 @@ QString scoreMethodName(ScoreOptions::Method m)
         return QStringLiteral("in-sample");
     case ScoreOptions::Method::FastaiFaithful:
         return QStringLiteral("fastai");
+    case ScoreOptions::Method::FrozenKFold:
+        return QStringLiteral("frozen");
     }
     return {};
 }
 
 std::optional<ScoreOptions::Method> parseScoreMethod(const QString& name)
 {
-    for (auto m :
-        { ScoreOptions::Method::Honest, ScoreOptions::Method::InSample, ScoreOptions::Method::FastaiFaithful })
+    for (auto m : { ScoreOptions::Method::Honest, ScoreOptions::Method::InSample, ScoreOptions::Method::FastaiFaithful,
+             ScoreOptions::Method::FrozenKFold })
         if (scoreMethodName(m) == name)
             return m;
     return std::nullopt;
@@ -161,6 +216,7 @@ bool writeRunInfo(const QString& dir, const RunInfo& info, QString* error)
         { QStringLiteral("config"), configToJson(info.config) }, { QStringLiteral("vocab"), toArray(info.vocab) },
         { QStringLiteral("device"), info.device }, { QStringLiteral("train_seconds"), info.trainSeconds },
         { QStringLiteral("score_method"), info.scoreMethod }, { QStringLiteral("epochs"), epochs },
+        { QStringLiteral("cv_models"), info.cvModels }, { QStringLiteral("run_id"), info.runId },
         { QStringLiteral("rounds"), rounds },
         { QStringLiteral("split"),
             QJsonObject { { QStringLiteral("train"), toArray(info.trainFiles) },
@@ -203,6 +259,8 @@ std::optional<RunInfo> readRunInfo(const QString& dir, QString* error)
     info.device = o.value(QStringLiteral("device")).toString();
     info.trainSeconds = o.value(QStringLiteral("train_seconds")).toDouble();
     info.scoreMethod = o.value(QStringLiteral("score_method")).toString();
+    info.cvModels = std::clamp(o.value(QStringLiteral("cv_models")).toInt(), 0, 8);
+    info.runId = o.value(QStringLiteral("run_id")).toString();
     for (const auto& e : o.value(QStringLiteral("epochs")).toArray())
         info.epochs.append(epochFromJson(e.toObject()));
     for (const auto& r : o.value(QStringLiteral("rounds")).toArray())
@@ -268,6 +326,8 @@ QJsonObject scoreToJson(const ScoreRecord& r, const QStringList& vocab, bool wit
         { QStringLiteral("loss"), r.loss }, { QStringLiteral("p_predicted"), r.pPredicted },
         { QStringLiteral("p_given"), r.pGiven }, { QStringLiteral("margin"), r.margin },
         { QStringLiteral("entropy"), r.entropy }, { QStringLiteral("score"), scoreKindName(r.kind) } };
+    if (r.source)
+        o.insert(QStringLiteral("scored_by"), scoreSourceName(r.source));
     if (withProbs) {
         QJsonObject probs;
         for (int i = 0; i < r.probs.size() && i < vocab.size(); ++i)
@@ -329,6 +389,7 @@ std::optional<ScoreSet> readScores(const QString& dir, QString* error)
         r.given = int(set.vocab.indexOf(o.value(QStringLiteral("given")).toString()));
         r.kind = o.value(QStringLiteral("score")).toString() == QLatin1String("in-sample") ? ScoreKind::InSample
                                                                                            : ScoreKind::OutOfSample;
+        r.source = parseScoreSource(o.value(QStringLiteral("scored_by")).toString());
         const auto probs = o.value(QStringLiteral("probabilities")).toObject();
         r.probs.resize(set.vocab.size());
         for (int i = 0; i < set.vocab.size(); ++i)

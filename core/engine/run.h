@@ -33,12 +33,23 @@ struct RunInfo
     QString device; ///< what actually ran: "cpu" or "cuda:0"
     QDateTime created;
     double trainSeconds = 0;
-    QString scoreMethod; ///< "honest", "in-sample" or "fastai"
+    QString scoreMethod; ///< "honest", "in-sample", "fastai" or "frozen"
+    /// Cross-validated fine-tunes (TrainConfig::cvFolds of them, files cv<k>.safetensors): fold k's model never
+    /// trained on the train files whose content falls in fold k (cvFoldOf).
+    int cvModels = 0;
+    QString runId; ///< random, made by each fine-tune: names the run's feature caches
 };
+
+/// The cross-validation fold of a file, from its content key (FeatureCache::fileKey) and the seed: files with the
+/// same bytes share a fold, and a moved or relabelled file keeps it.
+int cvFoldOf(const QByteArray& contentKey, quint64 seed, int folds);
 
 inline constexpr auto kRunFile = "run.json";
 inline constexpr auto kModelFile = "model.safetensors";
 inline constexpr auto kScoresFile = "scores.jsonl";
+/// Content keys (hex MD5) of the files each model trained on: "<model>\t<key>" lines, model "model" or "cv<k>";
+/// and the last round's labels: "label\t<key>\t<class>" lines (for counting the files a cleaning round changed).
+inline constexpr auto kTrainedFile = "trained.tsv";
 
 bool writeRunInfo(const QString& dir, const RunInfo& info, QString* error);
 std::optional<RunInfo> readRunInfo(const QString& dir, QString* error);
@@ -49,6 +60,9 @@ std::optional<ScoreSet> readScores(const QString& dir, QString* error);
 
 QJsonObject scoreToJson(const ScoreRecord& r, const QStringList& vocab, bool withProbs = true);
 QString scoreKindName(ScoreKind kind);
+/// ScoreRecord::source as text: "model", "cv0", "model+cv0+cv1", "frozen-kfold", "in-sample" ("" for 0), and back.
+QString scoreSourceName(quint16 source);
+quint16 parseScoreSource(const QString& name);
 QString scoreMethodName(ScoreOptions::Method m);
 std::optional<ScoreOptions::Method> parseScoreMethod(const QString& name);
 

@@ -22,15 +22,21 @@ public:
         : m_cancelJob(cancelJob)
     { }
 
-    enum class Kind { Train, Score, RetrainHead };
+    enum class Kind { Train, Score, RetrainHead, RetrainFull, RetrainAuto };
 
     void run(quint64 job, Kind kind, const Dataset& dataset, const TrainConfig& config, const QString& runDir,
         const ScoreOptions& scoring)
     {
+        if (kind == Kind::RetrainAuto) {
+            const bool full =
+                m_engine.onGpu() || m_engine.estimatedFineTuneSeconds(dataset) <= TrainingController::kAutoFullSeconds;
+            kind = full ? Kind::RetrainFull : Kind::RetrainHead;
+        }
         Q_EMIT started(job,
-            kind == Kind::Train       ? QStringLiteral("train")
-                : kind == Kind::Score ? QStringLiteral("score")
-                                      : QStringLiteral("retrain"));
+            kind == Kind::Train             ? QStringLiteral("train")
+                : kind == Kind::Score       ? QStringLiteral("score")
+                : kind == Kind::RetrainFull ? QStringLiteral("fine-tune again")
+                                            : QStringLiteral("retrain"));
         QElapsedTimer throttle;
         throttle.start();
         EngineCallbacks cb;
@@ -56,13 +62,7 @@ public:
                 if (status.ok())
                     status = m_engine.score(dataset, scoring, &scores, cb);
                 if (status.ok()) {
-                    summary.round = 0;
-                    summary.kind = QStringLiteral("fine-tune");
-                    const auto& epochs = m_engine.runInfo().epochs;
-                    if (!epochs.isEmpty()) {
-                        summary.errorRate = epochs.constLast().errorRate;
-                        summary.validLoss = epochs.constLast().validLoss;
-                    }
+                    summary = m_engine.runInfo().rounds.constLast();
                     summary.seconds = clock.elapsed() / 1000.0;
                 }
                 m_runDir.clear();
@@ -75,8 +75,11 @@ public:
             case Kind::Score:
                 status = m_engine.score(dataset, scoring, &scores, cb);
                 break;
+            case Kind::RetrainAuto:
             case Kind::RetrainHead:
-                status = m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
+            case Kind::RetrainFull:
+                status = kind == Kind::RetrainFull ? m_engine.fineTuneAgain(dataset, scoring, &scores, &summary, cb)
+                                                   : m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
                 // Keep the run folder current, so Export and `winnow export` get this round's model.
                 if (status.ok() && !m_runDir.isEmpty()) {
                     if (auto saved = saveRun(m_runDir, &scores); !saved.ok())
@@ -254,6 +257,19 @@ quint64 TrainingController::retrainHead(const Dataset& dataset, const ScoreOptio
     QMetaObject::invokeMethod(d->worker, [w = d->worker, job, dataset, scoring] {
         w->run(job, TrainingWorker::Kind::RetrainHead, dataset, {}, {}, scoring);
     });
+    return job;
+}
+
+quint64 TrainingController::retrain(const Dataset& dataset, RetrainMode mode, const ScoreOptions& scoring)
+{
+    if (isBusy() || !d->hasModel)
+        return 0;
+    const quint64 job = d->current = d->nextJob++;
+    const auto kind = mode == RetrainMode::Head ? TrainingWorker::Kind::RetrainHead
+        : mode == RetrainMode::Full             ? TrainingWorker::Kind::RetrainFull
+                                                : TrainingWorker::Kind::RetrainAuto;
+    QMetaObject::invokeMethod(
+        d->worker, [w = d->worker, job, kind, dataset, scoring] { w->run(job, kind, dataset, {}, {}, scoring); });
     return job;
 }
 

@@ -36,8 +36,18 @@ public:
         const ScoreOptions& scoring = {});
     /// Re-score with the current model (e.g. another method). 0 if busy or no model yet.
     quint64 score(const Dataset& dataset, const ScoreOptions& scoring = {});
-    /// Fast round after cleaning: reuse cached backbone features of unchanged files, retrain only the head, re-score.
+    /// Fast round after cleaning: the fine-tuned network's last layer is refitted on its cached features of the
+    /// cleaned train split (the body keeps what fine-tuning learnt), then everything is re-scored.
     quint64 retrainHead(const Dataset& dataset, const ScoreOptions& scoring = {});
+
+    enum class RetrainMode : quint8 {
+        Auto, ///< a full fine-tune on a GPU or when the last one extrapolates to <= kAutoFullSeconds, else the head
+        Head, ///< retrainHead()
+        Full ///< a full fine-tune with the run's settings (a new round of the same history)
+    };
+    static constexpr double kAutoFullSeconds = 60;
+    /// The one-click retrain after a cleaning round. 0 if busy or no model yet.
+    quint64 retrain(const Dataset& dataset, RetrainMode mode = RetrainMode::Auto, const ScoreOptions& scoring = {});
     /// Request cancellation of the running job (no-op when idle). Thread-safe flag; never blocks.
     void cancel();
 

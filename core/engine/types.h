@@ -25,6 +25,10 @@ struct TrainConfig
     QString device = QStringLiteral("auto"); ///< auto | cpu | cuda
     int threads = 0; ///< torch intra-op threads; 0 = choose from the core count
     bool augment = true; ///< RandomResizedCrop + aug_transforms on the train split
+    /// Cross-validated fine-tunes for honest scores of the train split: the train files are dealt into this many
+    /// folds by content, and one more model is fine-tuned (same recipe) without each fold to score it. 0 or 1: none
+    /// (train images are then scored by K-fold heads on frozen pretrained features).
+    int cvFolds = 2;
 };
 
 /// One row of the epoch table (fastai's columns). `stage` 0 = frozen, 1 = unfrozen.
@@ -70,6 +74,18 @@ struct ScoreRecord
     double margin = 0; ///< p(given) - max p(other)
     double entropy = 0;
     ScoreKind kind = ScoreKind::OutOfSample;
+    /// Which models produced `probs` (ScoreSource bits; scoreSourceName): the fine-tuned model and/or the
+    /// cross-validated fine-tunes that never trained on the file, the frozen-feature K-fold heads, or a model that
+    /// trained on it.
+    quint16 source = 0;
+};
+
+/// ScoreRecord::source bits.
+enum ScoreSource : quint16 {
+    SourceModel = 1, ///< the fine-tuned model (with its newest head)
+    SourceFrozenKFold = 2, ///< K-fold logistic heads on frozen pretrained features
+    SourceInSample = 4, ///< a model that trained on the file (in-sample / fastai ranking)
+    SourceCrossValBase = 256 ///< bit 8 + k: cross-validated fine-tune k (which held the file's fold out)
 };
 
 /// All scores of one scoring pass, with what is needed to interpret them.
@@ -90,12 +106,17 @@ struct ScoreSet
 struct ScoreOptions
 {
     enum class Method : quint8 {
-        Honest, ///< valid: fine-tuned model; train: K-fold heads on cached backbone features (default)
+        Honest, ///< default: every file by fine-tuned models that never trained on it (cross-validated fine-tunes
+                ///< for the train split; the model and the fine-tunes for the rest); FrozenKFold without them
         InSample, ///< every image from the fine-tuned model, validation transforms (deterministic)
-        FastaiFaithful ///< fastai's cleaner: train images with train-time augmentation (non-deterministic)
+        FastaiFaithful, ///< fastai's cleaner: train images with train-time augmentation (non-deterministic)
+        FrozenKFold ///< cleanlab's recipe: K-fold heads on frozen pretrained features (valid: averaged with the model)
     };
     Method method = Method::Honest;
-    int folds = 5;
+    int folds = 5; ///< K of the frozen-feature K-fold heads
+    /// Honest method: weight of the frozen-feature K-fold heads' probabilities in the labeled files' scores (the
+    /// fine-tuned networks get 1 - weight); 0 = fine-tuned networks alone.
+    double frozenWeight = 0.5;
 };
 
 /// Result of one round (training or quick retrain), for the round history.
@@ -107,6 +128,12 @@ struct RoundSummary
     double validLoss = 0;
     int filesChanged = 0; ///< files moved/deleted/labelled since the previous round
     double seconds = 0;
+    /// The previous round's model and this one on the same validation files (matched by content, so a relabelled
+    /// file counts once, with its current label; deleted and new files are left out): how many, and both error
+    /// rates. compared 0 = not computed (first round, or no common files).
+    int compared = 0;
+    double previousErrorOnCompared = 0;
+    double errorOnCompared = 0;
 };
 
 } // namespace Winnow

@@ -3,15 +3,18 @@
 #pragma once
 
 #include <QByteArray>
+#include <QCryptographicHash>
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
 #include <QProcess>
+#include <QSet>
 #include <QString>
 #include <QVector>
 #include <QtEndian>
@@ -83,6 +86,30 @@ inline int runWinnow(const QStringList& args, QByteArray* out, QByteArray* err =
     if (err)
         *err = p.readAllStandardError();
     return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+}
+
+/// Hex MD5 of a file's bytes (the engine's content key), computed here independently of the engine.
+inline QByteArray md5Hex(const QString& path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Md5).toHex();
+}
+
+/// A run folder's trained.tsv: network name ("model", "cv0", ...) -> hex content keys it trained on.
+inline QHash<QByteArray, QSet<QString>> readTrainedKeys(const QString& runDir)
+{
+    QHash<QByteArray, QSet<QString>> out;
+    QFile f(QDir(runDir).filePath(QStringLiteral("trained.tsv")));
+    if (!f.open(QIODevice::ReadOnly))
+        return out;
+    while (!f.atEnd()) {
+        const auto parts = f.readLine().trimmed().split('\t');
+        if (parts.size() == 2)
+            out[parts[0]].insert(QString::fromLatin1(parts[1]));
+    }
+    return out;
 }
 
 } // namespace WinnowTest
