@@ -31,6 +31,7 @@ constexpr Subcommand kCommands[] = {
     { "clean", Winnow::Cli::clean, "apply, undo or inspect a cleaning plan" },
     { "trash", Winnow::Cli::trash, "list, restore or empty a dataset's trash" },
     { "suggest", Winnow::Cli::suggest, "suggest labels for unlabeled images" },
+    { "retrain", Winnow::Cli::retrain, "retrain a run after its dataset was cleaned" },
     { "bench", Winnow::Cli::bench, "measure throughput and print JSON" },
     { "weights", Winnow::Cli::weights, "list or download pretrained weights" },
 };

@@ -28,9 +28,10 @@ int Winnow::Cli::score(const QStringList& args)
         { QStringLiteral("json"), QStringLiteral("one JSON object per line") },
         { QStringLiteral("csv"), QStringLiteral("CSV with a header row") },
         { QStringLiteral("method"),
-            QStringLiteral("honest (out-of-sample, default) | in-sample | fastai; recomputes the scores"),
+            QStringLiteral("honest (out-of-sample, default) | frozen | in-sample | fastai; recomputes the scores"),
             QStringLiteral("M") },
-        { QStringLiteral("folds"), QStringLiteral("K for honest scores"), QStringLiteral("K"), QStringLiteral("5") },
+        { QStringLiteral("folds"), QStringLiteral("K for the frozen-feature K-fold heads"), QStringLiteral("K"),
+            QStringLiteral("5") },
         { QStringLiteral("dataset"), QStringLiteral("score this folder instead of the run's dataset"),
             QStringLiteral("DIR") },
     });

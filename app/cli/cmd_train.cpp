@@ -65,8 +65,13 @@ int Winnow::Cli::train(const QStringList& args)
         { QStringLiteral("threads"), QStringLiteral("CPU threads (0 = auto)"), QStringLiteral("N"),
             QStringLiteral("0") },
         { QStringLiteral("no-augment"), QStringLiteral("no RandomResizedCrop / aug_transforms") },
-        { QStringLiteral("score"), QStringLiteral("scoring after training: honest | in-sample | fastai | none"),
-            QStringLiteral("M"), QStringLiteral("honest") },
+        { QStringLiteral("cv-folds"),
+            QStringLiteral("cross-validated fine-tunes for honest train-image scores (0 = none: frozen-feature "
+                           "K-fold heads instead)"),
+            QStringLiteral("K"), QString::number(defaults.cvFolds) },
+        { QStringLiteral("score"),
+            QStringLiteral("scoring after training: honest | frozen | in-sample | fastai | none"), QStringLiteral("M"),
+            QStringLiteral("honest") },
         { QStringLiteral("out"), QStringLiteral("run folder to write"), QStringLiteral("RUN_DIR") },
         { QStringLiteral("json"), QStringLiteral("one JSON object per epoch per line") },
     });
@@ -96,6 +101,7 @@ int Winnow::Cli::train(const QStringList& args)
     cfg.size = intOpt("size");
     cfg.batchSize = intOpt("bs");
     cfg.threads = intOpt("threads");
+    cfg.cvFolds = intOpt("cv-folds");
     cfg.baseLr = p.value(QStringLiteral("lr")).toDouble();
     cfg.validPct = p.value(QStringLiteral("valid-pct")).toDouble();
     cfg.seed = p.value(QStringLiteral("seed")).toULongLong();
@@ -105,6 +111,10 @@ int Winnow::Cli::train(const QStringList& args)
         return 2;
     if (cfg.size < 32 || cfg.batchSize < 1 || cfg.epochs + cfg.freezeEpochs < 1) {
         err << "winnow train: need --size >= 32, --bs >= 1 and at least one epoch\n";
+        return 2;
+    }
+    if (cfg.cvFolds > 8) {
+        err << "winnow train: --cv-folds must be between 0 and 8\n";
         return 2;
     }
     if (cfg.validPct <= 0 || cfg.validPct >= 1) {

@@ -25,6 +25,7 @@ int serve(const QStringList& args);
 int clean(const QStringList& args);
 int trash(const QStringList& args);
 int suggest(const QStringList& args);
+int retrain(const QStringList& args);
 int bench(const QStringList& args);
 int weights(const QStringList& args);
 
