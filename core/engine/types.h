@@ -70,6 +70,8 @@ struct ScoreRecord
     double margin = 0; ///< p(given) - max p(other)
     double entropy = 0;
     ScoreKind kind = ScoreKind::OutOfSample;
+    bool issue = false; ///< flagged as a likely label error (core/metrics/labelissues.h); labeled records only
+    int suggested = -1; ///< the likely right class: the confident class when flagged, else `predicted`; -1 unlabeled
 };
 
 /// All scores of one scoring pass, with what is needed to interpret them.
@@ -84,6 +86,8 @@ struct ScoreSet
     {
         return records.isEmpty();
     }
+    int estimatedErrors = -1; ///< likely label errors (cleanlab's num_label_issues); -1 = not estimated
+    QVector<int> issuePairs; ///< vocab.size()^2, row-major [given * n + true]: estimatedErrors per class pair
 };
 
 /// How to score. The default is honest (out-of-sample) scores for every labeled image.
