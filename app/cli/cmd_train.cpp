@@ -10,6 +10,7 @@
 
 #include "app/cli/commands.h"
 #include "core/engine/engine.h"
+#include "core/metrics/labelissues.h"
 
 namespace {
 
@@ -185,6 +186,8 @@ int Winnow::Cli::train(const QStringList& args)
             so.method = *method;
             ScoreSet scores;
             status = engine.score(*scan.dataset, so, &scores);
+            if (status.ok())
+                flagLabelIssues(scores); // until Engine::score does it
             QString werr;
             if (!status.ok() || !writeScores(runDir, scores, &werr)) {
                 err << "winnow train: scoring failed: " << (status.ok() ? werr : status.message) << '\n';

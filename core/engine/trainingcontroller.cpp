@@ -8,6 +8,7 @@
 #include <QThread>
 
 #include "core/engine/engine.h"
+#include "core/metrics/labelissues.h"
 #include "core/nn/allocator.h"
 
 namespace Winnow {
@@ -56,6 +57,7 @@ public:
                 if (status.ok())
                     status = m_engine.score(dataset, scoring, &scores, cb);
                 if (status.ok()) {
+                    flagLabelIssues(scores); // until Engine::score does it
                     summary.round = 0;
                     summary.kind = QStringLiteral("fine-tune");
                     const auto& epochs = m_engine.runInfo().epochs;
@@ -74,9 +76,13 @@ public:
                 break;
             case Kind::Score:
                 status = m_engine.score(dataset, scoring, &scores, cb);
+                if (status.ok())
+                    flagLabelIssues(scores); // until Engine::score does it
                 break;
             case Kind::RetrainHead:
                 status = m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
+                if (status.ok())
+                    flagLabelIssues(scores); // until Engine::score does it
                 // Keep the run folder current, so Export and `winnow export` get this round's model.
                 if (status.ok() && !m_runDir.isEmpty()) {
                     if (auto saved = saveRun(m_runDir, &scores); !saved.ok())
