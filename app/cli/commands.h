@@ -27,5 +27,6 @@ int trash(const QStringList& args);
 int suggest(const QStringList& args);
 int bench(const QStringList& args);
 int weights(const QStringList& args);
+int noisebench(const QStringList& args);
 
 } // namespace Winnow::Cli
