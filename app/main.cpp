@@ -34,6 +34,7 @@ constexpr Subcommand kCommands[] = {
     { "retrain", Winnow::Cli::retrain, "retrain a run after its dataset was cleaned" },
     { "bench", Winnow::Cli::bench, "measure throughput and print JSON" },
     { "weights", Winnow::Cli::weights, "list or download pretrained weights" },
+    { "noisebench", Winnow::Cli::noisebench, "label-noise benchmark: how well each scoring method finds errors" },
 };
 
 void printHelp()
@@ -43,7 +44,7 @@ void printHelp()
            "       winnow COMMAND [ARGS...]   run a command headless\n"
            "       winnow --help | --version\n\nCommands:\n";
     for (const auto& c : kCommands)
-        out << "  " << QString::fromLatin1(c.name).leftJustified(9) << c.summary << '\n';
+        out << "  " << QString::fromLatin1(c.name).leftJustified(11) << c.summary << '\n';
     out << "\nRun 'winnow COMMAND --help' for a command's options.\n";
 }
 

@@ -5,6 +5,7 @@
 
 #include "app/cli/commands.h"
 #include "core/engine/engine.h"
+#include "core/metrics/labelissues.h"
 
 namespace {
 
@@ -20,8 +21,12 @@ QString csvField(QString s)
 int Winnow::Cli::score(const QStringList& args)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral("Print a score for every image of a run, highest loss first. Uses the "
-                                               "scores stored in RUN_DIR, or computes them with --method."));
+    p.setApplicationDescription(QStringLiteral(
+        "Print a score for every image of a run, highest loss first. Uses the scores stored in RUN_DIR, or computes "
+        "them with --method. Each labeled image also gets `issue` (flagged as a likely label error by cleanlab's "
+        "confident learning) and `suggested` (the likely right class). The estimated number of label errors ends "
+        "the table; with --json it is written to stderr as one JSON object {\"estimated_label_errors\": N, "
+        "\"flagged\": M, \"pairs\": [{\"given\", \"true\", \"count\"}], \"method\"}, with --csv to stderr as a line."));
     p.addHelpOption();
     p.addPositionalArgument(QStringLiteral("RUN_DIR"), QStringLiteral("a run folder written by 'winnow train'"));
     p.addOptions({
@@ -102,27 +107,34 @@ int Winnow::Cli::score(const QStringList& args)
     const auto records = sortedByLoss(scores->records);
     const auto& vocab = scores->vocab;
     auto name = [&](int i) { return (i >= 0 && i < vocab.size()) ? vocab.at(i) : QString(); };
+    // The estimate is about the whole set, not a record: with --json / --csv it goes to stderr, so that stdout stays
+    // one record per line (JSON) or row (CSV).
+    const QString summary = labelIssueSummary(*scores);
     if (p.isSet(QStringLiteral("json"))) {
         for (const auto& r : records)
             out << QJsonDocument(scoreToJson(r, vocab)).toJson(QJsonDocument::Compact) << '\n';
+        out.flush();
+        err << QJsonDocument(labelIssueSummaryJson(*scores)).toJson(QJsonDocument::Compact) << '\n';
         return 0;
     }
     if (p.isSet(QStringLiteral("csv"))) {
         out << "file,split,given,predicted,loss,p_predicted,p_given,margin,entropy,score";
         for (const auto& c : vocab)
             out << ",p_" << csvField(c);
-        out << '\n';
+        out << ",issue,suggested\n";
         for (const auto& r : records) {
             out << csvField(r.file) << ',' << splitName(r.split) << ',' << csvField(name(r.given)) << ','
                 << csvField(name(r.predicted)) << ',' << r.loss << ',' << r.pPredicted << ',' << r.pGiven << ','
                 << r.margin << ',' << r.entropy << ',' << scoreKindName(r.kind);
             for (float pr : r.probs)
                 out << ',' << pr;
-            out << '\n';
+            out << ',' << (r.issue ? "true" : "false") << ',' << csvField(name(r.suggested)) << '\n';
         }
+        out.flush();
+        err << summary << '\n';
         return 0;
     }
-    out << QStringLiteral("%1  %2 %3 %4 %5 %6 %7 %8  %9\n")
+    out << QStringLiteral("%1  %2 %3 %4 %5 %6 %7 %8  %9 %10\n")
                .arg(QStringLiteral("loss"), 8)
                .arg(QStringLiteral("p_pred"), 7)
                .arg(QStringLiteral("p_given"), 7)
@@ -131,9 +143,10 @@ int Winnow::Cli::score(const QStringList& args)
                .arg(QStringLiteral("split"), -9)
                .arg(QStringLiteral("given -> predicted"), -28)
                .arg(QStringLiteral("score"), -13)
+               .arg(QStringLiteral("issue -> suggested"), -24)
                .arg(QStringLiteral("file"));
     for (const auto& r : records) {
-        out << QStringLiteral("%1  %2 %3 %4 %5 %6 %7 %8  %9\n")
+        out << QStringLiteral("%1  %2 %3 %4 %5 %6 %7 %8  %9 %10\n")
                    .arg(r.loss, 8, 'f', 4)
                    .arg(r.pPredicted, 7, 'f', 4)
                    .arg(r.pGiven, 7, 'f', 4)
@@ -142,7 +155,9 @@ int Winnow::Cli::score(const QStringList& args)
                    .arg(splitName(r.split), -9)
                    .arg(name(r.given) + QStringLiteral(" -> ") + name(r.predicted), -28)
                    .arg(scoreKindName(r.kind), -13)
+                   .arg(r.issue ? QStringLiteral("ISSUE -> ") + name(r.suggested) : QString(), -24)
                    .arg(r.file);
     }
+    out << summary << '\n';
     return 0;
 }

@@ -28,5 +28,6 @@ int suggest(const QStringList& args);
 int retrain(const QStringList& args);
 int bench(const QStringList& args);
 int weights(const QStringList& args);
+int noisebench(const QStringList& args);
 
 } // namespace Winnow::Cli

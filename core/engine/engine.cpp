@@ -20,6 +20,7 @@
 
 #include "core/engine/featurecache.h"
 #include "core/imaging/loader.h"
+#include "core/metrics/labelissues.h"
 #include "core/nn/device.h"
 #include "core/nn/logistic.h"
 #include "core/nn/models.h"
@@ -783,6 +784,7 @@ EngineStatus Engine::score(
         addRecords(unlabeled.samples, probs.slice(0, int64_t(nLabeled)), ScoreKind::OutOfSample, unlabeledSources);
         addRecords(labeled.samples, probs.slice(0, 0, int64_t(nLabeled)), ScoreKind::OutOfSample, sources);
         d->info.scoreMethod = scoreMethodName(ScoreOptions::Method::Honest);
+        flagLabelIssues(set);
         *out = set;
         return {};
     }
@@ -795,6 +797,7 @@ EngineStatus Engine::score(
         addRecords(unlabeled.samples, probs, ScoreKind::OutOfSample, same(unlabeled.samples.size(), SourceModel));
     }
     if (labeled.samples.empty()) {
+        flagLabelIssues(set);
         *out = set;
         return {};
     }
@@ -860,6 +863,7 @@ EngineStatus Engine::score(
         addRecords(validSamples, pv, ScoreKind::OutOfSample, same(validSamples.size(), SourceModel));
     }
     d->info.scoreMethod = scoreMethodName(method);
+    flagLabelIssues(set);
     *out = set;
     return {};
 }

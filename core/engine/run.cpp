@@ -11,6 +11,8 @@
 #include <QJsonObject>
 #include <QSaveFile>
 
+#include "core/metrics/labelissues.h"
+
 namespace Winnow {
 
 namespace {
@@ -325,7 +327,8 @@ QJsonObject scoreToJson(const ScoreRecord& r, const QStringList& vocab, bool wit
         { QStringLiteral("given"), name(r.given) }, { QStringLiteral("predicted"), name(r.predicted) },
         { QStringLiteral("loss"), r.loss }, { QStringLiteral("p_predicted"), r.pPredicted },
         { QStringLiteral("p_given"), r.pGiven }, { QStringLiteral("margin"), r.margin },
-        { QStringLiteral("entropy"), r.entropy }, { QStringLiteral("score"), scoreKindName(r.kind) } };
+        { QStringLiteral("entropy"), r.entropy }, { QStringLiteral("score"), scoreKindName(r.kind) },
+        { QStringLiteral("issue"), r.issue }, { QStringLiteral("suggested"), name(r.suggested) } };
     if (r.source)
         o.insert(QStringLiteral("scored_by"), scoreSourceName(r.source));
     if (withProbs) {
@@ -397,6 +400,7 @@ std::optional<ScoreSet> readScores(const QString& dir, QString* error)
         completeScore(r);
         set.records.append(r);
     }
+    flagLabelIssues(set); // derived from the probabilities, so never trusted from the file
     return set;
 }
 

@@ -54,10 +54,14 @@ inline constexpr auto kTrainedFile = "trained.tsv";
 bool writeRunInfo(const QString& dir, const RunInfo& info, QString* error);
 std::optional<RunInfo> readRunInfo(const QString& dir, QString* error);
 
-/// Scores as JSON lines (sorted by loss, highest first) and back. Labels are written as names.
+/// Scores as JSON lines (sorted by loss, highest first) and back. Labels are written as names. readScores() also
+/// flags likely label errors (flagLabelIssues, core/metrics/labelissues.h): the flags are never read from the file.
 bool writeScores(const QString& dir, const ScoreSet& scores, QString* error);
 std::optional<ScoreSet> readScores(const QString& dir, QString* error);
 
+/// file, split, given, predicted, loss, p_predicted, p_given, margin, entropy, score ("out-of-sample" |
+/// "in-sample"), issue (bool: flagged as a likely label error), suggested (class name, null when unlabeled) and, with
+/// withProbs, probabilities {class: p}.
 QJsonObject scoreToJson(const ScoreRecord& r, const QStringList& vocab, bool withProbs = true);
 QString scoreKindName(ScoreKind kind);
 /// ScoreRecord::source as text: "model", "cv0", "model+cv0+cv1", "frozen-kfold", "in-sample" ("" for 0), and back.

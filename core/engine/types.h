@@ -78,6 +78,8 @@ struct ScoreRecord
     /// cross-validated fine-tunes that never trained on the file, the frozen-feature K-fold heads, or a model that
     /// trained on it.
     quint16 source = 0;
+    bool issue = false; ///< flagged as a likely label error (core/metrics/labelissues.h); labeled records only
+    int suggested = -1; ///< the likely right class: the confident class when flagged, else `predicted`; -1 unlabeled
 };
 
 /// ScoreRecord::source bits.
@@ -100,6 +102,8 @@ struct ScoreSet
     {
         return records.isEmpty();
     }
+    int estimatedErrors = -1; ///< likely label errors (cleanlab's num_label_issues); -1 = not estimated
+    QVector<int> issuePairs; ///< vocab.size()^2, row-major [given * n + true]: estimatedErrors per class pair
 };
 
 /// How to score. The default is honest (out-of-sample) scores for every labeled image.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // TopLossesPage (order, split filter, labelled card values, score kind) and installAnalysisPages() on a real
 // MainWindow: tabs added, dataset and scores fanned out, decisions shared with the Images page.
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -18,6 +19,7 @@
 #include "ui/analysis/confusionmatrixpage.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
+#include "ui/analysis/labelissuesbar.h"
 #include "ui/analysis/labelpage.h"
 #include "ui/analysis/toplossespage.h"
 #include "ui/imagegrid/imagegriddelegate.h"
@@ -37,6 +39,7 @@ private Q_SLOTS:
     void topLosses_data();
     void topLosses();
     void topLossesDetails();
+    void labelIssues();
     void install();
     void scale();
     void screenshots();
@@ -158,6 +161,118 @@ void TestAnalysisPages::topLossesDetails()
     const QString top = page.grid()->proxy()->index(0, 0).data(ImageGridModel::RelPathRole).toString();
     QTest::keyClick(page.grid()->view(), Qt::Key_D);
     QCOMPARE(store.action(top), CleanAction::Delete);
+}
+
+/// The label-error count ("about N likely label errors, M reviewed") and the "Flagged only" filter on the three
+/// analysis pages.
+void TestAnalysisPages::labelIssues()
+{
+    ScoreSet scores = m_scores;
+    QStringList flagged;
+    QString suggestedForSecond;
+    for (ScoreRecord& r : scores.records) {
+        if (r.given >= 0 && r.predicted != r.given && flagged.size() < 2) {
+            r.issue = true;
+            r.suggested = r.predicted;
+            flagged << r.file;
+            suggestedForSecond = scores.vocab.at(r.suggested);
+        }
+    }
+    QCOMPARE(flagged.size(), 2);
+    scores.estimatedErrors = 3;
+    QString unflagged;
+    for (const ScoreRecord& r : std::as_const(scores.records))
+        if (r.given >= 0 && !r.issue)
+            unflagged = r.file;
+
+    DecisionStore store;
+    TopLossesPage top;
+    CleanerPage cleaner;
+    ConfusionMatrixPage confusion;
+    const QList<LabelIssuesBar*> bars { top.labelIssuesBar(), cleaner.labelIssuesBar(), confusion.labelIssuesBar() };
+    top.setStore(&store);
+    cleaner.setStore(&store);
+    confusion.setStore(&store);
+    store.setDataset(m_ds);
+    top.setDataset(m_ds);
+    cleaner.setDataset(m_ds);
+    confusion.setDataset(m_ds);
+    for (LabelIssuesBar* bar : bars) {
+        QVERIFY(bar);
+        QVERIFY(bar->countLabel()->text().isEmpty()); // no scores yet
+        QVERIFY(!bar->flaggedOnlyBox()->isEnabled());
+    }
+    top.setScores(scores);
+    cleaner.setScores(scores);
+    confusion.setScores(scores);
+    for (LabelIssuesBar* bar : bars) {
+        QCOMPARE(bar->countLabel()->text(), QStringLiteral("about 3 likely label errors, 0 reviewed"));
+        QCOMPARE(bar->flagged(), 2);
+        QVERIFY(bar->flaggedOnlyBox()->isEnabled());
+    }
+
+    // Reviewed = flagged images with a decision; a decision on another image does not count, Keep clears.
+    QVERIFY(store.decide({ flagged.at(0) }, CleanAction::Delete));
+    QVERIFY(store.decide({ unflagged }, CleanAction::Delete));
+    for (LabelIssuesBar* bar : bars)
+        QCOMPARE(bar->countLabel()->text(), QStringLiteral("about 3 likely label errors, 1 reviewed"));
+    QVERIFY(store.decide({ flagged.at(1) }, CleanAction::Relabel, suggestedForSecond));
+    QCOMPARE(top.labelIssuesBar()->reviewed(), 2);
+    QVERIFY(store.decide({ flagged.at(0) }, CleanAction::Keep));
+    QCOMPARE(top.labelIssuesBar()->countLabel()->text(), QStringLiteral("about 3 likely label errors, 1 reviewed"));
+
+    // Flagged only: the top-losses grid keeps exactly the flagged images, and gives the rest back when unchecked.
+    ImageGridProxy* proxy = top.grid()->proxy();
+    const int all = proxy->rowCount();
+    top.labelIssuesBar()->flaggedOnlyBox()->setChecked(true);
+    QVERIFY(proxy->flaggedOnly());
+    QCOMPARE(proxy->rowCount(), 2);
+    QStringList shown;
+    for (int r = 0; r < proxy->rowCount(); ++r) {
+        QVERIFY(proxy->index(r, 0).data(ImageGridModel::IssueRole).toBool());
+        shown << proxy->index(r, 0).data(ImageGridModel::RelPathRole).toString();
+        QCOMPARE(proxy->index(r, 0).data(ImageGridModel::SuggestedLabelRole).toString(),
+            proxy->index(r, 0).data(ImageGridModel::PredictedLabelRole).toString());
+    }
+    shown.sort();
+    QStringList want = flagged;
+    want.sort();
+    QCOMPARE(shown, want);
+    top.labelIssuesBar()->flaggedOnlyBox()->setChecked(false);
+    QCOMPARE(proxy->rowCount(), all);
+
+    // The cleaner: the first flagged image's category and split, flagged only -> the flagged images of that view.
+    const ScoreRecord* first = nullptr;
+    for (const ScoreRecord& r : std::as_const(scores.records))
+        if (r.file == flagged.at(0))
+            first = &r;
+    QVERIFY(first);
+    QStringList inView;
+    for (const ScoreRecord& r : std::as_const(scores.records))
+        if (r.issue && r.given == first->given && r.split == first->split)
+            inView << r.file;
+    QVERIFY(cleaner.setCategory(m_scores.vocab.at(first->given)));
+    cleaner.setSplit(first->split);
+    const int before = cleaner.grid()->proxy()->rowCount();
+    cleaner.labelIssuesBar()->flaggedOnlyBox()->setChecked(true);
+    QCOMPARE(cleaner.grid()->proxy()->rowCount(), int(inView.size()));
+    QVERIFY(before > int(inView.size()));
+    for (int r = 0; r < cleaner.grid()->proxy()->rowCount(); ++r)
+        QVERIFY(inView.contains(cleaner.grid()->proxy()->index(r, 0).data(ImageGridModel::RelPathRole).toString()));
+
+    // The confusion matrix's drill-down grid: every shown image is flagged.
+    confusion.setSplit(ConfusionMatrixPage::SplitChoice::All);
+    confusion.labelIssuesBar()->flaggedOnlyBox()->setChecked(true);
+    ImageGridProxy* cp = confusion.grid()->proxy();
+    QCOMPARE(cp->rowCount(), 2);
+    for (int r = 0; r < cp->rowCount(); ++r)
+        QVERIFY(cp->index(r, 0).data(ImageGridModel::IssueRole).toBool());
+
+    // Scores without an estimate say so.
+    ScoreSet plain = m_scores;
+    top.setScores(plain);
+    QCOMPARE(top.labelIssuesBar()->countLabel()->text(), QStringLiteral("Label errors: not estimated"));
+    QVERIFY(!top.labelIssuesBar()->flaggedOnlyBox()->isEnabled());
 }
 
 void TestAnalysisPages::install()

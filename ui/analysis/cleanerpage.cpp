@@ -9,6 +9,7 @@
 #include <QVBoxLayout>
 
 #include "ui/analysis/decisiongrid.h"
+#include "ui/analysis/labelissuesbar.h"
 #include "ui/analysis/planbar.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
@@ -40,6 +41,9 @@ CleanerPage::CleanerPage(QWidget* parent)
     top->addWidget(m_caption, 1);
 
     m_grid = new DecisionGrid(DecisionGrid::Mode::Clean, nullptr, this);
+    m_issues = new LabelIssuesBar(m_grid, this);
+    top->addSpacing(16);
+    top->addWidget(m_issues);
     m_grid->proxy()->setSortOrder(ImageGridProxy::SortOrder::ByLossDesc);
     m_grid->setPlaceholderText(tr("No images of this class in this split"));
     m_planBar = new PlanBar(this);
@@ -67,6 +71,7 @@ void CleanerPage::setStore(DecisionStore* store)
 {
     m_grid->setStore(store);
     m_planBar->setStore(store);
+    m_issues->setStore(store);
 }
 
 void CleanerPage::setThumbnailLoader(ThumbnailLoader* loader)

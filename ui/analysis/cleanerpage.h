@@ -13,6 +13,7 @@ namespace Winnow {
 
 class DecisionGrid;
 class DecisionStore;
+class LabelIssuesBar;
 class PlanBar;
 class ThumbnailLoader;
 
@@ -59,6 +60,10 @@ public:
     {
         return m_planBar;
     }
+    LabelIssuesBar* labelIssuesBar() const
+    {
+        return m_issues;
+    }
 
 Q_SIGNALS:
     void applyRequested();
@@ -72,6 +77,7 @@ private:
     QLabel* m_caption = nullptr;
     DecisionGrid* m_grid = nullptr;
     PlanBar* m_planBar = nullptr;
+    LabelIssuesBar* m_issues = nullptr;
 };
 
 } // namespace Winnow

@@ -18,6 +18,7 @@
 #include "ui/analysis/confusionmatrixdelegate.h"
 #include "ui/analysis/confusionmatrixmodel.h"
 #include "ui/analysis/decisiongrid.h"
+#include "ui/analysis/labelissuesbar.h"
 #include "ui/analysis/mostconfusedmodel.h"
 #include "ui/analysis/planbar.h"
 #include "ui/imagegrid/imagegridmodel.h"
@@ -173,6 +174,8 @@ ConfusionMatrixPage::ConfusionMatrixPage(QWidget* parent)
     m_grid = new DecisionGrid(DecisionGrid::Mode::Clean, nullptr, this);
     m_grid->proxy()->setSortOrder(ImageGridProxy::SortOrder::ByLossDesc);
     m_grid->setPlaceholderText(tr("No images in this cell"));
+    m_issues = new LabelIssuesBar(m_grid, this);
+    top->insertWidget(top->count() - 2, m_issues); // before the stretch and the accuracy
     connect(m_grid->proxy(), &QAbstractItemModel::modelReset, this, &ConfusionMatrixPage::updateCaption);
     connect(m_grid->proxy(), &QAbstractItemModel::layoutChanged, this, &ConfusionMatrixPage::updateCaption);
     connect(m_grid->proxy(), &QAbstractItemModel::rowsInserted, this, &ConfusionMatrixPage::updateCaption);
@@ -217,6 +220,7 @@ void ConfusionMatrixPage::setStore(DecisionStore* store)
 {
     m_grid->setStore(store);
     m_planBar->setStore(store);
+    m_issues->setStore(store);
 }
 
 void ConfusionMatrixPage::setThumbnailLoader(ThumbnailLoader* loader)

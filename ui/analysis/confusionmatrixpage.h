@@ -18,6 +18,7 @@ namespace Winnow {
 class ConfusionMatrixModel;
 class DecisionGrid;
 class DecisionStore;
+class LabelIssuesBar;
 class MostConfusedModel;
 class PlanBar;
 class ThumbnailLoader;
@@ -94,6 +95,10 @@ public:
     {
         return m_planBar;
     }
+    LabelIssuesBar* labelIssuesBar() const
+    {
+        return m_issues;
+    }
 
 Q_SIGNALS:
     void cellSelected(int actual, int predicted);
@@ -110,6 +115,7 @@ private:
     QTableView* m_confusedView = nullptr;
     DecisionGrid* m_grid = nullptr;
     PlanBar* m_planBar = nullptr;
+    LabelIssuesBar* m_issues = nullptr;
     QButtonGroup* m_splitGroup = nullptr;
     QCheckBox* m_normalise = nullptr;
     QLabel* m_accuracy = nullptr;

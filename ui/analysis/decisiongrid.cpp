@@ -595,6 +595,10 @@ void DecisionGrid::updatePanel()
                 row(tr("Margin"), fmt(rec->margin));
             }
         }
+        if (rec->issue)
+            row(tr("Label"),
+                QStringLiteral("<span style='color:#c77c02'>%1</span>")
+                    .arg(tr("likely wrong, probably <b>%1</b>").arg(vocab.value(rec->suggested).toHtmlEscaped())));
         row(tr("Score"), scoreKindText(rec->kind));
     } else {
         row(tr("Score"), tr("<i>not scored</i>"));

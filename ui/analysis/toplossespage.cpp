@@ -9,6 +9,7 @@
 #include <QVBoxLayout>
 
 #include "ui/analysis/decisiongrid.h"
+#include "ui/analysis/labelissuesbar.h"
 #include "ui/analysis/planbar.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
@@ -37,6 +38,7 @@ TopLossesPage::TopLossesPage(QWidget* parent)
     m_grid->proxy()->setScoredOnly(true);
     m_grid->proxy()->setSortOrder(ImageGridProxy::SortOrder::ByLossDesc);
     m_grid->setPlaceholderText(tr("No scored images: train a model first"));
+    m_issues = new LabelIssuesBar(m_grid, this);
 
     auto* top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("Split:"), this));
@@ -46,6 +48,8 @@ TopLossesPage::TopLossesPage(QWidget* parent)
     top->addWidget(m_class);
     top->addSpacing(8);
     top->addWidget(m_wrongOnly);
+    top->addSpacing(16);
+    top->addWidget(m_issues);
     top->addSpacing(16);
     top->addWidget(m_count);
     top->addStretch(1);
@@ -79,6 +83,7 @@ void TopLossesPage::setStore(DecisionStore* store)
 {
     m_grid->setStore(store);
     m_planBar->setStore(store);
+    m_issues->setStore(store);
 }
 
 void TopLossesPage::setThumbnailLoader(ThumbnailLoader* loader)

@@ -14,6 +14,7 @@ namespace Winnow {
 
 class DecisionGrid;
 class DecisionStore;
+class LabelIssuesBar;
 class PlanBar;
 class ThumbnailLoader;
 
@@ -59,6 +60,10 @@ public:
     {
         return m_planBar;
     }
+    LabelIssuesBar* labelIssuesBar() const
+    {
+        return m_issues;
+    }
 
 Q_SIGNALS:
     void applyRequested();
@@ -74,6 +79,7 @@ private:
     QLabel* m_count = nullptr;
     DecisionGrid* m_grid = nullptr;
     PlanBar* m_planBar = nullptr;
+    LabelIssuesBar* m_issues = nullptr;
 };
 
 } // namespace Winnow

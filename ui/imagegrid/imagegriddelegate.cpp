@@ -18,6 +18,7 @@ constexpr int kMargin = 3;
 const QColor kRed(0xd0, 0x3b, 0x32);
 const QColor kGreen(0x2e, 0x9d, 0x5b);
 const QColor kBlue(0x2d, 0x6c, 0xdf);
+const QColor kAmber(0xe0, 0x8e, 0x0b);
 
 QFont smallFont(const QFont& base)
 {
@@ -162,6 +163,21 @@ void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
         tri.lineTo(imageRect.right() + 1, imageRect.top() + f);
         tri.closeSubpath();
         painter->fillPath(tri, kRed);
+    }
+
+    // Likely label error (confident learning): a small amber "!" disc at the thumbnail's bottom-left corner.
+    if (index.data(ImageGridModel::IssueRole).toBool()) {
+        const qreal d = qMax(12, m_thumbPx / 8);
+        const QRectF disc(imageRect.left() + 3, imageRect.bottom() - 2 - d, d, d);
+        painter->setPen(QPen(Qt::white, 1.2));
+        painter->setBrush(kAmber);
+        painter->drawEllipse(disc);
+        QFont mf = option.font;
+        mf.setBold(true);
+        mf.setPixelSize(qMax(8, int(d * 0.7)));
+        painter->setFont(mf);
+        painter->setPen(Qt::white);
+        painter->drawText(disc, Qt::AlignCenter, QStringLiteral("!"));
     }
 
     // Decision badge over the thumbnail's top-left corner.

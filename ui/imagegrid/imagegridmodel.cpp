@@ -28,6 +28,8 @@ const QList<int> kScoreRoles = {
     ImageGridModel::MispredictedRole,
     ImageGridModel::EntropyRole,
     ImageGridModel::ScoreKindRole,
+    ImageGridModel::IssueRole,
+    ImageGridModel::SuggestedLabelRole,
     Qt::ToolTipRole,
 };
 
@@ -401,6 +403,9 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
             tip += QStringLiteral("<br>Loss: %1").arg(rec->loss, 0, 'f', 3);
             tip += rec->kind == ScoreKind::OutOfSample ? QStringLiteral(" (out-of-sample)")
                                                        : QStringLiteral(" (in-sample)");
+            if (rec->issue)
+                tip += QStringLiteral("<br><span style='color:#c77c02'>Likely label error: probably %1</span>")
+                           .arg(m_scores.vocab.value(rec->suggested).toHtmlEscaped());
         }
         const QString dec = decision(index.row());
         if (!dec.isEmpty())
@@ -433,6 +438,8 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
         return rec && sample.label >= 0 && rec->predicted >= 0 && rec->predicted != sample.label;
     case PredictedIndexRole:
         return rec ? rec->predicted : -1;
+    case IssueRole:
+        return rec && rec->issue;
     default:
         break;
     }
@@ -454,6 +461,8 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
         return rec->entropy;
     case ScoreKindRole:
         return int(rec->kind);
+    case SuggestedLabelRole:
+        return rec->suggested >= 0 ? QVariant(m_scores.vocab.value(rec->suggested)) : QVariant();
     default:
         return {};
     }
@@ -482,6 +491,8 @@ QHash<int, QByteArray> ImageGridModel::roleNames() const
     names.insert(UnreadableReasonRole, "unreadableReason");
     names.insert(EntropyRole, "entropy");
     names.insert(ScoreKindRole, "scoreKind");
+    names.insert(IssueRole, "issue");
+    names.insert(SuggestedLabelRole, "suggestedLabel");
     return names;
 }
 

@@ -58,6 +58,8 @@ public:
         UnreadableReasonRole, ///< QString, "" when readable
         EntropyRole, ///< double; invalid without a score
         ScoreKindRole, ///< int (Winnow::ScoreKind); invalid without a score
+        IssueRole, ///< bool: flagged as a likely label error (ScoreRecord::issue); false without a score
+        SuggestedLabelRole, ///< QString: the likely right class (ScoreRecord::suggested); invalid without one
     };
     Q_ENUM(Roles)
 

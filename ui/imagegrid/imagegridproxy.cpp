@@ -157,6 +157,19 @@ bool ImageGridProxy::decidedOnly() const
     return m_decidedOnly;
 }
 
+void ImageGridProxy::setFlaggedOnly(bool on)
+{
+    if (on == m_flaggedOnly)
+        return;
+    m_flaggedOnly = on;
+    refilter();
+}
+
+bool ImageGridProxy::flaggedOnly() const
+{
+    return m_flaggedOnly;
+}
+
 void ImageGridProxy::setTextFilter(const QString& text)
 {
     const QString trimmed = text.trimmed();
@@ -233,7 +246,9 @@ bool ImageGridProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourcePa
         return false;
 
     const ScoreRecord* rec = m_grid->score(sourceRow);
-    if ((m_scoredOnly || m_cell || m_mispredictedOnly) && !rec)
+    if ((m_scoredOnly || m_cell || m_mispredictedOnly || m_flaggedOnly) && !rec)
+        return false;
+    if (m_flaggedOnly && !rec->issue)
         return false;
     if (m_cell) {
         if (m_cellActual >= 0 && sample->label != m_cellActual)

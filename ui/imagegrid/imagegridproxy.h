@@ -11,9 +11,9 @@ class ImageGridModel;
  * Filters and sorts an ImageGridModel without recomputing anything (it reads the source's rows directly).
  *
  * Filters (all combine with AND): given class, split, confusion cell (actual, predicted), mispredicted only, scored
- * only, readable only, decision set, and a file-name substring (setTextFilter). Sort orders: by name (relative path),
- * by loss descending, by margin ascending, by p(given) ascending; rows without a score sort last. Default: None
- * (source order, which for a whole dataset is by path, at no sorting cost).
+ * only, readable only, decision set, flagged as a likely label error, and a file-name substring (setTextFilter). Sort
+ * orders: by name (relative path), by loss descending, by margin ascending, by p(given) ascending; rows without a score
+ * sort last. Default: None (source order, which for a whole dataset is by path, at no sorting cost).
  *
  * The source must be an ImageGridModel (setSourceModel asserts it). GUI thread only.
  */
@@ -49,6 +49,8 @@ public:
     bool readableOnly() const;
     void setDecidedOnly(bool on); ///< rows with a non-empty decision
     bool decidedOnly() const;
+    void setFlaggedOnly(bool on); ///< rows whose score is flagged as a likely label error (ScoreRecord::issue)
+    bool flaggedOnly() const;
     void setTextFilter(const QString& text); ///< case-insensitive substring of the relative path
     QString textFilter() const;
 
@@ -79,6 +81,7 @@ private:
     bool m_scoredOnly = false;
     bool m_readableOnly = false;
     bool m_decidedOnly = false;
+    bool m_flaggedOnly = false;
     QString m_text;
     SortOrder m_order = SortOrder::None; // source order: the dataset is already sorted by path
 };
