@@ -224,15 +224,18 @@ void CleaningSession::run(Op op)
         m_window->showStatus(tr("%1: moving files…").arg(opName(int(op))), 0);
     const QString root = m_root;
     const CleaningPlan plan = m_pages ? m_pages->plan() : CleaningPlan {};
+    ApplyOptions options; // moved files keep the split the window shows
+    if (const Dataset* ds = m_window ? m_window->dataset() : nullptr; ds && QDir::cleanPath(ds->root) == root)
+        options.split = SplitSettings::of(ds->options);
     auto* watcher = new QFutureWatcher<TransactionResult>(this);
     connect(watcher, &QFutureWatcher<TransactionResult>::finished, this, [this, watcher, op] {
         watcher->deleteLater();
         onFinished(op, watcher->result());
     });
-    watcher->setFuture(QtConcurrent::run([op, root, plan]() -> TransactionResult {
+    watcher->setFuture(QtConcurrent::run([op, root, plan, options]() -> TransactionResult {
         switch (op) {
         case Op::Apply:
-            return Cleaning::applyPlan(root, plan);
+            return Cleaning::applyPlan(root, plan, options);
         case Op::Undo:
             return Cleaning::undoLast(root);
         case Op::Redo:

@@ -146,7 +146,15 @@ int Winnow::Cli::clean(const QStringList& args)
     const QCommandLineOption statusOpt(
         QStringLiteral("status"), QStringLiteral("List the transactions, what undo/redo would do, the trash."));
     const QCommandLineOption jsonOpt(QStringLiteral("json"), QStringLiteral("With --status: print JSON."));
-    parser.addOptions({ planOpt, applyOpt, dryOpt, hashOpt, undoOpt, redoOpt, statusOpt, jsonOpt });
+    const QCommandLineOption seedOpt(QStringLiteral("seed"),
+        QStringLiteral("With --apply: the seed of the train/valid split you train with (as for 'winnow train'); moved "
+                       "files keep their split in DIR/.winnow/splits.tsv. Default: the saved split's, else 42."),
+        QStringLiteral("S"));
+    const QCommandLineOption validPctOpt(QStringLiteral("valid-pct"),
+        QStringLiteral("With --apply: the validation share of that split. Default: the saved split's, else 0.2."),
+        QStringLiteral("P"));
+    parser.addOptions(
+        { planOpt, applyOpt, dryOpt, hashOpt, undoOpt, redoOpt, statusOpt, jsonOpt, seedOpt, validPctOpt });
 
     if (!parser.parse(QStringList { QStringLiteral("winnow clean") } + args)) {
         err << "winnow clean: " << parser.errorText() << "\nTry 'winnow clean --help'.\n";
@@ -176,6 +184,28 @@ int Winnow::Cli::clean(const QStringList& args)
     if ((parser.isSet(applyOpt) || parser.isSet(dryOpt)) != parser.isSet(planOpt)) {
         err << "winnow clean: --plan goes with --apply or --dry-run (and they need it)\n";
         return 2;
+    }
+    std::optional<SplitSettings> split;
+    if (parser.isSet(seedOpt) || parser.isSet(validPctOpt)) {
+        if (!parser.isSet(applyOpt)) {
+            err << "winnow clean: --seed and --valid-pct go with --apply\n";
+            return 2;
+        }
+        split = SplitSettings {};
+        bool ok = true;
+        if (parser.isSet(seedOpt))
+            split->seed = parser.value(seedOpt).toULongLong(&ok);
+        if (!ok) {
+            err << "winnow clean: --seed must be a non-negative integer, got '" << parser.value(seedOpt) << "'\n";
+            return 2;
+        }
+        if (parser.isSet(validPctOpt))
+            split->validPct = parser.value(validPctOpt).toDouble(&ok);
+        if (!ok || split->validPct < 0.0 || split->validPct > 1.0) {
+            err << "winnow clean: --valid-pct must be a number between 0 and 1, got '" << parser.value(validPctOpt)
+                << "'\n";
+            return 2;
+        }
     }
     const QString dir = pos.first();
     if (!QFileInfo(dir).isDir()) {
@@ -225,6 +255,7 @@ int Winnow::Cli::clean(const QStringList& args)
     if (parser.isSet(applyOpt)) {
         ApplyOptions options;
         options.verifyHash = parser.isSet(hashOpt);
+        options.split = split;
         r = Cleaning::applyPlan(dir, *plan, options);
     } else if (parser.isSet(undoOpt)) {
         r = Cleaning::undoLast(dir);

@@ -9,6 +9,7 @@
 #include <QTextStream>
 
 #include "app/cli/commands.h"
+#include "core/dataset/splitstore.h"
 #include "core/engine/engine.h"
 
 namespace {
@@ -143,6 +144,9 @@ int Winnow::Cli::train(const QStringList& args)
         err << "winnow train: " << scan.error << '\n';
         return 1;
     }
+    // Pin the split this run trains on, so that files added or moved later do not reshuffle it.
+    if (QString why; !persistSplits(*scan.dataset, &why))
+        err << "warning: " << why << '\n';
     const bool json = p.isSet(QStringLiteral("json"));
     if (!json) {
         const auto& ds = *scan.dataset;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <optional>
 
 #include <QDir>
 #include <QDirIterator>
@@ -154,6 +155,7 @@ struct Step
     qint64 size = -1;
     qint64 mtimeMs = -1;
     QString sha256;
+    QString split; ///< the file's split before the step ("train", "valid", "unlabeled"); empty: not recorded
 };
 
 struct Journal
@@ -165,6 +167,7 @@ struct Journal
     QString dataset;
     QStringList createdDirs; ///< parents first
     QStringList orphans; ///< undone transactions this one makes un-redoable
+    std::optional<SplitSettings> split; ///< the settings of the saved split that Step::split was read from
     QList<Step> steps;
 
     QByteArray toJson() const
@@ -181,6 +184,8 @@ struct Journal
             o.insert(QStringLiteral("mtime"), double(s.mtimeMs));
             if (!s.sha256.isEmpty())
                 o.insert(QStringLiteral("sha256"), s.sha256);
+            if (!s.split.isEmpty())
+                o.insert(QStringLiteral("split"), s.split);
             steps.append(o);
         }
         QJsonObject root;
@@ -194,6 +199,10 @@ struct Journal
         root.insert(QStringLiteral("dataset"), dataset);
         root.insert(QStringLiteral("createdDirs"), QJsonArray::fromStringList(createdDirs));
         root.insert(QStringLiteral("orphans"), QJsonArray::fromStringList(orphans));
+        if (split) // the seed as a string: a JSON number would lose bits above 2^53
+            root.insert(QStringLiteral("split"),
+                QJsonObject { { QStringLiteral("seed"), QString::number(split->seed) },
+                    { QStringLiteral("validPct"), split->validPct } });
         root.insert(QStringLiteral("steps"), steps);
         return QJsonDocument(root).toJson(QJsonDocument::Indented);
     }
@@ -225,6 +234,13 @@ struct Journal
             j->createdDirs << v.toString();
         for (const QJsonValue& v : o.value(QStringLiteral("orphans")).toArray())
             j->orphans << v.toString();
+        if (const QJsonObject so = o.value(QStringLiteral("split")).toObject(); !so.isEmpty()) {
+            bool ok = false;
+            const quint64 seed = so.value(QStringLiteral("seed")).toString().toULongLong(&ok);
+            const double pct = so.value(QStringLiteral("validPct")).toDouble(-1);
+            if (ok && pct >= 0.0 && pct <= 1.0)
+                j->split = SplitSettings { seed, pct };
+        }
         const QJsonArray steps = o.value(QStringLiteral("steps")).toArray();
         for (const QJsonValue& v : steps) {
             const QJsonObject so = v.toObject();
@@ -239,6 +255,7 @@ struct Journal
             s.size = qint64(so.value(QStringLiteral("size")).toDouble(-1));
             s.mtimeMs = qint64(so.value(QStringLiteral("mtime")).toDouble(-1));
             s.sha256 = so.value(QStringLiteral("sha256")).toString();
+            s.split = so.value(QStringLiteral("split")).toString();
             // A journal must never make us touch anything outside the root.
             for (const QString& p : { s.from, s.to }) {
                 if (p.isEmpty() || p.startsWith(QLatin1Char('/'))
@@ -596,6 +613,148 @@ void syncTouchedDirs(const Context& ctx, const Txn& t)
         Fs::syncDir(d);
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The saved split (.winnow/splits.tsv, core/dataset/splitstore.h); folder-per-class datasets only.
+
+const QString kTrashPrefix = QStringLiteral(".winnow/trash/");
+
+/// `<orig>` of a trash path `.winnow/trash/<id>/<orig>`; empty if it is not one.
+QString originalOfTrashPath(const QString& path)
+{
+    if (!path.startsWith(kTrashPrefix))
+        return {};
+    const qsizetype slash = path.indexOf(QLatin1Char('/'), kTrashPrefix.size());
+    return slash < 0 ? QString() : path.mid(slash + 1);
+}
+
+/// Parses a recorded Step::split; false when none was recorded (or it is unknown).
+bool splitFromName(const QString& name, Split* split)
+{
+    if (name == QLatin1String("train"))
+        *split = Split::Train;
+    else if (name == QLatin1String("valid"))
+        *split = Split::Valid;
+    else if (name == QLatin1String("unlabeled"))
+        *split = Split::Unlabeled;
+    else
+        return false;
+    return true;
+}
+
+/// Before an apply: gives a folder-per-class dataset a saved split if it has no usable one (see ApplyOptions::split)
+/// and records in each step the split its file has now. Problems are warnings: the apply goes on without them.
+void prepareSplits(
+    const Context& ctx, const CleaningPlan& plan, const ApplyOptions& options, Journal& j, QStringList* warnings)
+{
+    if (detectLayout(ctx.root) != Layout::FolderPerClass)
+        return;
+    const SplitStoreRead read = readSplitStore(ctx.root);
+    std::optional<SplitStore> store;
+    if (read.store && (!options.split || read.store->settings.sameAs(*options.split)))
+        store = read.store;
+    if (!store) {
+        ScanOptions so;
+        if (options.split) {
+            so.seed = options.split->seed;
+            so.validPct = options.split->validPct;
+        }
+        so.verifyImages = false; // only the paths matter
+        so.unlabeledFolders = plan.unlabeledFolders();
+        const ScanResult scan = scanDataset(ctx.root, so); // no usable store: the seeded rule, as the user sees it
+        if (scan.ok()) {
+            store = SplitStore::fromDataset(*scan.dataset);
+        } else if (scan.error.startsWith(QLatin1String("No classes found"))) {
+            store = SplitStore { SplitSettings { so.seed, so.validPct }, {} }; // nothing labeled yet: nothing to keep
+        } else {
+            *warnings << QStringLiteral("the split could not be saved (%1): moved files may change between train "
+                                        "and valid")
+                             .arg(scan.error);
+            return;
+        }
+        QString err;
+        if (!writeSplitStore(ctx.root, *store, &err)) {
+            *warnings << QStringLiteral("the split could not be saved (%1): moved files may change between train "
+                                        "and valid")
+                             .arg(err);
+            return;
+        }
+        if (!read.error.isEmpty())
+            *warnings << QStringLiteral("the saved split %1 was damaged (%2); it was written anew from the current "
+                                        "split")
+                             .arg(splitStoreRelPath(), read.error);
+    }
+    j.split = store->settings;
+    for (Step& s : j.steps) {
+        Split split = Split::Unlabeled;
+        if (!plan.classOf(s.from).isEmpty()) {
+            const auto it = store->entries.constFind(s.from);
+            split = it != store->entries.cend() ? it.value()
+                                                : splitFor(s.from, store->settings.seed, store->settings.validPct);
+        }
+        s.split = splitName(split);
+    }
+}
+
+/// After a phase put every file of `t` at its `to` (forward) or its `from`: brings the saved split in line, so that a
+/// relabelled or restored file keeps the split recorded in its step, undo gives each file its recorded split back, a
+/// deleted file keeps its entry, and a newly labelled file (from an unlabeled folder) is left to the per-file rule.
+/// Idempotent (recovery may run it again). Never creates a store: one that lists only these files would change the
+/// split of every other file. A failure is a warning: the moves stand.
+void updateSplitStore(const Context& ctx, const Txn& t, bool forward, QStringList* warnings)
+{
+    if (detectLayout(ctx.root) != Layout::FolderPerClass)
+        return;
+    SplitStoreRead read = readSplitStore(ctx.root);
+    if (!read.store)
+        return;
+    SplitStore& store = *read.store;
+    // Splits recorded under other settings (the store was replaced since) say nothing about this store.
+    const bool useRecorded = t.journal.split && t.journal.split->sameAs(store.settings);
+    bool changed = false;
+    auto set = [&](const QString& path, Split split) {
+        if (split == Split::Unlabeled) {
+            changed = store.entries.remove(path) > 0 || changed;
+            return;
+        }
+        const auto it = store.entries.constFind(path);
+        if (it == store.entries.cend() || it.value() != split) {
+            store.entries.insert(path, split);
+            changed = true;
+        }
+    };
+    auto copy = [&](const QString& from, const QString& to) { // journals without recorded splits: by path
+        const auto it = store.entries.constFind(from);
+        if (it != store.entries.cend())
+            set(to, it.value());
+    };
+    for (const Step& s : t.journal.steps) {
+        Split recorded = Split::Unlabeled;
+        const bool haveRecorded = useRecorded && splitFromName(s.split, &recorded);
+        if (s.kind == MoveKind::Delete) { // the entry stays, for undo and restore
+            if (haveRecorded)
+                set(s.from, recorded);
+        } else if (forward) {
+            if (haveRecorded)
+                set(s.to, recorded);
+            else
+                copy(s.kind == MoveKind::Restore ? originalOfTrashPath(s.from) : s.from, s.to);
+        } else if (s.kind == MoveKind::Relabel) { // a restore undone: back in the trash, its entry stays
+            if (haveRecorded)
+                set(s.from, recorded);
+            else
+                copy(s.to, s.from);
+        }
+    }
+    if (!changed)
+        return;
+    QString err;
+    if (!writeSplitStore(ctx.root, store, &err))
+        *warnings << QStringLiteral("could not update the saved split (%1): moved files may change between train and "
+                                    "valid at the next scan")
+                         .arg(err);
+    crashPoint("split updated");
+}
+
 struct RollbackOutcome
 {
     bool resolved = true;
@@ -731,6 +890,7 @@ bool runPhase(const Context& ctx, Txn& t, Phase p, const ApplyOptions* options, 
     }
     syncTouchedDirs(ctx, t);
     tidy(ctx, t, forward);
+    updateSplitStore(ctx, t, forward, &res.warnings);
     crashPoint("before commit");
     if (!log.append("commit " + phaseName(p), &err)) {
         // Every file is in place; only the record is missing. The next recover() sees that and commits.
@@ -774,6 +934,7 @@ RecoveryAction resolveIncomplete(const Context& ctx, Txn& t)
         if (allThere) {
             syncTouchedDirs(ctx, t);
             tidy(ctx, t, isForward(p));
+            updateSplitStore(ctx, t, isForward(p), &a.problems);
             crashPoint("recovery before commit");
             if (!log.append("commit " + phaseName(p), &err)) {
                 a.problems << err;
@@ -1149,7 +1310,7 @@ TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const
     if (!openForWriting(ctx, lock, res))
         return res;
     const History h = loadHistory(ctx);
-    const Journal j = buildApplyJournal(ctx, h, plan, options, res);
+    Journal j = buildApplyJournal(ctx, h, plan, options, res);
     if (!res.problems.isEmpty()) {
         res.error =
             QStringLiteral("the plan cannot be applied (%1 problem(s)); nothing was moved").arg(res.problems.size());
@@ -1160,6 +1321,7 @@ TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const
         res.error = err + QStringLiteral("; nothing was moved");
         return res;
     }
+    prepareSplits(ctx, plan, options, j, &res.warnings);
     Txn t;
     if (!writeJournal(ctx, j, &t, &err)) {
         res.error = QStringLiteral("cannot write the journal (%1); nothing was moved").arg(err);
@@ -1268,6 +1430,20 @@ TransactionResult restoreFromTrash(const QString& root, const QStringList& files
     j.kind = TransactionKind::Restore;
     j.created = QDateTime::currentDateTimeUtc();
     j.dataset = ctx.root;
+    // The split each file had when it was deleted (recorded by its delete step, else its entry in the saved split).
+    const SplitStoreRead stored =
+        detectLayout(ctx.root) == Layout::FolderPerClass ? readSplitStore(ctx.root) : SplitStoreRead {};
+    QHash<QString, QString> deletedSplit; // trash path -> split name
+    if (stored.store) {
+        j.split = stored.store->settings;
+        for (const Txn& t : h.txns) {
+            if (!t.journal.split || !t.journal.split->sameAs(stored.store->settings))
+                continue;
+            for (const Step& s : t.journal.steps)
+                if (s.kind == MoveKind::Delete && !s.split.isEmpty())
+                    deletedSplit.insert(s.to, s.split);
+        }
+    }
     QSet<QString> reserved;
     for (const TrashEntry& e : std::as_const(chosen)) {
         Step s;
@@ -1277,6 +1453,9 @@ TransactionResult restoreFromTrash(const QString& root, const QStringList& files
         const Fs::StatInfo st = Fs::lstatPath(ctx.abs(s.from));
         s.size = st.size;
         s.mtimeMs = st.mtimeMs;
+        s.split = deletedSplit.value(e.trashPath);
+        if (s.split.isEmpty() && stored.store && stored.store->entries.contains(e.originalPath))
+            s.split = splitName(stored.store->entries.value(e.originalPath));
         if (s.to != e.originalPath)
             res.warnings << QStringLiteral("%1 is taken: restoring as %2").arg(e.originalPath, s.to);
         checkSourceFolder(ctx, s.from, &res.problems);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include <QDateTime>
 #include <QList>
@@ -12,6 +13,7 @@
 #include <QtGlobal>
 
 #include "core/cleaning/cleaningplan.h"
+#include "core/dataset/splitstore.h"
 
 /**
  * @file
@@ -24,6 +26,10 @@
  *                                              "begin undo", "back 3", "commit undo", "begin rollback", "purged", ...
  *     <root>/.winnow/trash/<id>/<relPath>      files deleted by transaction <id>, at their original relative path
  *     <root>/.winnow/trash/<id>.json           trash manifest of <id> (informational; the files are the truth)
+ *     <root>/.winnow/splits.tsv                the saved train/valid split (core/dataset/splitstore.h), kept up to
+ *                                              date by every transaction below: a relabelled or restored file keeps
+ *                                              the split it had, undo gives every file its old split back, a deleted
+ *                                              file keeps its entry (for undo and restore), no other file moves
  *
  * `<id>` is `<6-digit sequence>-<UTC yyyyMMddTHHmmssZ>`, e.g. `000003-20250114T093012Z`; ids sort in history order.
  * Full format: core/cleaning/FORMAT.md.
@@ -60,6 +66,12 @@ struct ApplyOptions
     /// Called on the calling thread after each file move with (done, total). Return false to cancel: the moves done
     /// so far are rolled back and the result says "cancelled".
     std::function<bool(int done, int total)> progress;
+    /// The split settings the dataset is used with (pass SplitSettings::of(dataset.options)). Before the first move a
+    /// folder-per-class dataset gets `.winnow/splits.tsv` (core/dataset/splitstore.h) written from a scan of the
+    /// root with these settings when it has none, a damaged one, or one made with other settings, so that every moved
+    /// file keeps its split. Unset: an existing store is used whatever its settings; a missing one is made with the
+    /// ScanOptions defaults (seed 42, validPct 0.2).
+    std::optional<SplitSettings> split;
 };
 
 enum class TransactionKind : quint8 {

@@ -20,6 +20,8 @@
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrentMap>
 
+#include "core/dataset/splitstore.h"
+
 namespace Winnow {
 
 QString splitName(Split s)
@@ -883,9 +885,27 @@ ScanResult scanDataset(const QString& rootIn, const ScanOptions& optionsIn, cons
                 labeled << samples.at(i).relPath;
                 labeledIndex << i;
             }
-        const QList<Split> splits = assignSplits(labeled, ds.options.seed, ds.options.validPct);
-        for (int k = 0; k < labeledIndex.size(); ++k)
-            samples[labeledIndex.at(k)].split = splits.at(k);
+        // A saved split made with the same seed and validPct pins every file it lists; files it does not list (added
+        // since) get the per-file rule, which moves nobody. No usable store: the rank rule, as before stores existed.
+        const SplitStoreRead stored = readSplitStore(root);
+        if (!stored.error.isEmpty())
+            ds.warnings << QStringLiteral("The saved split %1 is damaged (%2) and was not used: the split was drawn by "
+                                          "the seeded rule, so it may differ from earlier runs. Training again or "
+                                          "applying cleaning decisions rewrites it.")
+                               .arg(splitStoreRelPath(), stored.error);
+        if (stored.store && stored.store->settings.sameAs(SplitSettings::of(ds.options))) {
+            const QHash<QString, Split>& kept = stored.store->entries;
+            for (int k = 0; k < labeledIndex.size(); ++k) {
+                const QString& rel = labeled.at(k);
+                const auto it = kept.constFind(rel);
+                samples[labeledIndex.at(k)].split =
+                    it != kept.cend() ? it.value() : splitFor(rel, ds.options.seed, ds.options.validPct);
+            }
+        } else {
+            const QList<Split> splits = assignSplits(labeled, ds.options.seed, ds.options.validPct);
+            for (int k = 0; k < labeledIndex.size(); ++k)
+                samples[labeledIndex.at(k)].split = splits.at(k);
+        }
     }
 
     // Check every file, in parallel.

@@ -52,7 +52,7 @@ struct Sample
 };
 
 enum class Layout : quint8 {
-    FolderPerClass, ///< root/<class>/**/*.jpg, split drawn from (relative path, seed)
+    FolderPerClass, ///< root/<class>/**/*.jpg, split saved in .winnow/splits.tsv or drawn from (relative path, seed)
     TrainValid ///< root/train/<class>/..., root/valid/<class>/... (fastai GrandparentSplitter)
 };
 
@@ -119,10 +119,17 @@ struct ScanError
 /// case-insensitively) or a train/ + valid/ layout (chosen when root holds both a `train` and a `valid` folder).
 /// Files directly in root are ignored (with a warning). Never throws; bad files are kept with a reason.
 ///
-/// FolderPerClass split: the labeled files (readable or not, so that repairing a file never moves others) are ranked
-/// by splitHash(relPath, seed); the first floor(validPct * n) (fastai's `int(valid_pct*n)`) are valid, the rest train.
-/// So the split does not depend on directory listing order, and adding or removing k files changes the split of at
-/// most k other files. Unlabeled files get Split::Unlabeled and label -1.
+/// FolderPerClass split (labeled files, readable or not, so that repairing a file never moves others):
+/// - When `<root>/.winnow/splits.tsv` (core/dataset/splitstore.h) exists and was made with this scan's seed and
+///   validPct, every file it lists keeps the split it lists, and a file it does not list (added since) gets
+///   splitFor(relPath, seed, validPct), a pure function of its own path, so it moves nobody. The store is written by
+///   the cleaning transactions (a relabelled or renamed file keeps its split; undo gives every file its old split
+///   back; a deletion moves nobody) and when training starts (persistSplits()).
+/// - Otherwise (no store, the first scan of a folder: so existing splits do not change on upgrade; or a store made
+///   with another seed or validPct, which is ignored because the user asked for a new split) the files are ranked by
+///   splitHash(relPath, seed); the first floor(validPct * n) (fastai's `int(valid_pct*n)`) are valid, the rest train,
+///   independent of directory listing order. A damaged store is ignored the same way, with a line in `warnings`.
+/// The scan only reads the store: it never writes into the dataset. Unlabeled files get Split::Unlabeled and label -1.
 ///
 /// Thread-safe (no shared state); decodes files in parallel; may take seconds on big trees: call it off the GUI
 /// thread.
@@ -153,14 +160,16 @@ ScanResult scanDataset(const QString& root, const ScanOptions& options, const Sc
 /// seed-dependent basis, then a splitmix64 finaliser. Pure and platform-independent.
 quint64 splitHash(const QString& relPath, quint64 seed);
 
-/// The exact rule scanDataset uses for a FolderPerClass dataset: the floor(validPct * n) paths with the smallest
-/// (splitHash, path) are Valid, the rest Train. Result is parallel to `relPaths`; order of the input does not matter.
+/// The rule scanDataset uses for a FolderPerClass dataset without a saved split: the floor(validPct * n) paths with the
+/// smallest (splitHash, path) are Valid, the rest Train. Result is parallel to `relPaths`; order of the input does not
+/// matter.
 QList<Split> assignSplits(const QStringList& relPaths, quint64 seed, double validPct);
 
 /// The split of one file judged on its own: Valid iff splitHash(relPath, seed) / 2^64 < validPct. A pure function of
 /// the relative path and the seed, so a file keeps it when others are added or removed; about validPct of files get
-/// Valid but not exactly. NOTE: scanDataset uses the rank rule of assignSplits (exact counts), which agrees with this
-/// for all but the files nearest the threshold; use assignSplits to reproduce a scan.
+/// Valid but not exactly. scanDataset uses it for files that a saved split (.winnow/splits.tsv) does not list; without
+/// a saved split it uses the rank rule of assignSplits (exact counts), which agrees with this for all but the files
+/// nearest the threshold: use assignSplits to reproduce such a scan. Pinned by golden values in tst_splitstore.
 Split splitFor(const QString& relPath, quint64 seed, double validPct);
 
 /// True if `fileName`'s extension is one we treat as an image (case-insensitive): jpg jpeg jfif png bmp gif webp tif

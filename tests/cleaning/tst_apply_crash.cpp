@@ -10,6 +10,7 @@
 #include "core/cleaning/cleaningplan.h"
 #include "core/cleaning/testhooks.h"
 #include "core/cleaning/transaction.h"
+#include "core/dataset/dataset.h"
 #include "tests/cleaning/cleaningtestutil.h"
 
 using namespace Winnow;
@@ -39,15 +40,29 @@ CleaningPlan makePlan()
     return plan;
 }
 
-/// One reachable state of the fixture: dataset files, folders and trash contents.
+/// The split a scan gives every labeled file (the saved split in .winnow/splits.tsv must follow the files).
+QHash<QString, Split> splitsOf(const QString& root)
+{
+    ScanOptions o;
+    o.verifyImages = false;
+    QHash<QString, Split> out;
+    if (const ScanResult r = scanDataset(root, o); r.ok())
+        for (const Sample& s : r.dataset->samples)
+            if (s.label >= 0)
+                out.insert(s.relPath, s.split);
+    return out;
+}
+
+/// One reachable state of the fixture: dataset files, folders, trash contents and the split of every file.
 struct State
 {
     Tree files;
     QSet<QString> dirs;
     Tree trash;
+    QHash<QString, Split> splits;
     static State of(const QString& root)
     {
-        return { hashTree(root), CleaningTest::dirSet(root), CleaningTest::trashByOriginal(root) };
+        return { hashTree(root), CleaningTest::dirSet(root), CleaningTest::trashByOriginal(root), splitsOf(root) };
     }
     bool operator==(const State&) const = default;
 };
@@ -142,6 +157,12 @@ void TestApplyCrash::initTestCase()
     QVERIFY(m_s1.files.contains(QStringLiteral("cats/a (1).jpg")));
     QVERIFY(m_s1.dirs.contains(QStringLiteral("new class")));
     QCOMPARE(m_s1.trash.size(), 2);
+    // Relabelled files keep their split; the newly labelled one gets the per-file rule.
+    QCOMPARE(m_s0.splits.size(), 5);
+    QCOMPARE(m_s1.splits.value(QStringLiteral("dogs/b.jpg")), m_s0.splits.value(QStringLiteral("cats/b.jpg")));
+    QCOMPARE(m_s1.splits.value(QStringLiteral("new class/c.jpg")), m_s0.splits.value(QStringLiteral("cats/c.jpg")));
+    QCOMPARE(m_s1.splits.value(QStringLiteral("cats/a (1).jpg")), m_s0.splits.value(QStringLiteral("dogs/a.jpg")));
+    QCOMPARE(m_s1.splits.value(QStringLiteral("dogs/u.jpg")), splitFor(QStringLiteral("dogs/u.jpg"), 42, 0.2));
     r = Cleaning::restoreFromTrash(ref);
     QVERIFY2(r.ok, qPrintable(r.message()));
     m_sRestored = State::of(ref);
@@ -168,8 +189,13 @@ int TestApplyCrash::recoverAndCheck(
     const int idx = int(allowed.indexOf(now));
     if (idx < 0) {
         QStringList files = now.files.keys();
-        QTest::qFail(qPrintable(where + QStringLiteral(": the tree is neither the state before nor after: ")
-                         + files.join(QStringLiteral(", "))),
+        QStringList splits;
+        for (auto it = now.splits.cbegin(); it != now.splits.cend(); ++it)
+            splits << it.key() + QLatin1Char('=') + splitName(it.value());
+        splits.sort();
+        QTest::qFail(
+            qPrintable(where + QStringLiteral(": the tree is neither the state before nor after: ")
+                + files.join(QStringLiteral(", ")) + QStringLiteral("; splits: ") + splits.join(QStringLiteral(", "))),
             __FILE__, __LINE__);
         return -1;
     }

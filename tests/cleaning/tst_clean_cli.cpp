@@ -74,6 +74,7 @@ private Q_SLOTS:
     void badPlan();
     void trashCommands();
     void recoveryIsReported();
+    void applySavesTheSplit();
 
 private:
     QTemporaryDir m_tmp;
@@ -97,6 +98,10 @@ void TestCleanCli::usageErrors_data()
     QTest::newRow("apply without plan") << QStringList { "clean", ".", "--apply" } << 2 << "--plan";
     QTest::newRow("unknown option") << QStringList { "clean", ".", "--frobnicate" } << 2 << "frobnicate";
     QTest::newRow("missing dir") << QStringList { "clean", "/nonexistent/x", "--status" } << 1 << "not a folder";
+    QTest::newRow("seed without apply") << QStringList { "clean", ".", "--undo", "--seed", "7" } << 2
+                                        << "--seed and --valid-pct go with --apply";
+    QTest::newRow("bad valid-pct") << QStringList { "clean", ".", "--plan", "p.json", "--apply", "--valid-pct", "2" }
+                                   << 2 << "--valid-pct must be a number between 0 and 1";
     QTest::newRow("trash no action") << QStringList { "trash", "." } << 2 << "exactly one of";
     QTest::newRow("trash files without restore")
         << QStringList { "trash", ".", "--list", "x" } << 2 << "exactly one of";
@@ -243,6 +248,23 @@ void TestCleanCli::recoveryIsReported()
     QCOMPARE(hashTree(root), before);
     QVERIFY(r.out.contains("rolled back"));
     QVERIFY(winnow({ "clean", root, "--status" }).err.isEmpty()); // nothing left to say
+}
+
+void TestCleanCli::applySavesTheSplit()
+{
+    const QString root = m_tmp.filePath("split");
+    makeTree(root);
+    const QString plan = writePlan(m_tmp.path(), root);
+    const Run r = winnow({ "clean", root, "--plan", plan, "--apply", "--seed", "7", "--valid-pct", "0.5" });
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QFile f(root + "/.winnow/splits.tsv");
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray text = f.readAll();
+    QVERIFY2(text.startsWith("# winnow-splits version=1 seed=7 validPct=0.5\n"), text.constData());
+    // The relabelled file is listed at its new path with the split it had; the deleted one keeps its entry.
+    QVERIFY2(text.contains("\tdogs/a (1).jpg\n"), text.constData());
+    QVERIFY2(text.contains("\tcats/b.jpg\n"), text.constData());
+    QVERIFY2(!text.contains("birds/u.jpg"), text.constData()); // newly labelled: the per-file rule
 }
 
 QTEST_GUILESS_MAIN(TestCleanCli)

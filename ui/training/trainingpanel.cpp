@@ -33,6 +33,7 @@
 #include <QVBoxLayout>
 #include <QValueAxis>
 
+#include "core/dataset/splitstore.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/engine/weightscatalogue.h"
 #include "ui/training/trainingmodels.h"
@@ -639,6 +640,8 @@ void TrainingPanel::start()
                      .filePath(name + QLatin1Char('-')
                          + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
     }
+    if (QString why; !persistSplits(*m_dataset, &why)) // pin the split this run trains on; best effort
+        qWarning("Winnow: %s", qPrintable(why));
     const quint64 job = m_controller->train(*m_dataset, c, runDir);
     if (job == 0) {
         setStatus(tr("The engine is busy with another job."), true);
