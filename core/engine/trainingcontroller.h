@@ -5,6 +5,7 @@
 
 #include <QObject>
 
+#include "core/engine/run.h"
 #include "core/engine/types.h"
 
 namespace Winnow {
@@ -38,6 +39,11 @@ public:
     quint64 score(const Dataset& dataset, const ScoreOptions& scoring = {});
     /// Fast round after cleaning: reuse cached backbone features of unchanged files, retrain only the head, re-score.
     quint64 retrainHead(const Dataset& dataset, const ScoreOptions& scoring = {});
+    /// Loads the newest saved run of a dataset: the first of `runDirs` whose run.json belongs to `datasetRoot` (same
+    /// folder) becomes the current model (Engine::loadRun), its scores come back through scoresReady, and runLoaded()
+    /// carries what it holds (epochs, rounds; the app's round history from rounds.json when there is one). Fails,
+    /// with a message, when none of them fits. Returns the job id, or 0 if busy.
+    quint64 loadRun(const QString& datasetRoot, const QStringList& runDirs);
     /// Request cancellation of the running job (no-op when idle). Thread-safe flag; never blocks.
     void cancel();
 
@@ -47,6 +53,9 @@ Q_SIGNALS:
     void epochFinished(quint64 job, const Winnow::EpochStats& stats);
     void scoresReady(quint64 job, const Winnow::ScoreSet& scores);
     void roundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    /// A loadRun() job found and loaded `runDir` (emitted before scoresReady). `rounds`: the round history to show.
+    void runLoaded(
+        quint64 job, const QString& runDir, const Winnow::RunInfo& info, const QVector<Winnow::RoundSummary>& rounds);
     void finished(quint64 job);
     void failed(quint64 job, const QString& message);
     void cancelled(quint64 job);
@@ -57,3 +66,5 @@ private:
 };
 
 } // namespace Winnow
+
+Q_DECLARE_METATYPE(Winnow::RunInfo)
