@@ -222,6 +222,10 @@ QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, i
         return {};
     if (role == Qt::ToolTipRole) {
         switch (section) {
+        case ErrorRateColumn:
+            return tr("Error rate on the validation images");
+        case ValidLossColumn:
+            return tr("Validation loss");
         case FilesChangedColumn:
             return tr("Files deleted, moved or added since the previous round (each counted once)");
         case PredictionsChangedColumn:
@@ -238,9 +242,9 @@ QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, i
     case KindColumn:
         return tr("Kind");
     case ErrorRateColumn:
-        return tr("Error rate");
+        return tr("Error");
     case ValidLossColumn:
-        return tr("Valid loss");
+        return tr("Loss");
     case FilesChangedColumn:
         return tr("Files");
     case PredictionsChangedColumn:

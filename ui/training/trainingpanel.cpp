@@ -80,9 +80,13 @@ protected:
     {
         QStyleOptionFrame option;
         initStyleOption(&option);
-        const QRect textRect = style()
-                                   ->subElementRect(QStyle::SE_LineEditContents, &option, this)
-                                   .adjusted(2 + textMargins().left(), 0, -2 - textMargins().right(), 0);
+        QRect textRect = style()
+                             ->subElementRect(QStyle::SE_LineEditContents, &option, this)
+                             .adjusted(2 + textMargins().left(), 0, -2 - textMargins().right(), 0);
+        // Not under the clear button (a child tool button at the right end).
+        for (const QWidget* child : findChildren<QWidget*>(Qt::FindDirectChildrenOnly))
+            if (child->isVisible() && child->geometry().left() > width() / 2)
+                textRect.setRight(qMin(textRect.right(), child->geometry().left() - 3));
         const QString full = text();
         if (hasFocus() || full.isEmpty() || fontMetrics().horizontalAdvance(full) <= textRect.width()) {
             QLineEdit::paintEvent(event);
@@ -267,7 +271,7 @@ void TrainingPanel::buildUi()
     m_seed->setRange(0, std::numeric_limits<int>::max());
     dataForm->addRow(tr("S&eed:"), m_seed);
 
-    m_start = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Start training"), this);
+    m_start = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("S&tart training"), this);
     m_start->setObjectName(QStringLiteral("startButton"));
     m_start->setDefault(true);
     m_start->setToolTip(tr("Fine-tune the model on this dataset, then score every image"));
@@ -343,6 +347,10 @@ void TrainingPanel::buildUi()
 
     m_epochTable = makeTable(m_epochModel, this);
     m_epochTable->setObjectName(QStringLiteral("epochTable"));
+    // fastai's column names need their width; the stage column takes what is left.
+    for (int c = 0; c < EpochTableModel::ColumnCount; ++c)
+        m_epochTable->horizontalHeader()->setSectionResizeMode(
+            c, c == EpochTableModel::StageColumn ? QHeaderView::Stretch : QHeaderView::ResizeToContents);
     m_roundTable = makeTable(m_roundModel, this);
     m_roundTable->setObjectName(QStringLiteral("roundTable"));
     // Seven columns in a narrow box: numbers take what they need, the kind and the predictions share the rest and
@@ -361,8 +369,8 @@ void TrainingPanel::buildUi()
     auto* tables = new QSplitter(Qt::Horizontal, this);
     tables->addWidget(epochBox);
     tables->addWidget(roundBox);
-    tables->setStretchFactor(0, 3);
-    tables->setStretchFactor(1, 2);
+    tables->setStretchFactor(0, 1);
+    tables->setStretchFactor(1, 1);
     tables->setChildrenCollapsible(false);
 
     auto* right = new QSplitter(Qt::Vertical, this);
