@@ -9,6 +9,7 @@
 
 #include "app/cli/commands.h"
 #include "core/nn/allocator.h"
+#include "ui/englishplurals.h"
 #include "ui/mainwindow.h"
 
 namespace {
@@ -84,6 +85,7 @@ int main(int argc, char** argv)
 
     QApplication app(argc, argv);
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/winnow/icons/winnow.svg")));
+    Winnow::EnglishPlurals::install(); // before any window text: "1 class", "2 classes"
     Winnow::MainWindow window;
     const QStringList args = app.arguments();
     if (args.size() >= 2)

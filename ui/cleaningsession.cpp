@@ -14,6 +14,7 @@
 #include <QtConcurrent>
 
 #include "core/dataset/dataset.h"
+#include "core/engine/trainingcontroller.h"
 #include "ui/analysis/analysispages.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/mainwindow.h"
@@ -68,8 +69,9 @@ CleaningSession::CleaningSession(MainWindow* window, AnalysisPages* pages)
     m_retrainAfter->setObjectName(QStringLiteral("retrainAfterApplyAction"));
     m_retrainAfter->setCheckable(true);
     m_retrainAfter->setChecked(QSettings().value(QLatin1String(kRetrainKey), true).toBool());
-    m_retrainAfter->setToolTip(tr("After each apply, undo or redo, retrain the classifier head on the new labels "
-                                  "and re-score every image"));
+    m_retrainAfter->setToolTip(tr("After each apply, undo or redo, retrain on the new labels and re-score every "
+                                  "image: a full fine-tune when one takes under a minute (or on a GPU), else the "
+                                  "fine-tuned network's last layer, refitted in about a second"));
     connect(
         m_retrainAfter, &QAction::toggled, this, [](bool on) { QSettings().setValue(QLatin1String(kRetrainKey), on); });
 
@@ -84,7 +86,14 @@ CleaningSession::CleaningSession(MainWindow* window, AnalysisPages* pages)
         });
     }
     if (m_window) {
+        // Another folder is about to replace the decisions on the pages: write this folder's first.
+        connect(m_window, &MainWindow::scanStarted, this, [this] {
+            if (m_saveTimer->isActive())
+                savePending();
+        });
         connect(m_window, &MainWindow::datasetOpened, this, &CleaningSession::onDatasetOpened);
+        if (TrainingPanel* panel = m_window->trainingPanel())
+            connect(panel, &TrainingPanel::busyChanged, this, &CleaningSession::updateActions);
         if (const Dataset* ds = m_window->dataset())
             onDatasetOpened(*ds);
     }
@@ -119,6 +128,10 @@ void CleaningSession::savePending()
     if (!m_pages || m_root.isEmpty())
         return;
     const CleaningPlan& plan = m_pages->plan();
+    // Only this folder's own decisions are written (or removed) here. While another folder opens, the pages already
+    // hold that folder's (empty) plan: writing it here would delete this folder's decisions.
+    if (plan.root().isEmpty() || QDir::cleanPath(plan.root()) != m_root)
+        return;
     const QString path = pendingPlanPath(m_root);
     if (plan.isEmpty()) {
         QFile::remove(path);
@@ -142,12 +155,16 @@ void CleaningSession::onDatasetOpened(const Dataset& dataset)
         if (m_pages && QFileInfo::exists(path)) {
             QString error;
             if (auto plan = CleaningPlan::load(path, &error)) {
+                // Keyed to the folder as opened now (it may have been moved or reached by another path).
+                plan->setRoot(dataset.root);
+                plan->setLayout(dataset.layout);
                 m_loadingPlan = true;
                 m_pages->setPlan(*plan);
                 m_loadingPlan = false;
                 if (m_window && !plan->isEmpty())
                     m_window->showStatus(
-                        tr("Restored %1 pending decisions (%2).").arg(plan->size()).arg(plan->summary().text()), 8000);
+                        tr("Restored %n pending decision(s) (%1).", nullptr, plan->size()).arg(plan->summary().text()),
+                        8000);
             } else if (m_window) {
                 m_window->showStatus(tr("Ignored unreadable pending decisions: %1").arg(error), 8000);
             }
@@ -156,26 +173,96 @@ void CleaningSession::onDatasetOpened(const Dataset& dataset)
     m_history = Cleaning::status(root);
     if (m_retrainPending) {
         m_retrainPending = false;
-        if (m_window && m_window->trainingPanel())
+        if (m_window && m_window->trainingPanel() && m_window->trainingPanel()->hasModel())
             m_window->trainingPanel()->retrain();
     }
     updateActions();
 }
 
+bool CleaningSession::trainingRunning() const
+{
+    return m_window
+        && ((m_window->controller() && m_window->controller()->isBusy())
+            || (m_window->trainingPanel() && m_window->trainingPanel()->isBusy()));
+}
+
 void CleaningSession::updateActions()
 {
-    const bool ready = !m_busy && !m_root.isEmpty();
     const PlanSummary summary = m_pages ? m_pages->plan().summary() : PlanSummary {};
-    m_apply->setEnabled(ready && summary.total() > 0);
+    // Why an action cannot run now (empty: it can). Files must not move under a training job that reads them.
+    QString blocked;
+    if (m_root.isEmpty())
+        blocked = tr("Open a dataset first");
+    else if (m_busy)
+        blocked = tr("Wait: files are being moved");
+    else if (trainingRunning())
+        blocked = tr("Wait for the training job to finish (or cancel it on the Train page): it reads these files");
+    const auto set = [&](QAction* a, bool possible, const QString& why, const QString& normal) {
+        const QString reason = !blocked.isEmpty() ? blocked : (possible ? QString() : why);
+        a->setEnabled(reason.isEmpty());
+        a->setToolTip(reason.isEmpty() ? normal : reason);
+    };
+    set(m_apply, summary.total() > 0,
+        tr("No decisions to apply: mark images Delete (D) or move them to a class (1–9) first"),
+        tr("Move %1: deleted files to the dataset's trash, relabelled files to their new class folder (one undoable "
+           "step)")
+            .arg(summary.text()));
     m_apply->setText(summary.total() > 0 ? tr("&Apply %1 Decisions…").arg(summary.total()) : tr("&Apply Decisions…"));
-    m_undo->setEnabled(ready && !m_history.undoTarget.isEmpty());
-    m_redo->setEnabled(ready && !m_history.redoTarget.isEmpty());
+    set(m_undo, !m_history.undoTarget.isEmpty(), tr("Nothing to undo: no applied cleaning of this dataset"),
+        tr("Put every file of the last applied cleaning back where it was"));
+    set(m_redo, !m_history.redoTarget.isEmpty(), tr("Nothing to redo"), tr("Apply the last undone cleaning again"));
+}
+
+QString CleaningSession::planDetails(const CleaningPlan& plan)
+{
+    QStringList lines;
+    for (const CleanDecision& d : plan.decisions()) {
+        if (d.action == CleanAction::Delete)
+            lines << tr("delete  %1").arg(d.file);
+        else if (d.action == CleanAction::Relabel)
+            lines << tr("move    %1  →  %2")
+                         .arg(d.file,
+                             plan.relabelDestination(d.file, d.toClass).section(QLatin1Char('/'), 0, -2)
+                                 + QLatin1Char('/'));
+    }
+    return lines.join(QLatin1Char('\n'));
+}
+
+int CleaningSession::keepPendingOnQuit()
+{
+    savePending();
+    const int n = m_pages && !m_root.isEmpty() ? m_pages->plan().size() : 0;
+    if (n == 0 || !m_window)
+        return n;
+    const QString where = QDir::toNativeSeparators(pendingPlanPath(m_root));
+    m_window->showStatus(
+        tr("%n pending decision(s) kept in %1: they come back with the folder.", nullptr, n).arg(where), 0);
+    if (!m_confirm || QSettings().value(QStringLiteral("cleaning/quietQuit"), false).toBool())
+        return n;
+    QMessageBox box(QMessageBox::Information, tr("Decisions Kept"),
+        tr("%n pending decision(s) for \"%1\" kept.", nullptr, n).arg(QFileInfo(m_root).fileName()), QMessageBox::Ok,
+        dialogParent());
+    box.setObjectName(QStringLiteral("keptOnQuitBox"));
+    box.setInformativeText(tr("Nothing was moved. They are saved in %1 and come back when you open this folder "
+                              "again; Clean ▸ Apply carries them out.")
+                               .arg(where));
+    auto* quiet = new QCheckBox(tr("Do not tell me again"), &box);
+    box.setCheckBox(quiet);
+    box.exec();
+    if (quiet->isChecked())
+        QSettings().setValue(QStringLiteral("cleaning/quietQuit"), true);
+    return n;
 }
 
 void CleaningSession::apply()
 {
     if (m_busy || !m_pages || m_root.isEmpty())
         return;
+    if (trainingRunning()) {
+        if (m_window)
+            m_window->showStatus(m_apply->toolTip());
+        return;
+    }
     const CleaningPlan& plan = m_pages->plan();
     const PlanSummary summary = plan.summary();
     if (summary.total() == 0) {
@@ -188,8 +275,10 @@ void CleaningSession::apply()
             tr("Apply %1 to \"%2\"?").arg(summary.text(), QDir::toNativeSeparators(m_root)), QMessageBox::NoButton,
             dialogParent());
         box.setInformativeText(tr("Deleted files go to the dataset's trash (.winnow/trash), relabelled files move to "
-                                  "their class folder under a free name. Nothing is lost: Edit > Undo Last Apply "
-                                  "puts everything back."));
+                                  "their class folder under a free name. Nothing is lost: Clean ▸ Undo Last Apply "
+                                  "(%1) puts everything back. Show Details lists every file.")
+                                   .arg(m_undo->shortcut().toString(QKeySequence::NativeText)));
+        box.setDetailedText(planDetails(plan));
         auto* retrain = new QCheckBox(tr("Retrain the head afterwards"), &box);
         retrain->setChecked(m_retrainAfter->isChecked());
         box.setCheckBox(retrain);
@@ -206,13 +295,13 @@ void CleaningSession::apply()
 
 void CleaningSession::undoLastApply()
 {
-    if (!m_busy && !m_root.isEmpty())
+    if (!m_busy && !m_root.isEmpty() && !trainingRunning())
         run(Op::Undo);
 }
 
 void CleaningSession::redoApply()
 {
-    if (!m_busy && !m_root.isEmpty())
+    if (!m_busy && !m_root.isEmpty() && !trainingRunning())
         run(Op::Redo);
 }
 

@@ -62,6 +62,12 @@ public:
     }
     /// Where pending decisions are kept for `root`.
     static QString pendingPlanPath(const QString& root);
+    /// The text of the Apply confirmation's details: one line per file ("delete  a/b.jpg", "move  a/c.jpg → d/").
+    static QString planDetails(const CleaningPlan& plan);
+
+    /// Saves the pending decisions now (the window is closing) and, when there are some, tells the user they are
+    /// kept beside the dataset and come back with it. Returns how many were kept.
+    int keepPendingOnQuit();
 
 public Q_SLOTS:
     /// Applies the pending decisions (after a confirmation that says what will happen).
@@ -80,6 +86,7 @@ private:
     void run(Op op);
     void onFinished(Op op, const TransactionResult& result);
     void onDatasetOpened(const Dataset& dataset);
+    bool trainingRunning() const;
     void updateActions();
     void scheduleSave();
     void savePending();

@@ -198,9 +198,9 @@ void DatasetSummary::setDataset(const Dataset& dataset)
     const QString layout = dataset.layout == Layout::TrainValid
         ? tr("train/ + valid/ folders")
         : tr("a folder per class, %1% held out").arg(qRound(dataset.options.validPct * 100));
-    m_path->setText(
-        QStringLiteral("%1<br><small>%2 images · %3</small>")
-            .arg(QDir::toNativeSeparators(dataset.root).toHtmlEscaped(), QLocale().toString(dataset.size()), layout));
+    m_path->setText(QStringLiteral("%1<br><small>%2 · %3</small>")
+                        .arg(QDir::toNativeSeparators(dataset.root).toHtmlEscaped(),
+                            tr("%n image(s)", nullptr, int(dataset.size())), layout));
     m_model->setDataset(dataset);
 
     m_unreadable->clear();

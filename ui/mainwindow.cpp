@@ -2,13 +2,17 @@
 #include "ui/mainwindow.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <QAction>
 #include <QApplication>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QCryptographicHash>
 #include <QDesktopServices>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -17,6 +21,8 @@
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -31,6 +37,7 @@
 #include <QStyle>
 #include <QTabWidget>
 #include <QToolBar>
+#include <QTreeWidget>
 #include <QUrl>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -40,8 +47,10 @@
 #include "core/engine/trainingcontroller.h"
 #include "core/thumbnail/thumbnailloader.h"
 #include "ui/analysis/analysispages.h"
+#include "ui/analysis/decisionstore.h"
 #include "ui/cleaningsession.h"
 #include "ui/datasetsummary.h"
+#include "ui/englishplurals.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 #include "ui/imagegrid/imagegridview.h"
@@ -107,6 +116,7 @@ MainWindow::MainWindow(QWidget* parent)
     , m_imageModel(new ImageGridModel(this))
     , m_imageProxy(new ImageGridProxy(this))
 {
+    EnglishPlurals::install(); // "1 class", "2 classes" (tr("%n class(es)", nullptr, n) everywhere)
     setObjectName(QStringLiteral("MainWindow"));
     setWindowTitle(QStringLiteral("Winnow"));
     setAcceptDrops(true);
@@ -162,9 +172,10 @@ MainWindow::MainWindow(QWidget* parent)
 
     connect(m_controller, &TrainingController::scoresReady, this,
         [this](quint64, const ScoreSet& scores) { setScores(scores); });
-    connect(m_controller, &TrainingController::failed, this,
-        [this](quint64, const QString& message) { showStatus(tr("Training failed: %1").arg(message), 10000); });
+    // Failures (and a reload that found no run) reach the status bar through the panel's own words.
     connect(m_trainingPanel, &TrainingPanel::statusMessage, this, [this](const QString& text) { showStatus(text); });
+    connect(m_trainingPanel, &TrainingPanel::actionsChanged, this, &MainWindow::updateActions);
+    connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::updateActions);
 
     QSettings settings;
     m_imageView->setZoom(settings.value(kZoomKey, ImageGridView::kDefaultZoom).toInt());
@@ -173,6 +184,7 @@ MainWindow::MainWindow(QWidget* parent)
     restoreState(settings.value(kStateKey).toByteArray());
     updateTitle();
     updateImageCount();
+    updateActions();
 }
 
 MainWindow::~MainWindow() = default;
@@ -213,6 +225,8 @@ void MainWindow::buildImagesPage()
     m_imageView->setModel(m_imageProxy);
     m_imageView->setPlaceholderText(tr(
         "Open a dataset folder to browse its images:\nFile ▸ Open Folder (Ctrl+O), or drop a folder on this window."));
+    m_imageView->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_imageView, &QWidget::customContextMenuRequested, this, &MainWindow::showImageContextMenu);
 
     auto* zoomIcon = new QLabel(m_imagesPage);
     zoomIcon->setPixmap(themeIcon("zoom-in", QStyle::SP_FileDialogDetailedView).pixmap(16, 16));
@@ -309,15 +323,26 @@ void MainWindow::buildActions()
     auto* viewMenu = menuBar()->addMenu(tr("&View"));
     viewMenu->setObjectName(QStringLiteral("viewMenu"));
     viewMenu->addSeparator();
-    auto* zoomIn = viewMenu->addAction(
-        themeIcon("zoom-in", QStyle::SP_ArrowUp), tr("Zoom &In"), m_imageView, &ImageGridView::zoomIn);
-    zoomIn->setShortcut(QKeySequence::ZoomIn);
-    auto* zoomOut = viewMenu->addAction(
-        themeIcon("zoom-out", QStyle::SP_ArrowDown), tr("Zoom &Out"), m_imageView, &ImageGridView::zoomOut);
-    zoomOut->setShortcut(QKeySequence::ZoomOut);
-    auto* zoomReset = viewMenu->addAction(themeIcon("zoom-original", QStyle::SP_DialogResetButton), tr("&Reset Zoom"),
-        this, [this] { m_imageView->setZoom(ImageGridView::kDefaultZoom); });
-    zoomReset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+    // Zoom acts on the thumbnails of the page in front (each grid keeps its own size).
+    m_zoomIn = viewMenu->addAction(themeIcon("zoom-in", QStyle::SP_ArrowUp), tr("Zoom &In"), this, [this] {
+        if (ImageGridView* v = currentGridView())
+            v->zoomIn();
+    });
+    m_zoomIn->setObjectName(QStringLiteral("zoomInAction"));
+    m_zoomIn->setShortcuts({ QKeySequence::ZoomIn, QKeySequence(Qt::CTRL | Qt::Key_Equal) });
+    m_zoomOut = viewMenu->addAction(themeIcon("zoom-out", QStyle::SP_ArrowDown), tr("Zoom &Out"), this, [this] {
+        if (ImageGridView* v = currentGridView())
+            v->zoomOut();
+    });
+    m_zoomOut->setObjectName(QStringLiteral("zoomOutAction"));
+    m_zoomOut->setShortcut(QKeySequence::ZoomOut);
+    m_zoomReset =
+        viewMenu->addAction(themeIcon("zoom-original", QStyle::SP_DialogResetButton), tr("&Reset Zoom"), this, [this] {
+            if (ImageGridView* v = currentGridView())
+                v->setZoom(ImageGridView::kDefaultZoom);
+        });
+    m_zoomReset->setObjectName(QStringLiteral("zoomResetAction"));
+    m_zoomReset->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
     viewMenu->addSeparator();
     auto* imagesAction = viewMenu->addAction(tr("&Images"), this, [this] { showPage(m_imagesPage); });
     imagesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
@@ -337,14 +362,22 @@ void MainWindow::buildActions()
     cleanMenu->addAction(m_cleaning->undoAction());
     cleanMenu->addAction(m_cleaning->redoAction());
     cleanMenu->addSeparator();
-    auto* retrainAction = cleanMenu->addAction(themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&train Head"),
+    m_retrainAction = cleanMenu->addAction(themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&train Head"),
         m_trainingPanel, &TrainingPanel::retrain);
+    auto* retrainAction = m_retrainAction;
     retrainAction->setObjectName(QStringLiteral("retrainHeadAction"));
     retrainAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
-    retrainAction->setToolTip(tr("Retrain the classifier head on the current labels and re-score (seconds)"));
     cleanMenu->addAction(m_cleaning->retrainAfterApplyAction());
+    // Disabled actions say why, in the menus too.
+    for (QMenu* menu : menuBar()->findChildren<QMenu*>())
+        menu->setToolTipsVisible(true);
 
     auto* helpMenu = menuBar()->addMenu(tr("&Help"));
+    helpMenu->setToolTipsVisible(true);
+    auto* shortcuts = helpMenu->addAction(tr("&Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    shortcuts->setObjectName(QStringLiteral("shortcutsAction"));
+    shortcuts->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Slash));
+    helpMenu->addSeparator();
     helpMenu->addAction(
         themeIcon("help-about", QStyle::SP_MessageBoxInformation), tr("&About Winnow"), this, &MainWindow::about);
     helpMenu->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
@@ -456,9 +489,10 @@ void MainWindow::onScanFinished(quint64 generation, const QString& folder, bool 
     addRecent(result.dataset->root);
     const Dataset& ds = *m_dataset;
     const int bad = int(ds.unreadable().size());
-    showStatus(bad == 0
-            ? tr("Opened %1: %n image(s).", nullptr, ds.size()).arg(QFileInfo(ds.root).fileName())
-            : tr("Opened %1: %2 images, %3 unreadable.").arg(QFileInfo(ds.root).fileName()).arg(ds.size()).arg(bad),
+    showStatus(bad == 0 ? tr("Opened %1: %n image(s).", nullptr, ds.size()).arg(QFileInfo(ds.root).fileName())
+                        : tr("Opened %1: %2, %3 unreadable.")
+                              .arg(QFileInfo(ds.root).fileName(), tr("%n image(s)", nullptr, ds.size()))
+                              .arg(bad),
         8000);
 }
 
@@ -718,10 +752,10 @@ void MainWindow::updateImageCount()
     const int shown = m_imageProxy->rowCount();
     const int total = m_imageModel->rowCount();
     const QLocale locale;
-    m_countLabel->setText(shown == total ? tr("%1 images").arg(locale.toString(total))
-                                         : tr("%1 of %2 images").arg(locale.toString(shown), locale.toString(total)));
-    QString info = tr("%1 classes · %2 train · %3 valid")
-                       .arg(m_dataset->vocab.size())
+    m_countLabel->setText(shown == total ? tr("%n image(s)", nullptr, total)
+                                         : tr("%1 of %n image(s)", nullptr, total).arg(locale.toString(shown)));
+    QString info = tr("%1 · %2 train · %3 valid")
+                       .arg(tr("%n class(es)", nullptr, int(m_dataset->vocab.size())))
                        .arg(locale.toString(m_dataset->count(Split::Train)))
                        .arg(locale.toString(m_dataset->count(Split::Valid)));
     if (!m_scores.isEmpty())
@@ -750,6 +784,152 @@ void MainWindow::about()
            "<p>Built with Qt %2 and LibTorch.</p>"
            "<p>Licensed under the GNU GPL, version 3 or later.</p>")
             .arg(QStringLiteral(WINNOW_VERSION), QString::fromLatin1(qVersion())));
+}
+
+ImageGridView* MainWindow::currentGridView() const
+{
+    QWidget* page = m_tabs->currentWidget();
+    if (!page)
+        return nullptr;
+    if (page == m_imagesPage)
+        return m_imageView;
+    const QList<ImageGridView*> views = page->findChildren<ImageGridView*>();
+    for (ImageGridView* v : views)
+        if (v->isVisibleTo(page))
+            return v;
+    return views.value(0);
+}
+
+void MainWindow::updateActions()
+{
+    if (m_retrainAction) {
+        const QString why = m_trainingPanel->retrainBlockedReason();
+        m_retrainAction->setEnabled(why.isEmpty());
+        m_retrainAction->setToolTip(
+            why.isEmpty() ? tr("Retrain the classifier head on the current labels and re-score (seconds)") : why);
+    }
+    const bool zoomable = currentGridView() != nullptr;
+    for (QAction* a : { m_zoomIn, m_zoomOut, m_zoomReset }) {
+        if (!a)
+            continue;
+        a->setEnabled(zoomable);
+        a->setToolTip(zoomable ? tr("%1 the thumbnails of this page").arg(a->text().remove(QLatin1Char('&')))
+                               : tr("This page has no thumbnails to zoom"));
+    }
+}
+
+QList<QPair<QString, QString>> MainWindow::shortcutList() const
+{
+    QList<QPair<QString, QString>> out;
+    const auto clean = [](QString text) {
+        text.remove(QLatin1Char('&'));
+        text = text.section(QLatin1Char('\t'), 0, 0);
+        if (text.endsWith(QStringLiteral("…")))
+            text.chop(1);
+        return text;
+    };
+    // Menu actions, in menu order (submenus included).
+    std::function<void(const QList<QAction*>&, const QString&)> walk = [&](const QList<QAction*>& actions,
+                                                                           const QString& path) {
+        for (QAction* a : actions) {
+            if (a->isSeparator())
+                continue;
+            if (QMenu* sub = a->menu()) {
+                walk(sub->actions(), path + clean(a->text()) + QStringLiteral(" ▸ "));
+                continue;
+            }
+            QStringList keys;
+            for (const QKeySequence& k : a->shortcuts())
+                keys << k.toString(QKeySequence::NativeText);
+            if (!keys.isEmpty())
+                out.append({ keys.join(QStringLiteral(", ")), path + clean(a->text()) });
+        }
+    };
+    walk(menuBar()->actions(), {});
+    // Keys of the thumbnail grids and the decision pages (not menu actions).
+    const QList<QPair<QString, QString>> grid = {
+        { tr("Arrow keys, Home, End, Page Up/Down"), tr("Thumbnail grids ▸ Move between images") },
+        { tr("Shift+Arrow, Ctrl+A"), tr("Thumbnail grids ▸ Extend the selection, select all") },
+        { tr("K"), tr("Thumbnail grids ▸ Keep (marks the image reviewed)") },
+        { tr("D, Delete"), tr("Thumbnail grids ▸ Delete (to the dataset's trash when applied)") },
+        { tr("1 – 9"), tr("Analysis pages ▸ Move to class 1 – 9") },
+        { tr("Backspace"), tr("Analysis pages ▸ Clear the decision") },
+        { tr("R, right click"), tr("Thumbnail grids ▸ Decision menu") },
+        { tr("Enter"), tr("Label page ▸ Accept the suggestion") },
+        { tr("S"), tr("Label page ▸ Skip") },
+        { QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText),
+            tr("Analysis pages ▸ Undo the last decision") },
+        { QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z).toString(QKeySequence::NativeText) + QStringLiteral(", ")
+                + QKeySequence(Qt::CTRL | Qt::Key_Y).toString(QKeySequence::NativeText),
+            tr("Analysis pages ▸ Redo the decision") },
+        { tr("Ctrl+wheel"), tr("Thumbnail grids ▸ Zoom") },
+    };
+    out += grid;
+    return out;
+}
+
+void MainWindow::showShortcuts()
+{
+    auto* dialog = new QDialog(this);
+    dialog->setObjectName(QStringLiteral("shortcutsDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Keyboard Shortcuts"));
+    auto* list = new QTreeWidget(dialog);
+    list->setObjectName(QStringLiteral("shortcutList"));
+    list->setRootIsDecorated(false);
+    list->setAlternatingRowColors(true);
+    list->setHeaderLabels({ tr("Keys"), tr("Action") });
+    for (const auto& [keys, what] : shortcutList())
+        list->addTopLevelItem(new QTreeWidgetItem({ keys, what }));
+    list->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    list->header()->setStretchLastSection(true);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(list);
+    layout->addWidget(buttons);
+    dialog->resize(640, 560);
+    dialog->show();
+}
+
+void MainWindow::showImageContextMenu(const QPoint& pos)
+{
+    const QModelIndex index = m_imageView->indexAt(pos);
+    if (!index.isValid() || !m_dataset)
+        return;
+    // Right click on a card outside the selection acts on that card alone, like file managers do.
+    if (!m_imageView->selectionModel()->isSelected(index))
+        m_imageView->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect);
+    const QList<int> samples = m_imageView->selectedSampleIndices();
+    QStringList paths;
+    for (int s : samples)
+        if (s >= 0 && s < m_dataset->samples.size())
+            paths << m_dataset->samples.at(s).relPath;
+    if (paths.isEmpty())
+        return;
+    DecisionStore* store = m_analysis ? m_analysis->store() : nullptr;
+    auto* menu = new QMenu(this);
+    menu->setObjectName(QStringLiteral("imageContextMenu"));
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    const QString what = paths.size() == 1 ? QStringLiteral("“%1”").arg(paths.first().section(QLatin1Char('/'), -1))
+                                           : tr("%n image(s)", nullptr, int(paths.size()));
+    if (store) {
+        menu->addAction(tr("&Keep %1\tK").arg(what), this, [store, paths] { store->decide(paths, CleanAction::Keep); });
+        menu->addAction(
+            tr("&Delete %1\tD").arg(what), this, [store, paths] { store->decide(paths, CleanAction::Delete); });
+        QMenu* move = menu->addMenu(tr("&Move to Class"));
+        const QStringList classes = store->classes();
+        for (const QString& c : classes)
+            move->addAction(c, this, [this, store, paths, c] {
+                QString error;
+                if (!store->decide(paths, CleanAction::Relabel, c, &error))
+                    showStatus(tr("Cannot move to %1: %2").arg(c, error));
+            });
+        move->setEnabled(!classes.isEmpty());
+        menu->addSeparator();
+    }
+    ImageGridView::addFileActions(menu, QDir(m_dataset->root).filePath(paths.first()));
+    menu->popup(m_imageView->viewport()->mapToGlobal(pos));
 }
 
 bool MainWindow::canOpenDrop(const QMimeData* mime)
@@ -826,7 +1006,7 @@ void MainWindow::addImagesToLabel(const QStringList& paths)
             if (result.skipped.size() > shown)
                 list += tr("\n… and %n more", nullptr, int(result.skipped.size() - shown));
             showError(tr("Some Files Were Not Added"),
-                tr("Copied %1 image(s) into unlabeled/. Not added:\n%2").arg(result.copied.size()).arg(list));
+                tr("Copied %n image(s) into unlabeled/. Not added:\n%1", nullptr, int(result.copied.size())).arg(list));
         } else {
             showStatus(tr("Copied %n image(s) into unlabeled/.", nullptr, int(result.copied.size())), 8000);
         }
@@ -929,6 +1109,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
         }
         m_controller->cancel();
     }
+    m_cleaning->keepPendingOnQuit(); // saved now; says where they are kept
     QSettings settings;
     settings.setValue(kGeometryKey, saveGeometry());
     settings.setValue(kStateKey, saveState());

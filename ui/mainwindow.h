@@ -91,6 +91,13 @@ public:
         return m_predictPage;
     }
 
+    /// The thumbnail grid of the page in front (what View > Zoom acts on), or null when that page has none.
+    ImageGridView* currentGridView() const;
+    /// Every keyboard shortcut of the window: (keys, what they do), menus first, then the grid and page keys.
+    QList<QPair<QString, QString>> shortcutList() const;
+    /// Help > Keyboard Shortcuts (non-modal).
+    void showShortcuts();
+
     bool isScanning() const;
     QString lastError() const; ///< the most recent error message shown
     QStringList recentFolders() const;
@@ -150,6 +157,8 @@ private:
     void updateFilterCombos();
     void updateTitle();
     void about();
+    void updateActions();
+    void showImageContextMenu(const QPoint& pos);
 
     TrainingController* m_controller = nullptr;
     ThumbnailLoader* m_loader = nullptr;
@@ -170,6 +179,10 @@ private:
     QLineEdit* m_search = nullptr;
     QLabel* m_countLabel = nullptr;
 
+    QAction* m_retrainAction = nullptr;
+    QAction* m_zoomIn = nullptr;
+    QAction* m_zoomOut = nullptr;
+    QAction* m_zoomReset = nullptr;
     QMenu* m_recentMenu = nullptr;
     QMenu* m_toLabelMenu = nullptr;
     QLabel* m_statusInfo = nullptr;

@@ -33,14 +33,26 @@ QString RoundDiff::text() const
                     .arg(broken.size())
                     .arg(errorsBefore)
                     .arg(errorsAfter);
-    if (removed || added)
-        s += QStringLiteral("; %1 removed, %2 added").arg(removed).arg(added);
+    if (filesChanged() > 0) {
+        QStringList parts;
+        if (removed - moved > 0)
+            parts << QStringLiteral("%1 removed").arg(removed - moved);
+        if (moved > 0)
+            parts << QStringLiteral("%1 moved").arg(moved);
+        if (added - moved > 0)
+            parts << QStringLiteral("%1 added").arg(added - moved);
+        s += QStringLiteral("; %1 file%2 changed (%3)")
+                 .arg(filesChanged())
+                 .arg(filesChanged() == 1 ? QString() : QStringLiteral("s"))
+                 .arg(parts.join(QStringLiteral(", ")));
+    }
     return s;
 }
 
 RoundDiff compareRounds(const ScoreSet& before, const ScoreSet& after)
 {
     RoundDiff d;
+    QHash<QString, int> addedNames; ///< file name -> how many added files carry it
     QHash<QString, const ScoreRecord*> old;
     old.reserve(before.records.size());
     for (const ScoreRecord& r : before.records)
@@ -49,6 +61,7 @@ RoundDiff compareRounds(const ScoreSet& before, const ScoreSet& after)
         const ScoreRecord* o = old.take(r.file);
         if (!o) {
             ++d.added;
+            ++addedNames[r.file.section(QLatin1Char('/'), -1)];
             continue;
         }
         ++d.compared;
@@ -67,6 +80,13 @@ RoundDiff compareRounds(const ScoreSet& before, const ScoreSet& after)
         }
     }
     d.removed = int(old.size());
+    for (auto it = old.cbegin(); it != old.cend(); ++it) {
+        auto name = addedNames.find(it.key().section(QLatin1Char('/'), -1));
+        if (name != addedNames.end() && name.value() > 0) {
+            --name.value();
+            ++d.moved;
+        }
+    }
     d.changed.sort();
     d.fixed.sort();
     d.broken.sort();

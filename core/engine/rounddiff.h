@@ -14,7 +14,9 @@ namespace Winnow {
  * retrain): which images changed prediction, which of them the model now gets right or wrong, and the change of the
  * confusion matrix (labeled images, rows = given class, columns = predicted class, fastai's orientation).
  *
- * Files are matched by relative path: a relabelled file has a new path and counts as removed + added, not changed.
+ * Files are matched by relative path: a relabelled file has a new path and counts as removed + added, not changed;
+ * `moved` counts the removed files whose name reappears among the added ones (a relabel, or a file put back), so
+ * filesChanged() counts each file once.
  */
 struct RoundDiff
 {
@@ -24,6 +26,7 @@ struct RoundDiff
     QStringList broken; ///< labeled, right before and wrong now (subset of changed)
     int removed = 0; ///< scored before, gone now (deleted or moved)
     int added = 0; ///< new now (added or moved here)
+    int moved = 0; ///< removed + added pairs with the same file name (moved to another folder): in both counts above
     int errorsBefore = 0; ///< labeled images predicted as another class, whole previous round
     int errorsAfter = 0; ///< same, this round
     QStringList vocab; ///< the new round's classes
@@ -34,7 +37,13 @@ struct RoundDiff
     {
         return confusionDelta.value(given * classes + predicted);
     }
-    /// One line for people: "12 predictions changed (9 fixed, 1 broken); errors 31 -> 23; 3 removed, 3 added".
+    /// Files that changed between the rounds, each once: deleted, added, or moved (relabelled).
+    int filesChanged() const
+    {
+        return removed + added - moved;
+    }
+    /// One line for people: "12 predictions changed (9 fixed, 1 broken); errors 31 -> 23; 4 files changed (1 removed, 3
+    /// moved)".
     QString text() const;
 };
 

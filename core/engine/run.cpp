@@ -12,6 +12,7 @@
 #include <QSaveFile>
 
 #include "core/metrics/labelissues.h"
+#include "core/engine/roundhistory.h"
 
 namespace Winnow {
 
@@ -224,6 +225,40 @@ bool writeRunInfo(const QString& dir, const RunInfo& info, QString* error)
             QJsonObject { { QStringLiteral("train"), toArray(info.trainFiles) },
                 { QStringLiteral("valid"), toArray(info.validFiles) } } } };
     return writeFileAtomically(QDir(dir).filePath(QLatin1String(kRunFile)), QJsonDocument(root).toJson(), error);
+}
+
+bool writeRoundHistory(const QString& dir, const QVector<RoundSummary>& rounds, QString* error)
+{
+    QJsonArray list;
+    for (const auto& r : rounds)
+        list.append(roundToJson(r));
+    const QJsonObject root { { QStringLiteral("format"), QStringLiteral("winnow-rounds") },
+        { QStringLiteral("version"), 1 }, { QStringLiteral("rounds"), list } };
+    return writeFileAtomically(QDir(dir).filePath(QLatin1String(kRoundsFile)), QJsonDocument(root).toJson(), error);
+}
+
+std::optional<QVector<RoundSummary>> readRoundHistory(const QString& dir, QString* error)
+{
+    const QString path = QDir(dir).filePath(QLatin1String(kRoundsFile));
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        if (error)
+            *error = QStringLiteral("cannot read %1: %2").arg(QDir::toNativeSeparators(path), f.errorString());
+        return std::nullopt;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &parseError);
+    const QJsonObject root = doc.object();
+    if (parseError.error != QJsonParseError::NoError
+        || root.value(QStringLiteral("format")).toString() != QLatin1String("winnow-rounds")) {
+        if (error)
+            *error = QStringLiteral("%1 is not a winnow-rounds file").arg(QDir::toNativeSeparators(path));
+        return std::nullopt;
+    }
+    QVector<RoundSummary> rounds;
+    for (const auto& r : root.value(QStringLiteral("rounds")).toArray())
+        rounds.append(roundFromJson(r.toObject()));
+    return rounds;
 }
 
 std::optional<RunInfo> readRunInfo(const QString& dir, QString* error)

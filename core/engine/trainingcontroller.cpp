@@ -3,11 +3,13 @@
 
 #include <atomic>
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QPointer>
 #include <QThread>
 
 #include "core/engine/engine.h"
+#include "core/engine/roundhistory.h"
 #include "core/nn/allocator.h"
 
 namespace Winnow {
@@ -109,6 +111,51 @@ public:
         Q_EMIT finished(job);
     }
 
+    void load(quint64 job, const QString& datasetRoot, const QStringList& runDirs)
+    {
+        Q_EMIT started(job, QStringLiteral("load"));
+        const QString root = QDir::cleanPath(datasetRoot);
+        QString why = QStringLiteral("no saved run of this dataset");
+        for (const QString& dir : runDirs) {
+            if (m_cancelJob->load() == job) {
+                Q_EMIT cancelled(job);
+                return;
+            }
+            QString error;
+            const auto info = readRunInfo(dir, &error);
+            if (!info || QDir::cleanPath(info->datasetRoot) != root)
+                continue; // another dataset's run, or not a run
+            auto scores = readScores(dir, &error);
+            if (!scores) {
+                why = error;
+                continue;
+            }
+            EngineStatus status;
+            try {
+                status = m_engine.loadRun(dir);
+            } catch (const std::exception& e) {
+                status = EngineStatus::failed(QString::fromUtf8(e.what()));
+            }
+            if (!status.ok()) {
+                why = status.message;
+                continue;
+            }
+            m_runDir = dir;
+            scores->datasetRoot = datasetRoot;
+            scores->runDir = dir;
+            QVector<RoundSummary> rounds = info->rounds;
+            if (auto history = readRoundHistory(dir, &error); history && !history->isEmpty())
+                rounds = *history;
+            if (!rounds.isEmpty())
+                scores->round = rounds.constLast().round;
+            Q_EMIT runLoaded(job, dir, *info, rounds);
+            Q_EMIT scoresReady(job, *scores);
+            Q_EMIT finished(job);
+            return;
+        }
+        Q_EMIT failed(job, why);
+    }
+
 private:
     EngineStatus saveRun(const QString& dir, ScoreSet* scores)
     {
@@ -129,6 +176,8 @@ Q_SIGNALS:
     void epochFinished(quint64 job, const Winnow::EpochStats& stats);
     void scoresReady(quint64 job, const Winnow::ScoreSet& scores);
     void roundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    void runLoaded(
+        quint64 job, const QString& runDir, const Winnow::RunInfo& info, const QVector<Winnow::RoundSummary>& rounds);
     void finished(quint64 job);
     void failed(quint64 job, const QString& message);
     void cancelled(quint64 job);
@@ -156,6 +205,8 @@ TrainingController::TrainingController(QObject* parent)
     qRegisterMetaType<Winnow::EpochStats>();
     qRegisterMetaType<Winnow::ScoreSet>();
     qRegisterMetaType<Winnow::RoundSummary>();
+    qRegisterMetaType<Winnow::RunInfo>();
+    qRegisterMetaType<QVector<Winnow::RoundSummary>>();
 
     d->thread.setObjectName(QStringLiteral("TrainingEngine"));
     d->worker = new TrainingWorker(&d->cancelJob);
@@ -184,6 +235,11 @@ TrainingController::TrainingController(QObject* parent)
         if (current(job) && d->cancelJob.load() != job)
             Q_EMIT roundFinished(job, r);
     });
+    connect(d->worker, &TrainingWorker::runLoaded, this,
+        [=, this](quint64 job, const QString& dir, const RunInfo& info, const QVector<RoundSummary>& rounds) {
+            if (current(job) && d->cancelJob.load() != job)
+                Q_EMIT runLoaded(job, dir, info, rounds);
+        });
     connect(d->worker, &TrainingWorker::finished, this, [=, this](quint64 job) {
         if (!current(job))
             return;
@@ -270,6 +326,16 @@ quint64 TrainingController::retrain(const Dataset& dataset, RetrainMode mode, co
                                                 : TrainingWorker::Kind::RetrainAuto;
     QMetaObject::invokeMethod(
         d->worker, [w = d->worker, job, kind, dataset, scoring] { w->run(job, kind, dataset, {}, {}, scoring); });
+    return job;
+}
+
+quint64 TrainingController::loadRun(const QString& datasetRoot, const QStringList& runDirs)
+{
+    if (isBusy())
+        return 0;
+    const quint64 job = d->current = d->nextJob++;
+    QMetaObject::invokeMethod(
+        d->worker, [w = d->worker, job, datasetRoot, runDirs] { w->load(job, datasetRoot, runDirs); });
     return job;
 }
 

@@ -5,6 +5,7 @@
 
 #include <QObject>
 
+#include "core/engine/run.h"
 #include "core/engine/types.h"
 
 namespace Winnow {
@@ -48,6 +49,11 @@ public:
     static constexpr double kAutoFullSeconds = 60;
     /// The one-click retrain after a cleaning round. 0 if busy or no model yet.
     quint64 retrain(const Dataset& dataset, RetrainMode mode = RetrainMode::Auto, const ScoreOptions& scoring = {});
+    /// Loads the newest saved run of a dataset: the first of `runDirs` whose run.json belongs to `datasetRoot` (same
+    /// folder) becomes the current model (Engine::loadRun), its scores come back through scoresReady, and runLoaded()
+    /// carries what it holds (epochs, rounds; the app's round history from rounds.json when there is one). Fails,
+    /// with a message, when none of them fits. Returns the job id, or 0 if busy.
+    quint64 loadRun(const QString& datasetRoot, const QStringList& runDirs);
     /// Request cancellation of the running job (no-op when idle). Thread-safe flag; never blocks.
     void cancel();
 
@@ -57,6 +63,9 @@ Q_SIGNALS:
     void epochFinished(quint64 job, const Winnow::EpochStats& stats);
     void scoresReady(quint64 job, const Winnow::ScoreSet& scores);
     void roundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    /// A loadRun() job found and loaded `runDir` (emitted before scoresReady). `rounds`: the round history to show.
+    void runLoaded(
+        quint64 job, const QString& runDir, const Winnow::RunInfo& info, const QVector<Winnow::RoundSummary>& rounds);
     void finished(quint64 job);
     void failed(quint64 job, const QString& message);
     void cancelled(quint64 job);
@@ -67,3 +76,5 @@ private:
 };
 
 } // namespace Winnow
+
+Q_DECLARE_METATYPE(Winnow::RunInfo)

@@ -65,6 +65,31 @@ private Q_SLOTS:
         QCOMPARE(d.delta(1, 0), 0);
         QCOMPARE(d.delta(1, 1), 1);
         QVERIFY(d.text().contains(QStringLiteral("3 predictions changed (1 fixed, 1 broken); errors 3 -> 2")));
+        // The relabelled file is one changed file, not one removed and one added.
+        QCOMPARE(d.moved, 1);
+        QCOMPARE(d.filesChanged(), 1);
+        QVERIFY2(d.text().endsWith(QStringLiteral("; 1 file changed (1 moved)")), qPrintable(d.text()));
+    }
+
+    /// 2 deleted, 4 relabelled, 1 new: 7 files changed (the round history's column and its tooltip agree on it).
+    void filesChangedCountsEachFileOnce()
+    {
+        const QStringList vocab { QStringLiteral("cat"), QStringLiteral("dog") };
+        QVector<ScoreRecord> before;
+        QVector<ScoreRecord> after;
+        for (int i = 0; i < 6; ++i)
+            before << rec(QStringLiteral("cat/%1.jpg").arg(i), 0, 0);
+        before << rec(QStringLiteral("dog/keep.jpg"), 1, 1);
+        for (int i = 2; i < 6; ++i)
+            after << rec(QStringLiteral("dog/%1.jpg").arg(i), 1, 1);
+        after << rec(QStringLiteral("dog/keep.jpg"), 1, 1) << rec(QStringLiteral("unlabeled/new.jpg"), -1, 1);
+        const RoundDiff d = compareRounds(set(vocab, before), set(vocab, after));
+        QCOMPARE(d.removed, 6);
+        QCOMPARE(d.added, 5);
+        QCOMPARE(d.moved, 4);
+        QCOMPARE(d.filesChanged(), 7);
+        QVERIFY2(
+            d.text().endsWith(QStringLiteral("; 7 files changed (2 removed, 4 moved, 1 added)")), qPrintable(d.text()));
     }
 
     void vocabularyChange()

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <QAbstractItemModelTester>
+#include <QApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QImage>
@@ -298,6 +299,25 @@ private Q_SLOTS:
             ImageGridDelegate::decisionColor(QStringLiteral("delete")));
         QVERIFY(ImageGridDelegate::decisionColor(QStringLiteral("Keep"))
             != ImageGridDelegate::decisionColor(QStringLiteral("Delete")));
+    }
+
+    /// At the smallest zoom a numbered file name keeps its distinguishing end ("0…0123.jpg", never "000…jpg").
+    void elidesFileNamesInTheMiddle()
+    {
+        const QFontMetrics fm(QApplication::font());
+        const QString name = QStringLiteral("00000123.jpg");
+        QCOMPARE(ImageGridDelegate::elideFileName(fm, name, fm.horizontalAdvance(name)), name);
+        for (int width : { fm.horizontalAdvance(name) - 1, fm.horizontalAdvance(QStringLiteral("0…00123.jpg")),
+                 fm.horizontalAdvance(QStringLiteral("0…123.jpg")), fm.horizontalAdvance(QStringLiteral("…0123")) }) {
+            const QString e = ImageGridDelegate::elideFileName(fm, name, width);
+            QVERIFY2(fm.horizontalAdvance(e) <= width, qPrintable(e));
+            QVERIFY2(e.contains(QChar(0x2026)), qPrintable(e));
+            QVERIFY2(e.contains(QLatin1String("23")), qPrintable(e)); // the end of the number survives
+        }
+        const int smallest = fm.horizontalAdvance(QStringLiteral("000…jpg"));
+        QVERIFY(ImageGridDelegate::elideFileName(fm, name, smallest) != QStringLiteral("000…jpg"));
+        // The grid's smallest zoom: the name line of a card.
+        QVERIFY(ImageGridDelegate::elideFileName(fm, name, ImageGridView::kMinZoom).contains(QLatin1String("23")));
     }
 
     void thumbnailsThroughTheLoader()

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <cmath>
+#include <functional>
 
+#include <QAction>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDir>
 #include <QDragEnterEvent>
@@ -8,31 +11,41 @@
 #include <QFile>
 #include <QImage>
 #include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolBar>
 #include <QTreeWidget>
 #include <QUrl>
 
 #include "core/cleaning/transaction.h"
+#include "core/engine/trainingcontroller.h"
 #include "tests/cleaning/cleaningtestutil.h"
 #include "ui/analysis/analysispages.h"
+#include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/labelpage.h"
+#include "ui/analysis/toplossespage.h"
 #include "ui/cleaningsession.h"
 #include "ui/datasetsummary.h"
+#include "ui/englishplurals.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 #include "ui/imagegrid/imagegridview.h"
 #include "ui/mainwindow.h"
 #include "ui/predict/predictpage.h"
+#include "ui/training/trainingmodels.h"
 #include "ui/training/trainingpanel.h"
 
 using namespace Winnow;
@@ -59,6 +72,72 @@ private:
         for (QWidget* w : QApplication::topLevelWidgets())
             n += qobject_cast<QMessageBox*>(w) && w->isVisible();
         return n;
+    }
+
+    /// A copy of some of the test images under m_dir/name.
+    QString copyDataset(const QString& name, const QStringList& files)
+    {
+        const QString root = m_dir.filePath(name);
+        for (const QString& f : files)
+            if (!CleaningTest::writeFile(root, f, CleaningTest::readFile(m_dataset + QLatin1Char('/') + f)))
+                return {};
+        return root;
+    }
+
+    QStringList twoClassFiles() const
+    {
+        QStringList files;
+        for (int i = 0; i < 7; ++i)
+            files << QStringLiteral("circle/c%1.png").arg(i);
+        for (int i = 0; i < 4; ++i)
+            files << QStringLiteral("square/s%1.jpg").arg(i);
+        return files;
+    }
+
+    /// The tiniest training that still fine-tunes: a few seconds on two cores.
+    static TrainConfig tinyConfig()
+    {
+        TrainConfig c;
+        c.arch = QStringLiteral("resnet18");
+        c.weights.clear();
+        c.size = 32;
+        c.batchSize = 4;
+        c.epochs = 1;
+        c.freezeEpochs = 1;
+        c.device = QStringLiteral("cpu");
+        c.threads = 2;
+        return c;
+    }
+
+    static QString stripped(QString text)
+    {
+        text.remove(QLatin1Char('&'));
+        text.remove(QStringLiteral("…"));
+        text.remove(QStringLiteral("..."));
+        return text.section(QLatin1Char('\t'), 0, 0).trimmed();
+    }
+
+    /// Every action of the menus and the toolbar (submenus included).
+    static QList<QAction*> allActions(MainWindow& window)
+    {
+        QList<QAction*> out;
+        std::function<void(const QList<QAction*>&)> walk = [&](const QList<QAction*>& actions) {
+            for (QAction* a : actions) {
+                if (a->isSeparator())
+                    continue;
+                if (a->menu()) {
+                    QMetaObject::invokeMethod(a->menu(), "aboutToShow"); // menus built on demand
+                    walk(a->menu()->actions());
+                    continue;
+                }
+                if (!out.contains(a))
+                    out << a;
+            }
+        };
+        walk(window.menuBar()->actions());
+        for (QToolBar* bar : window.findChildren<QToolBar*>())
+            walk(bar->actions());
+        return out;
     }
 
     static int countForClass(const ClassCountsModel* model, const QString& name, int column)
@@ -585,6 +664,371 @@ private Q_SLOTS:
         QVERIFY(done.takeFirst().at(0).value<TransactionResult>().ok);
         QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(root + QStringLiteral("/square/c1.png")), 5000);
         QVERIFY(!QFileInfo::exists(root + QStringLiteral("/circle/c0.png")));
+    }
+
+    /// Opening another folder never removes the first folder's pending decisions: they are on disk the whole time
+    /// and come back when the first folder is opened again.
+    void pendingDecisionsSurviveAnotherFolder()
+    {
+        const QString a = copyDataset(QStringLiteral("pendingA"), twoClassFiles());
+        const QString b = copyDataset(QStringLiteral("pendingB"), twoClassFiles());
+        QVERIFY(!a.isEmpty() && !b.isEmpty());
+        const QString pendingA = CleaningSession::pendingPlanPath(a);
+        MainWindow window;
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(a);
+        QVERIFY(opened.wait(20000));
+        DecisionStore* store = window.analysisPages()->store();
+        QVERIFY(store->decide({ QStringLiteral("circle/c0.png") }, CleanAction::Delete));
+        QVERIFY(store->decide({ QStringLiteral("circle/c1.png") }, CleanAction::Relabel, QStringLiteral("square")));
+        // At once, before the save timer fired: opening B must write A's decisions first, never delete them.
+        opened.clear();
+        window.openDataset(b);
+        QVERIFY(opened.wait(20000));
+        QCOMPARE(window.dataset()->root, QDir::cleanPath(b));
+        QVERIFY(window.analysisPages()->plan().isEmpty());
+        QTest::qWait(600); // past the save timer
+        QVERIFY2(QFileInfo::exists(pendingA), "opening another folder deleted the first folder's decisions");
+        QCOMPARE(CleaningPlan::load(pendingA)->size(), 2);
+        QVERIFY(!QFileInfo::exists(CleaningSession::pendingPlanPath(b)));
+
+        opened.clear();
+        window.openDataset(a);
+        QVERIFY(opened.wait(20000));
+        const CleaningPlan plan = window.analysisPages()->plan();
+        QCOMPARE(plan.size(), 2);
+        QCOMPARE(plan.action(QStringLiteral("circle/c0.png")), CleanAction::Delete);
+        QCOMPARE(plan.targetClass(QStringLiteral("circle/c1.png")), QStringLiteral("square"));
+        QVERIFY(window.cleaningSession()->applyAction()->isEnabled());
+        // A rescan keeps them (the restored plan is keyed to the folder as opened).
+        opened.clear();
+        window.rescan();
+        QVERIFY(opened.wait(20000));
+        QCOMPARE(window.analysisPages()->plan().size(), 2);
+
+        // Quitting says they are kept, and keeps them.
+        window.cleaningSession()->setConfirm(false);
+        QCOMPARE(window.cleaningSession()->keepPendingOnQuit(), 2);
+        QVERIFY(window.statusBar()->currentMessage().contains(QLatin1String("kept")));
+        QCOMPARE(CleaningPlan::load(pendingA)->size(), 2);
+    }
+
+    /// Apply, Undo and Redo wait for a training job (disabled, with the reason), and come back when it ends.
+    void cleaningWaitsForTraining()
+    {
+        const QString root = copyDataset(QStringLiteral("waits"), twoClassFiles());
+        MainWindow window;
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(root);
+        QVERIFY(opened.wait(20000));
+        QVERIFY(window.analysisPages()->store()->decide({ QStringLiteral("circle/c0.png") }, CleanAction::Delete));
+        QAction* apply = window.cleaningSession()->applyAction();
+        QVERIFY(apply->isEnabled());
+        TrainingController* controller = window.controller();
+        Q_EMIT controller->started(777, QStringLiteral("train")); // as the worker reports a job
+        QVERIFY(window.trainingPanel()->isBusy());
+        QVERIFY(!apply->isEnabled());
+        QVERIFY2(apply->toolTip().contains(QLatin1String("training")), qPrintable(apply->toolTip()));
+        QVERIFY(!window.cleaningSession()->undoAction()->isEnabled());
+        QVERIFY(window.cleaningSession()->undoAction()->toolTip().contains(QLatin1String("training")));
+        QSignalSpy done(window.cleaningSession(), &CleaningSession::transactionFinished);
+        window.cleaningSession()->setConfirm(false);
+        window.cleaningSession()->apply(); // refused while the job runs
+        QTest::qWait(100);
+        QCOMPARE(done.count(), 0);
+        QVERIFY(QFileInfo::exists(root + QStringLiteral("/circle/c0.png")));
+        Q_EMIT controller->cancelled(777);
+        QVERIFY(!window.trainingPanel()->isBusy());
+        QVERIFY(apply->isEnabled());
+    }
+
+    /// A disabled action says why: in the menus, the toolbar and on the Train page.
+    void disabledActionsSayWhy()
+    {
+        const QString one = copyDataset(QStringLiteral("oneclass"),
+            { QStringLiteral("circle/c0.png"), QStringLiteral("circle/c1.png"), QStringLiteral("circle/c2.png") });
+        MainWindow window;
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(one);
+        QVERIFY(opened.wait(20000));
+        QPushButton* start = window.trainingPanel()->startButton();
+        QVERIFY(!start->isEnabled());
+        QCOMPARE(start->toolTip(), QStringLiteral("Needs at least two classes with images"));
+        QVERIFY(!window.trainingPanel()->retrainButton()->isEnabled());
+        QVERIFY(!window.trainingPanel()->retrainButton()->toolTip().isEmpty());
+        auto* retrain = window.findChild<QAction*>(QStringLiteral("retrainHeadAction"));
+        QVERIFY(retrain);
+        QVERIFY(!retrain->isEnabled());
+
+        // Two classes, no model yet: the toolbar's Retrain Head says what to do first.
+        const QString two = copyDataset(QStringLiteral("twoclass"), twoClassFiles());
+        opened.clear();
+        window.openDataset(two);
+        QVERIFY(opened.wait(20000));
+        QVERIFY(start->isEnabled());
+        QVERIFY(!retrain->isEnabled());
+        QCOMPARE(retrain->toolTip(), QStringLiteral("Train a model first"));
+
+        for (QAction* a : allActions(window)) {
+            if (a->isEnabled() || a->text().isEmpty())
+                continue;
+            if (a->text() == QLatin1String("No recent folders"))
+                continue; // a placeholder entry, not an action
+            QVERIFY2(!a->toolTip().isEmpty() && stripped(a->toolTip()) != stripped(a->text()),
+                qPrintable(QStringLiteral("disabled without a reason: ") + a->text()));
+        }
+    }
+
+    /// "1 class", "2 classes": counts read as English in the window.
+    void singularAndPlural()
+    {
+        QCOMPARE(EnglishPlurals::resolve(QStringLiteral("%n class(es)"), 1), QStringLiteral("%n class"));
+        QCOMPARE(EnglishPlurals::resolve(QStringLiteral("%n class(es)"), 2), QStringLiteral("%n classes"));
+        QCOMPARE(EnglishPlurals::resolve(QStringLiteral("%n image(s)"), 0), QStringLiteral("%n images"));
+        const QString one = copyDataset(QStringLiteral("singular"), { QStringLiteral("circle/c0.png") });
+        MainWindow window;
+        QCOMPARE(QObject::tr("%n class(es)", nullptr, 1), QStringLiteral("1 class"));
+        QCOMPARE(QObject::tr("%n image(s)", nullptr, 3), QStringLiteral("3 images"));
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(one);
+        QVERIFY(opened.wait(20000));
+        auto* info = window.findChild<QLabel*>(QStringLiteral("statusInfo"));
+        QVERIFY2(info->text().startsWith(QStringLiteral("1 class ·")), qPrintable(info->text()));
+        QCOMPARE(window.findChild<QLabel*>(QStringLiteral("imageCount"))->text(), QStringLiteral("1 image"));
+        QVERIFY(!window.trainingPanel()
+                     ->findChild<QLabel*>(QStringLiteral("datasetLabel"))
+                     ->text()
+                     .contains(QLatin1String("classes")));
+        QVERIFY(window.statusBar()->currentMessage().contains(QLatin1String("1 image.")));
+    }
+
+    /// The Label page counts unlabeled images as the class table does (readable ones); an unreadable file in
+    /// unlabeled/ is shown but counted apart.
+    void labelCountAgreesWithClassTable()
+    {
+        const QString root = copyDataset(QStringLiteral("labelcount"),
+            { QStringLiteral("circle/c0.png"), QStringLiteral("square/s0.jpg"), QStringLiteral("unlabeled/u0.png") });
+        QVERIFY(CleaningTest::writeFile(root, QStringLiteral("unlabeled/broken.jpg"), "not a jpeg"));
+        MainWindow window;
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(root);
+        QVERIFY(opened.wait(20000));
+        QCOMPARE(
+            countForClass(window.summary()->classModel(), QStringLiteral("unlabeled"), ClassCountsModel::TotalColumn),
+            1);
+        const QString caption =
+            window.analysisPages()->labelPage()->findChild<QLabel*>(QStringLiteral("labelCaption"))->text();
+        QVERIFY2(caption.startsWith(QLatin1String("1 unlabeled image, 0 decided")), qPrintable(caption));
+        QVERIFY2(caption.contains(QLatin1String("1 unreadable file shown")), qPrintable(caption));
+    }
+
+    /// Desktop manners: zoom acts on the page in front, K leaves a reviewed mark, cards have a context menu,
+    /// the picker hands focus back to the grid, the Apply dialog lists the files, Help lists every shortcut.
+    void desktopManners()
+    {
+        const QString root = copyDataset(QStringLiteral("manners"), twoClassFiles());
+        MainWindow window;
+        window.resize(1300, 850);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(root);
+        QVERIFY(opened.wait(20000));
+
+        // Zoom: the Top losses page's grid, not the hidden Images grid.
+        auto* zoomIn = window.findChild<QAction*>(QStringLiteral("zoomInAction"));
+        QVERIFY(zoomIn);
+        QWidget* topLosses = window.analysisPages()->topLossesPage();
+        window.showPage(topLosses);
+        ImageGridView* lossGrid = window.currentGridView();
+        QVERIFY(lossGrid && lossGrid != window.imageView());
+        const int imagesZoom = window.imageView()->zoom();
+        const int lossZoom = lossGrid->zoom();
+        zoomIn->trigger();
+        QVERIFY(lossGrid->zoom() > lossZoom);
+        QCOMPARE(window.imageView()->zoom(), imagesZoom);
+        window.showPage(window.trainingPanel());
+        QVERIFY(!zoomIn->isEnabled());
+        QVERIFY(!zoomIn->toolTip().isEmpty());
+        window.showPage(window.imagesPage());
+        QVERIFY(zoomIn->isEnabled());
+        zoomIn->trigger();
+        QVERIFY(window.imageView()->zoom() > imagesZoom);
+
+        // K on the Images grid marks the card reviewed.
+        ImageGridView* view = window.imageView();
+        view->setFocus();
+        const QModelIndex first = view->model()->index(0, 0);
+        view->selectionModel()->setCurrentIndex(first, QItemSelectionModel::ClearAndSelect);
+        QTest::keyClick(view, Qt::Key_K);
+        QVERIFY2(first.data(ImageGridModel::DecisionRole).toString().contains(QLatin1String("Kept")),
+            qPrintable(first.data(ImageGridModel::DecisionRole).toString()));
+        QVERIFY(window.analysisPages()->plan().isEmpty()); // a mark, not a decision to apply
+
+        // The card's context menu: Keep, Delete, the classes, Open Containing Folder, Copy Path.
+        Q_EMIT view->customContextMenuRequested(view->visualRect(first).center());
+        QMenu* menu = nullptr;
+        QTRY_VERIFY((menu = window.findChild<QMenu*>(QStringLiteral("imageContextMenu"))) != nullptr);
+        QStringList texts;
+        std::function<void(QMenu*)> collect = [&](QMenu* m) {
+            for (QAction* a : m->actions()) {
+                texts << stripped(a->text());
+                if (a->menu())
+                    collect(a->menu());
+            }
+        };
+        collect(menu);
+        for (const QString& want : { QStringLiteral("circle"), QStringLiteral("square"),
+                 QStringLiteral("Open Containing Folder"), QStringLiteral("Copy Path") })
+            QVERIFY2(texts.contains(want), qPrintable(texts.join(QLatin1String(" | "))));
+        QVERIFY(std::any_of(texts.cbegin(), texts.cend(), [](const QString& t) { return t.startsWith("Keep"); }));
+        QVERIFY(std::any_of(texts.cbegin(), texts.cend(), [](const QString& t) { return t.startsWith("Delete"); }));
+        auto* copy = menu->findChild<QAction*>(QStringLiteral("copyPathAction"));
+        QVERIFY(copy);
+        copy->trigger();
+        const QString rel = first.data(ImageGridModel::RelPathRole).toString();
+        QCOMPARE(QApplication::clipboard()->text(), QDir::toNativeSeparators(QDir(root).filePath(rel)));
+        menu->close();
+
+        // The picker (decision combo) of an analysis page hands focus back to the grid.
+        QWidget* cleaner = window.analysisPages()->cleanerPage();
+        window.showPage(cleaner);
+        DecisionGrid* grid = cleaner->findChild<DecisionGrid*>();
+        QVERIFY(grid);
+        QApplication::setActiveWindow(&window);
+        grid->decisionCombo()->setFocus();
+        if (grid->view()->model()->rowCount() > 0) {
+            grid->view()->setCurrentIndex(grid->view()->model()->index(0, 0));
+            grid->decisionCombo()->setFocus();
+            QTRY_VERIFY(grid->decisionCombo()->hasFocus());
+            Q_EMIT grid->decisionCombo()->activated(1); // <Delete>
+            QTRY_VERIFY(grid->view()->hasFocus());
+        }
+
+        // The Apply confirmation lists every file it will move.
+        CleaningPlan plan = CleaningPlan::forDataset(*window.dataset());
+        QVERIFY(plan.markDelete(QStringLiteral("circle/c2.png")));
+        QVERIFY(plan.relabel(QStringLiteral("circle/c3.png"), QStringLiteral("square")));
+        const QString details = CleaningSession::planDetails(plan);
+        QVERIFY2(details.contains(QLatin1String("delete  circle/c2.png")), qPrintable(details));
+        QVERIFY2(details.contains(QStringLiteral("circle/c3.png  →  square/")), qPrintable(details));
+
+        // Help > Keyboard Shortcuts lists every menu shortcut and the grid keys.
+        const QList<QPair<QString, QString>> shortcuts = window.shortcutList();
+        QStringList keys;
+        for (const auto& [k, what] : shortcuts)
+            keys << k;
+        const QString all = keys.join(QLatin1String(", "));
+        for (QAction* a : allActions(window))
+            for (const QKeySequence& k : a->shortcuts())
+                QVERIFY2(all.contains(k.toString(QKeySequence::NativeText)), qPrintable(a->text()));
+        QVERIFY(keys.contains(QStringLiteral("K")));
+        QVERIFY(keys.contains(QStringLiteral("D, Delete")));
+        window.showShortcuts();
+        auto* dialog = window.findChild<QDialog*>(QStringLiteral("shortcutsDialog"));
+        QVERIFY(dialog && dialog->isVisible());
+        QCOMPARE(dialog->findChild<QTreeWidget*>()->topLevelItemCount(), shortcuts.size());
+        dialog->close();
+    }
+
+    /// The loop with a real (tiny) model: round numbers grow across fine-tunes, "Files changed" counts what the
+    /// tooltip lists, and the last run (model, scores, rounds) comes back when the folder is opened again or in a new
+    /// window, without training.
+    void lastRunComesBack()
+    {
+        const QString a = copyDataset(QStringLiteral("runA"), twoClassFiles());
+        const QString b = copyDataset(QStringLiteral("runB"), twoClassFiles());
+        const QString runs = m_dir.filePath(QStringLiteral("runs"));
+        {
+            MainWindow window;
+            TrainingPanel* panel = window.trainingPanel();
+            panel->setRunsRoot(runs);
+            CleaningSession* session = window.cleaningSession();
+            session->setConfirm(false);
+            session->retrainAfterApplyAction()->setChecked(true);
+            QSignalSpy opened(&window, &MainWindow::datasetOpened);
+            window.openDataset(a);
+            QVERIFY(opened.wait(20000));
+            panel->setConfig(tinyConfig());
+            QSignalSpy finished(window.controller(), &TrainingController::finished);
+            QSignalSpy failed(window.controller(), &TrainingController::failed);
+            panel->start();
+            QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), 300000);
+            QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(1).toString()));
+            RoundTableModel* rounds = panel->roundModel();
+            QCOMPARE(rounds->rowCount(), 1);
+            QCOMPARE(rounds->rows().at(0).round, 0);
+            QVERIFY(!window.scores().isEmpty());
+            QVERIFY(window.findChild<QAction*>(QStringLiteral("retrainHeadAction"))->isEnabled());
+
+            // A cleaning round: 1 deleted, 1 relabelled -> head retrain; 2 files changed, as the tooltip says.
+            DecisionStore* store = window.analysisPages()->store();
+            QVERIFY(store->decide({ QStringLiteral("circle/c0.png") }, CleanAction::Delete));
+            QVERIFY(store->decide({ QStringLiteral("circle/c1.png") }, CleanAction::Relabel, QStringLiteral("square")));
+            finished.clear();
+            session->applyAction()->trigger();
+            QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), 300000);
+            QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(1).toString()));
+            QCOMPARE(rounds->rowCount(), 2);
+            QCOMPARE(rounds->rows().at(1).round, 1);
+            QCOMPARE(rounds->rows().at(1).kind, QStringLiteral("head retrain"));
+            QCOMPARE(rounds->index(1, RoundTableModel::FilesChangedColumn).data().toInt(), 2);
+            const QString tip =
+                rounds->index(1, RoundTableModel::PredictionsChangedColumn).data(Qt::ToolTipRole).toString();
+            QVERIFY2(tip.contains(QLatin1String("2 files changed (1 removed, 1 moved)")), qPrintable(tip));
+
+            // A second fine-tune continues the numbering; the status follows the latest round. Apply waits for it.
+            QVERIFY(store->decide({ QStringLiteral("circle/c2.png") }, CleanAction::Delete));
+            QVERIFY(session->applyAction()->isEnabled());
+            finished.clear();
+            panel->start();
+            QTRY_VERIFY(panel->isBusy());
+            QVERIFY(!session->applyAction()->isEnabled());
+            QVERIFY(session->applyAction()->toolTip().contains(QLatin1String("training")));
+            QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), 300000);
+            QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(1).toString()));
+            QCOMPARE(rounds->rowCount(), 3);
+            QCOMPARE(rounds->rows().at(2).round, 2);
+            QVERIFY(session->applyAction()->isEnabled());
+            const QString status = panel->findChild<QLabel*>(QStringLiteral("statusLabel"))->text();
+            QVERIFY2(status.contains(QLatin1String("round 2")), qPrintable(status));
+
+            // Another folder: nothing of A's run shows there.
+            opened.clear();
+            window.openDataset(b);
+            QVERIFY(opened.wait(20000));
+            QCOMPARE(rounds->rowCount(), 0);
+            QVERIFY(window.scores().isEmpty());
+            QVERIFY(!panel->hasModel());
+
+            // Back to A: scores and rounds without training, Retrain possible, the pending decision still there.
+            QSignalSpy started(window.controller(), &TrainingController::started);
+            QSignalSpy loaded(panel, &TrainingPanel::runLoaded);
+            opened.clear();
+            window.openDataset(a);
+            QVERIFY(opened.wait(20000));
+            QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), 60000);
+            for (const auto& call : started)
+                QCOMPARE(call.at(1).toString(), QStringLiteral("load"));
+            QCOMPARE(rounds->rowCount(), 3);
+            QCOMPARE(rounds->rows().at(2).round, 2);
+            QVERIFY(!window.scores().isEmpty());
+            QCOMPARE(window.scores().datasetRoot, QDir::cleanPath(a));
+            QVERIFY(panel->hasModel());
+            QVERIFY(window.findChild<QAction*>(QStringLiteral("retrainHeadAction"))->isEnabled());
+            QCOMPARE(window.analysisPages()->plan().action(QStringLiteral("circle/c2.png")), CleanAction::Delete);
+        }
+        // A new window (the app restarted): the same.
+        MainWindow window;
+        QSignalSpy loaded(window.trainingPanel(), &TrainingPanel::runLoaded);
+        QSignalSpy opened(&window, &MainWindow::datasetOpened);
+        window.openDataset(a);
+        QVERIFY(opened.wait(20000));
+        QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), 60000);
+        QCOMPARE(window.trainingPanel()->roundModel()->rowCount(), 3);
+        QVERIFY(!window.scores().isEmpty());
+        QVERIFY(window.imageProxy()->index(0, 0).data(ImageGridModel::HasScoreRole).toBool());
+        QVERIFY(window.trainingPanel()->epochModel()->rowCount() > 0);
     }
 
     void settingsPersist()

@@ -250,6 +250,94 @@ private Q_SLOTS:
         Q_EMIT controller.cancelled(7);
     }
 
+    /// The round history of a dataset: numbers only grow (a second fine-tune is not round 0 again), "Files" counts
+    /// each changed file once (as its tooltip and the predictions tooltip say), and the status follows the latest
+    /// round, not the first fine-tune's epochs.
+    void roundHistoryNumbersAndCounts()
+    {
+        TrainingController controller;
+        TrainingPanel panel(&controller);
+        const Dataset ds = twoClassDataset();
+        panel.setDataset(ds);
+        QCOMPARE(panel.retrainButton()->toolTip(), QStringLiteral("Train a model first"));
+        ScoreSet before;
+        before.datasetRoot = ds.root;
+        before.vocab = ds.vocab;
+        for (const Sample& sample : ds.samples) {
+            ScoreRecord r;
+            r.file = sample.relPath;
+            r.given = sample.label;
+            r.predicted = sample.label;
+            before.records << r;
+        }
+        const auto round = [](int n, const char* kind, double error) {
+            RoundSummary r;
+            r.round = n;
+            r.kind = QString::fromLatin1(kind);
+            r.errorRate = error;
+            r.validLoss = error * 2;
+            return r;
+        };
+        Q_EMIT controller.started(1, QStringLiteral("train"));
+        Q_EMIT controller.epochFinished(1, epoch(0, 1.0, 0.9, 0.5));
+        Q_EMIT controller.scoresReady(1, before);
+        Q_EMIT controller.roundFinished(1, round(0, "fine-tune", 0.5));
+        Q_EMIT controller.finished(1);
+        QVERIFY(panel.retrainButton()->isEnabled());
+
+        // A head retrain after cleaning: a/1.jpg relabelled to b/, a/2.jpg deleted, a new unlabeled file.
+        ScoreSet after = before;
+        after.records.removeIf([](const ScoreRecord& r) { return r.file == QLatin1String("a/2.jpg"); });
+        for (ScoreRecord& r : after.records)
+            if (r.file == QLatin1String("a/1.jpg")) {
+                r.file = QStringLiteral("b/1.jpg");
+                r.given = 1;
+            }
+        ScoreRecord fresh;
+        fresh.file = QStringLiteral("unlabeled/new.jpg");
+        fresh.predicted = 0;
+        after.records << fresh;
+        Q_EMIT controller.started(2, QStringLiteral("retrain"));
+        Q_EMIT controller.scoresReady(2, after);
+        Q_EMIT controller.roundFinished(2, round(1, "head retrain", 0.25));
+        Q_EMIT controller.finished(2);
+        RoundTableModel* m = panel.roundModel();
+        QCOMPARE(m->rowCount(), 2);
+        QCOMPARE(m->index(1, RoundTableModel::FilesChangedColumn).data().toInt(), 3);
+        const QString tip = m->index(1, RoundTableModel::PredictionsChangedColumn).data(Qt::ToolTipRole).toString();
+        QVERIFY2(tip.contains(QLatin1String("3 files changed (1 removed, 1 moved, 1 added)")), qPrintable(tip));
+        QVERIFY(m->index(1, RoundTableModel::FilesChangedColumn)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .contains(QLatin1String("1 removed, 1 moved, 1 added")));
+
+        // The engine numbers a new fine-tune 0 again: the history goes on with 2.
+        Q_EMIT controller.started(3, QStringLiteral("train"));
+        Q_EMIT controller.scoresReady(3, after);
+        Q_EMIT controller.roundFinished(3, round(0, "fine-tune", 0.125));
+        Q_EMIT controller.finished(3);
+        QCOMPARE(m->rowCount(), 3);
+        QCOMPARE(m->index(0, RoundTableModel::RoundColumn).data().toInt(), 0);
+        QCOMPARE(m->index(1, RoundTableModel::RoundColumn).data().toInt(), 1);
+        QCOMPARE(m->index(2, RoundTableModel::RoundColumn).data().toInt(), 2);
+        QCOMPARE(m->index(2, RoundTableModel::FilesChangedColumn).data().toInt(), 0);
+        const QString status = panel.findChild<QLabel*>(QStringLiteral("statusLabel"))->text();
+        QVERIFY2(
+            status.contains(QLatin1String("round 2")) && status.contains(QLatin1String("0.1250")), qPrintable(status));
+
+        // Results of a job for another folder (opened meanwhile) stay out of this folder's history.
+        panel.setDataset(twoClassDataset(QStringLiteral("/data/other")));
+        QCOMPARE(m->rowCount(), 0);
+        QVERIFY(!panel.hasModel());
+        panel.setDataset(ds);
+        Q_EMIT controller.started(4, QStringLiteral("train"));
+        panel.setDataset(twoClassDataset(QStringLiteral("/data/third")));
+        Q_EMIT controller.roundFinished(4, round(0, "fine-tune", 0.1));
+        Q_EMIT controller.finished(4);
+        QCOMPARE(m->rowCount(), 0);
+        QVERIFY(!panel.hasModel());
+    }
+
     /// The catalogue menu: an entry not yet cached is downloaded (from a server on 127.0.0.1) with a progress bar,
     /// Start is disabled meanwhile, and the weights field then holds the cached file; a second pick uses the cache.
     void catalogueDownload()

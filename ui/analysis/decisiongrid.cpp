@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include <QComboBox>
+#include <QDir>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QInputDialog>
@@ -381,6 +382,8 @@ bool DecisionGrid::handleKey(int key)
     }
     case Qt::Key_Backspace:
         decide(CleanAction::Keep); // clears, stays on the image
+        if (m_store)
+            m_store->setReviewed(relPaths(targetSamples()), false); // and no reviewed mark either
         return true;
     case Qt::Key_R: {
         const QModelIndex idx = m_view->currentIndex();
@@ -463,6 +466,10 @@ QMenu* DecisionGrid::createDecisionMenu(QWidget* parent)
     newClass->setData(QStringLiteral("<New>"));
     newClass->setEnabled(m_store != nullptr);
     connect(newClass, &QAction::triggered, this, &DecisionGrid::promptNewClass);
+    if (!paths.isEmpty() && !m_model->dataset().root.isEmpty()) {
+        menu->addSeparator();
+        ImageGridView::addFileActions(menu, QDir(m_model->dataset().root).filePath(paths.first()));
+    }
     return menu;
 }
 
@@ -548,6 +555,7 @@ void DecisionGrid::onComboActivated(int index)
     else if (index >= kFirstClassItem)
         decide(CleanAction::Relabel, m_combo->itemData(index).toString());
     updatePanel();
+    m_view->setFocus(Qt::OtherFocusReason); // back to the grid: the next key decides for the next image
 }
 
 void DecisionGrid::updatePanel()

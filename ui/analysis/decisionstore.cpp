@@ -81,6 +81,8 @@ void DecisionStore::setDataset(const Dataset& dataset)
 void DecisionStore::setPlan(const CleaningPlan& plan)
 {
     m_undo->clear();
+    if (plan.root() != m_plan.root())
+        m_reviewed.clear();
     m_plan = plan;
     Q_EMIT decisionsChanged({});
 }
@@ -178,11 +180,42 @@ bool DecisionStore::decideMany(const QList<Change>& changes, const QString& text
         paths << c.relPath;
         entries.append(std::move(e));
     }
+    // Keep marks the file reviewed (a visible mark, no plan entry); any other decision replaces the mark.
+    QStringList marked;
+    for (const Change& c : changes) {
+        const bool keep = c.action == CleanAction::Keep;
+        if (keep != m_reviewed.contains(c.relPath)) {
+            if (keep)
+                m_reviewed.insert(c.relPath);
+            else
+                m_reviewed.remove(c.relPath);
+            if (!paths.contains(c.relPath))
+                marked << c.relPath;
+        }
+    }
+    if (!marked.isEmpty())
+        Q_EMIT decisionsChanged(marked);
     if (entries.isEmpty())
         return true;
     m_undo->push(new DecisionCommand(this, std::move(entries), text));
     Q_EMIT decisionsChanged(paths);
     return true;
+}
+
+void DecisionStore::setReviewed(const QStringList& relPaths, bool reviewed)
+{
+    QStringList changed;
+    for (const QString& p : relPaths) {
+        if (reviewed == m_reviewed.contains(p))
+            continue;
+        if (reviewed)
+            m_reviewed.insert(p);
+        else
+            m_reviewed.remove(p);
+        changed << p;
+    }
+    if (!changed.isEmpty())
+        Q_EMIT decisionsChanged(changed);
 }
 
 void DecisionStore::restore(const QString& relPath, const std::optional<CleanDecision>& decision)
@@ -196,7 +229,7 @@ QString DecisionStore::decisionText(const QString& relPath) const
 {
     const auto d = m_plan.decision(relPath);
     if (!d)
-        return {};
+        return m_reviewed.contains(relPath) ? QStringLiteral("%1 Kept").arg(QChar(0x2713)) : QString();
     switch (d->action) {
     case CleanAction::Keep:
         return {};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QObject>
+#include <QSet>
 #include <QStringList>
 
 #include "core/cleaning/cleaningplan.h"
@@ -72,8 +73,15 @@ public:
     {
         return m_plan.targetClass(relPath);
     }
-    /// Badge text for the grid: "" (keep), "Delete", "→ class".
+    /// Badge text for the grid: "" (undecided), "✓ Kept" (reviewed with Keep), "Delete", "→ class".
     QString decisionText(const QString& relPath) const;
+    /// Files the user kept on purpose (K, <Keep>) in this session: no plan entry, but a reviewed mark on the card.
+    /// A later decision, or clearing (Backspace), removes the mark; another dataset starts with none.
+    bool isReviewed(const QString& relPath) const
+    {
+        return m_reviewed.contains(relPath);
+    }
+    void setReviewed(const QStringList& relPaths, bool reviewed);
     PlanSummary summary() const
     {
         return m_plan.summary();
@@ -97,6 +105,7 @@ private:
     QUndoStack* m_undo = nullptr;
     QStringList m_classes;
     QStringList m_created; ///< classes made with createClass(), kept across rescans of the same root
+    QSet<QString> m_reviewed; ///< kept on purpose (isReviewed)
 };
 
 } // namespace Winnow

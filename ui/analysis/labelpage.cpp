@@ -307,14 +307,26 @@ void LabelPage::updateCaption()
     const ImageGridModel* gm = m_grid->model();
     const DecisionStore* store = m_grid->store();
     const int shown = m_proxy->rowCount();
+    // Counted like the Dataset panel's class table: readable images. An unreadable file stays visible (it can be
+    // deleted) but is no image to label, and is counted apart.
+    int images = 0;
+    int unreadable = 0;
     int decided = 0;
-    if (store)
-        for (int r = 0; r < shown; ++r) {
-            const int s = m_proxy->sampleIndex(r);
-            if (s >= 0 && store->plan().contains(gm->dataset().samples.at(s).relPath))
-                ++decided;
-        }
-    QString text = tr("%n unlabeled image(s), %1 decided", nullptr, shown).arg(decided);
+    for (int r = 0; r < shown; ++r) {
+        const int s = m_proxy->sampleIndex(r);
+        if (s < 0 || s >= gm->dataset().samples.size())
+            continue;
+        const Sample& sample = gm->dataset().samples.at(s);
+        if (sample.readable())
+            ++images;
+        else
+            ++unreadable;
+        if (store && store->plan().contains(sample.relPath))
+            ++decided;
+    }
+    QString text = tr("%n unlabeled image(s), %1 decided", nullptr, images).arg(decided);
+    if (unreadable > 0)
+        text += tr(" · %n unreadable file(s) shown, not counted", nullptr, unreadable);
     if (!gm->hasScores())
         text += tr(" (no suggestions yet: train a model)");
     m_caption->setText(text);

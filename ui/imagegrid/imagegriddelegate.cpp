@@ -93,14 +93,37 @@ QSize ImageGridDelegate::sizeHint(const QStyleOptionViewItem&, const QModelIndex
 QColor ImageGridDelegate::decisionColor(const QString& decision)
 {
     const QString d = decision.trimmed();
-    if (d.startsWith(QLatin1String("Keep"), Qt::CaseInsensitive))
-        return kGreen;
+    if (d.startsWith(QLatin1String("Keep"), Qt::CaseInsensitive) || d.startsWith(QChar(0x2713)))
+        return kGreen; // "Keep", or the reviewed mark "✓ Kept"
     if (d.startsWith(QLatin1String("Delete"), Qt::CaseInsensitive))
         return kRed;
     if (d.startsWith(QLatin1String("->")) || d.startsWith(QChar(0x2192))
         || d.startsWith(QLatin1String("Relabel"), Qt::CaseInsensitive))
         return kBlue;
     return QColor(0x70, 0x70, 0x70);
+}
+
+QString ImageGridDelegate::elideFileName(const QFontMetrics& fm, const QString& name, int width)
+{
+    if (fm.horizontalAdvance(name) <= width)
+        return name;
+    const QString ellipsis(QChar(0x2026));
+    const int dot = int(name.lastIndexOf(QLatin1Char('.')));
+    const bool hasExt = dot > 0 && name.size() - dot <= 6;
+    const QString stem = hasExt ? name.left(dot) : name;
+    const QString ext = hasExt ? name.mid(dot) : QString();
+    // With the extension if it leaves room for a few characters of the name, else without it.
+    for (const QString& tailExt : { ext, QString() }) {
+        for (int n = int(stem.size()) - 1; n >= 2; --n) {
+            const int head = n / 3;
+            const QString candidate = stem.left(head) + ellipsis + stem.right(n - head) + tailExt;
+            if (fm.horizontalAdvance(candidate) <= width && (n >= 3 || tailExt.isEmpty()))
+                return candidate;
+        }
+        if (tailExt.isEmpty())
+            break;
+    }
+    return fm.elidedText(name, Qt::ElideRight, width);
 }
 
 void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const
@@ -229,7 +252,12 @@ void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
         y += lh;
     };
 
-    line(index.data(Qt::DisplayRole).toString(), textColor, {}, true);
+    {
+        QFont nameFont = small;
+        nameFont.setBold(true);
+        line(elideFileName(QFontMetrics(nameFont), index.data(Qt::DisplayRole).toString(), textWidth), textColor, {},
+            true);
+    }
 
     const QString given = index.data(ImageGridModel::GivenLabelRole).toString();
     const Split split = Split(index.data(ImageGridModel::SplitRole).toInt());

@@ -3,6 +3,8 @@
 
 #include <QStyledItemDelegate>
 
+class QFontMetrics;
+
 namespace Winnow {
 
 /**
@@ -31,6 +33,9 @@ public:
 
     /// Badge colour for a decision text: green Keep, red Delete, blue relabel, grey otherwise.
     static QColor decisionColor(const QString& decision);
+    /// A file name that fits `width`: whole if it can; else elided in the middle, keeping the extension and more of
+    /// the end of the name than of its start ("0…00123.jpg", not "000…jpg": numbered files differ at the end).
+    static QString elideFileName(const QFontMetrics& metrics, const QString& name, int width);
 
 private:
     int lineHeight() const;

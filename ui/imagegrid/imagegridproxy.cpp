@@ -258,8 +258,9 @@ bool ImageGridProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourcePa
     }
     if (m_mispredictedOnly && (sample->label < 0 || rec->predicted == sample->label))
         return false;
-    if (m_decidedOnly && m_grid->decision(sourceRow).isEmpty())
-        return false;
+    if (m_decidedOnly
+        && (m_grid->decision(sourceRow).isEmpty() || m_grid->decision(sourceRow).startsWith(QChar(0x2713))))
+        return false; // undecided, or only the reviewed mark "✓ Kept"
     return true;
 }
 

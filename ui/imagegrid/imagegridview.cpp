@@ -4,10 +4,17 @@
 #include <cmath>
 
 #include <QAbstractProxyModel>
+#include <QApplication>
+#include <QClipboard>
+#include <QDesktopServices>
+#include <QDir>
+#include <QFileInfo>
 #include <QKeyEvent>
+#include <QMenu>
 #include <QPainter>
 #include <QScrollBar>
 #include <QSlider>
+#include <QUrl>
 #include <QWheelEvent>
 
 #include "ui/imagegrid/imagegriddelegate.h"
@@ -261,6 +268,20 @@ QList<int> ImageGridView::visibleRows() const
             rows.append(row);
     }
     return rows;
+}
+
+void ImageGridView::addFileActions(QMenu* menu, const QString& absolutePath)
+{
+    if (!menu || absolutePath.isEmpty())
+        return;
+    const QString native = QDir::toNativeSeparators(absolutePath);
+    QAction* open = menu->addAction(tr("Open Containing &Folder"), menu,
+        [absolutePath] { QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(absolutePath).absolutePath())); });
+    open->setObjectName(QStringLiteral("openFolderAction"));
+    open->setToolTip(QDir::toNativeSeparators(QFileInfo(absolutePath).absolutePath()));
+    QAction* copy = menu->addAction(tr("&Copy Path"), menu, [native] { QApplication::clipboard()->setText(native); });
+    copy->setObjectName(QStringLiteral("copyPathAction"));
+    copy->setToolTip(native);
 }
 
 void ImageGridView::scheduleThumbnails()

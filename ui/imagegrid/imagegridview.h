@@ -5,6 +5,7 @@
 #include <QPointer>
 #include <QTimer>
 
+class QMenu;
 class QSlider;
 
 namespace Winnow {
@@ -54,6 +55,9 @@ public:
 
     /// Rows (of model(), i.e. view rows) whose cards intersect the viewport now.
     QList<int> visibleRows() const;
+
+    /// Appends "Open Containing Folder" and "Copy Path" for one image file to a card's context menu.
+    static void addFileActions(QMenu* menu, const QString& absolutePath);
 
 public Q_SLOTS:
     void setZoom(int px);

@@ -183,6 +183,12 @@ QVariant RoundTableModel::data(const QModelIndex& index, int role) const
         }
         return lines.join(QLatin1Char('\n'));
     }
+    if (role == Qt::ToolTipRole && index.column() == FilesChangedColumn) {
+        QString tip = tr("%n file(s) changed since the previous round", nullptr, r.filesChanged);
+        if (diff && diff->filesChanged() > 0)
+            tip += QStringLiteral(": ") + diff->text().section(QStringLiteral("; "), -1);
+        return tip;
+    }
     if (role == Qt::TextAlignmentRole)
         return index.column() == KindColumn ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
                                             : QVariant(Qt::AlignRight | Qt::AlignVCenter);
@@ -212,7 +218,23 @@ QVariant RoundTableModel::data(const QModelIndex& index, int role) const
 
 QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case ErrorRateColumn:
+            return tr("Error rate on the validation images");
+        case ValidLossColumn:
+            return tr("Validation loss");
+        case FilesChangedColumn:
+            return tr("Files deleted, moved or added since the previous round (each counted once)");
+        case PredictionsChangedColumn:
+            return tr("Images whose predicted class changed since the previous round (+ now right / − now wrong)");
+        default:
+            return headerData(section, orientation, Qt::DisplayRole);
+        }
+    }
+    if (role != Qt::DisplayRole)
         return {};
     switch (section) {
     case RoundColumn:
@@ -220,13 +242,13 @@ QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, i
     case KindColumn:
         return tr("Kind");
     case ErrorRateColumn:
-        return tr("Error rate");
+        return tr("Error");
     case ValidLossColumn:
-        return tr("Valid loss");
+        return tr("Loss");
     case FilesChangedColumn:
-        return tr("Files changed");
+        return tr("Files");
     case PredictionsChangedColumn:
-        return tr("Predictions changed");
+        return tr("Predictions");
     case TimeColumn:
         return tr("Time");
     default:

@@ -8,6 +8,7 @@
 #include <QChartView>
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -21,6 +22,7 @@
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QMenu>
+#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScatterSeries>
@@ -28,12 +30,15 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStyle>
+#include <QStyleOptionFrame>
 #include <QTableView>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QValueAxis>
 
 #include "core/dataset/splitstore.h"
+#include "core/engine/roundhistory.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/engine/weightscatalogue.h"
 #include "ui/training/trainingmodels.h"
@@ -47,6 +52,54 @@ const QStringList kArchitectures = { QStringLiteral("resnet18"), QStringLiteral(
 const QStringList kDevices = { QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda") };
 const QColor kTrainColor(0x2d, 0x6c, 0xdf);
 const QColor kValidColor(0xe6, 0x7e, 0x22);
+
+QString lastRunKey(const QString& root)
+{
+    return QStringLiteral("lastRun/")
+        + QString::fromLatin1(
+            QCryptographicHash::hash(QDir::cleanPath(root).toUtf8(), QCryptographicHash::Sha1).toHex());
+}
+
+/// Classes with at least one readable labelled image (what training can use).
+int classesWithImages(const Dataset& dataset)
+{
+    int n = 0;
+    for (const ClassCounts& c : dataset.counts())
+        n += c.train + c.valid > 0;
+    return n;
+}
+
+/// A line edit that, while it does not have the focus, shows a long text elided in the middle (a path keeps its
+/// folder's start and its file name); editing shows and changes the whole text. The tooltip is the whole text.
+class MiddleElidingLineEdit : public QLineEdit
+{
+public:
+    using QLineEdit::QLineEdit;
+
+protected:
+    void paintEvent(QPaintEvent* event) override
+    {
+        QStyleOptionFrame option;
+        initStyleOption(&option);
+        QRect textRect = style()
+                             ->subElementRect(QStyle::SE_LineEditContents, &option, this)
+                             .adjusted(2 + textMargins().left(), 0, -2 - textMargins().right(), 0);
+        // Not under the clear button (a child tool button at the right end).
+        for (const QWidget* child : findChildren<QWidget*>(Qt::FindDirectChildrenOnly))
+            if (child->isVisible() && child->geometry().left() > width() / 2)
+                textRect.setRight(qMin(textRect.right(), child->geometry().left() - 3));
+        const QString full = text();
+        if (hasFocus() || full.isEmpty() || fontMetrics().horizontalAdvance(full) <= textRect.width()) {
+            QLineEdit::paintEvent(event);
+            return;
+        }
+        QPainter painter(this);
+        style()->drawPrimitive(QStyle::PE_PanelLineEdit, &option, &painter, this);
+        painter.setPen(palette().color(isEnabled() ? QPalette::Active : QPalette::Disabled, QPalette::Text));
+        painter.drawText(textRect, Qt::AlignLeft | Qt::AlignVCenter,
+            fontMetrics().elidedText(full, Qt::ElideMiddle, textRect.width()));
+    }
+};
 
 QTableView* makeTable(QAbstractItemModel* model, QWidget* parent)
 {
@@ -84,6 +137,7 @@ TrainingPanel::TrainingPanel(TrainingController* controller, QWidget* parent)
         connect(m_controller, &TrainingController::epochFinished, this, &TrainingPanel::onEpochFinished);
         connect(m_controller, &TrainingController::scoresReady, this, &TrainingPanel::onScoresReady);
         connect(m_controller, &TrainingController::roundFinished, this, &TrainingPanel::onRoundFinished);
+        connect(m_controller, &TrainingController::runLoaded, this, &TrainingPanel::onRunLoaded);
         connect(m_controller, &TrainingController::finished, this, &TrainingPanel::onFinished);
         connect(m_controller, &TrainingController::failed, this, &TrainingPanel::onFailed);
         connect(m_controller, &TrainingController::cancelled, this, &TrainingPanel::onCancelled);
@@ -106,7 +160,7 @@ void TrainingPanel::buildUi()
 
     auto* weightsRow = new QHBoxLayout;
     weightsRow->setSpacing(4);
-    m_weights = new QLineEdit(modelBox);
+    m_weights = new MiddleElidingLineEdit(modelBox);
     m_weights->setObjectName(QStringLiteral("weightsEdit"));
     m_weights->setPlaceholderText(tr("none: random initialisation"));
     m_weights->setClearButtonEnabled(true);
@@ -218,7 +272,7 @@ void TrainingPanel::buildUi()
     m_seed->setRange(0, std::numeric_limits<int>::max());
     dataForm->addRow(tr("S&eed:"), m_seed);
 
-    m_start = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Start training"), this);
+    m_start = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("S&tart training"), this);
     m_start->setObjectName(QStringLiteral("startButton"));
     m_start->setDefault(true);
     m_start->setToolTip(tr("Fine-tune the model on this dataset, then score every image"));
@@ -294,8 +348,20 @@ void TrainingPanel::buildUi()
 
     m_epochTable = makeTable(m_epochModel, this);
     m_epochTable->setObjectName(QStringLiteral("epochTable"));
+    // fastai's column names need their width; the stage column takes what is left.
+    for (int c = 0; c < EpochTableModel::ColumnCount; ++c)
+        m_epochTable->horizontalHeader()->setSectionResizeMode(
+            c, c == EpochTableModel::StageColumn ? QHeaderView::Stretch : QHeaderView::ResizeToContents);
     m_roundTable = makeTable(m_roundModel, this);
     m_roundTable->setObjectName(QStringLiteral("roundTable"));
+    // Seven columns in a narrow box: numbers take what they need, the kind and the predictions share the rest and
+    // elide (the full texts are in the tooltips).
+    m_roundTable->setTextElideMode(Qt::ElideMiddle);
+    for (int c = 0; c < RoundTableModel::ColumnCount; ++c)
+        m_roundTable->horizontalHeader()->setSectionResizeMode(c,
+            c == RoundTableModel::KindColumn || c == RoundTableModel::PredictionsChangedColumn
+                ? QHeaderView::Stretch
+                : QHeaderView::ResizeToContents);
 
     auto* epochBox = new QGroupBox(tr("Epochs"), this);
     (new QVBoxLayout(epochBox))->addWidget(m_epochTable);
@@ -304,8 +370,8 @@ void TrainingPanel::buildUi()
     auto* tables = new QSplitter(Qt::Horizontal, this);
     tables->addWidget(epochBox);
     tables->addWidget(roundBox);
-    tables->setStretchFactor(0, 3);
-    tables->setStretchFactor(1, 2);
+    tables->setStretchFactor(0, 1);
+    tables->setStretchFactor(1, 1);
     tables->setChildrenCollapsible(false);
 
     auto* right = new QSplitter(Qt::Vertical, this);
@@ -331,6 +397,8 @@ void TrainingPanel::buildUi()
 
     connect(browse, &QToolButton::clicked, this, &TrainingPanel::browseWeights);
     connect(m_weights, &QLineEdit::textChanged, this, &TrainingPanel::updateWeightsWarning);
+    connect(m_weights, &QLineEdit::textChanged, m_weights,
+        [this](const QString& text) { m_weights->setToolTip(QDir::toNativeSeparators(text)); });
     connect(m_arch, &QComboBox::currentTextChanged, this, [this](const QString& arch) {
         // Follow the architecture while the field still holds a default (or nothing).
         const QString current = m_weights->text().trimmed();
@@ -512,6 +580,10 @@ void TrainingPanel::setDataset(const Dataset& dataset)
     m_dataset = dataset;
     if (other) {
         m_hasModel = false;
+        m_lastRunDir.clear();
+        m_lastScores = {};
+        m_pendingDiff.reset();
+        m_loadPending = false;
         m_epochModel->clear();
         m_roundModel->clear();
         resetPlot(1);
@@ -520,18 +592,114 @@ void TrainingPanel::setDataset(const Dataset& dataset)
     const int classes = int(dataset.vocab.size());
     const int train = dataset.count(Split::Train);
     const int valid = dataset.count(Split::Valid);
-    m_datasetLabel->setText(tr("<b>%1</b><br>%2 classes · %3 train · %4 valid images")
-                                .arg(QFileInfo(dataset.root).fileName().toHtmlEscaped())
-                                .arg(classes)
-                                .arg(train)
-                                .arg(valid));
+    m_datasetLabel->setText(
+        tr("<b>%1</b><br>%2 · %3 train · %4 valid images")
+            .arg(QFileInfo(dataset.root).fileName().toHtmlEscaped(), tr("%n class(es)", nullptr, classes))
+            .arg(train)
+            .arg(valid));
     updateButtons();
+    if (other)
+        loadLastRun(); // the model, scores and rounds of the last session come back without retraining
+}
+
+QString TrainingPanel::lastRunDir(const QString& datasetRoot)
+{
+    return QSettings().value(lastRunKey(datasetRoot)).toString();
+}
+
+QStringList TrainingPanel::runCandidates() const
+{
+    QStringList out;
+    if (!m_dataset)
+        return out;
+    const QString remembered = lastRunDir(m_dataset->root);
+    if (!remembered.isEmpty() && QFileInfo(remembered).isDir())
+        out << remembered;
+    // Runs the settings forgot: `<runsRoot>/<dataset>-<yyyyMMdd-HHmmss>`, newest first (the worker checks each
+    // run.json's dataset folder).
+    if (!m_runsRoot.isEmpty()) {
+        const QString prefix = QFileInfo(m_dataset->root).fileName() + QLatin1Char('-');
+        QStringList names =
+            QDir(m_runsRoot).entryList({ prefix + QLatin1Char('*') }, QDir::Dirs | QDir::NoDotAndDotDot);
+        std::sort(names.begin(), names.end(), std::greater<>());
+        for (const QString& name : std::as_const(names)) {
+            const QString dir = QDir(m_runsRoot).filePath(name);
+            if (!out.contains(dir))
+                out << dir;
+        }
+    }
+    return out;
+}
+
+bool TrainingPanel::loadLastRun()
+{
+    if (!m_controller || !m_dataset || runCandidates().isEmpty())
+        return false;
+    m_loadPending = true;
+    startPendingLoad();
+    return true;
+}
+
+void TrainingPanel::startPendingLoad()
+{
+    if (!m_loadPending || !m_controller || !m_dataset || m_controller->isBusy())
+        return;
+    m_loadPending = false;
+    const QStringList candidates = runCandidates();
+    if (candidates.isEmpty())
+        return;
+    const quint64 job = m_controller->loadRun(m_dataset->root, candidates);
+    if (job == 0) {
+        m_loadPending = true; // busy after all: try again when it is idle
+        return;
+    }
+    m_job = job;
+    m_jobKind = QStringLiteral("load");
+    m_jobRoot = m_dataset->root;
+}
+
+bool TrainingPanel::jobIsForOpenDataset() const
+{
+    return m_dataset && QDir::cleanPath(m_jobRoot) == QDir::cleanPath(m_dataset->root);
+}
+
+void TrainingPanel::saveRoundHistory(const QString& runDir)
+{
+    if (runDir.isEmpty() || !QFileInfo(runDir).isDir())
+        return;
+    const QList<RoundSummary>& rows = m_roundModel->rows();
+    QString error;
+    if (!writeRoundHistory(runDir, QVector<RoundSummary>(rows.cbegin(), rows.cend()), &error))
+        setStatus(tr("The round history could not be saved: %1").arg(error), true);
+}
+
+void TrainingPanel::showLatestRoundStatus(const QString& prefix)
+{
+    if (!m_roundModel->rows().isEmpty()) {
+        // The latest round, not the first fine-tune's epochs: after head retrains the model is that round's.
+        const RoundSummary& last = m_roundModel->rows().constLast();
+        setStatus(tr("%1 round %2 (%3): error rate %4, valid loss %5.")
+                      .arg(prefix)
+                      .arg(last.round)
+                      .arg(last.kind)
+                      .arg(last.errorRate, 0, 'f', 4)
+                      .arg(last.validLoss, 0, 'f', 4));
+    } else if (!m_epochModel->rows().isEmpty()) {
+        const EpochStats& last = m_epochModel->rows().constLast();
+        setStatus(tr("%1 error rate %2, valid loss %3.")
+                      .arg(prefix)
+                      .arg(last.errorRate, 0, 'f', 4)
+                      .arg(last.validLoss, 0, 'f', 4));
+    } else {
+        setStatus(prefix);
+    }
 }
 
 void TrainingPanel::clearDataset()
 {
     m_dataset.reset();
     m_hasModel = false;
+    m_loadPending = false;
     m_datasetLabel->setText(tr("<i>No dataset open.</i>"));
     updateButtons();
 }
@@ -586,25 +754,58 @@ QProgressBar* TrainingPanel::progressBar() const
     return m_progress;
 }
 
+QString TrainingPanel::startBlockedReason() const
+{
+    if (!m_controller)
+        return tr("No training engine");
+    if (!m_dataset)
+        return tr("Open a dataset first");
+    if (classesWithImages(*m_dataset) < 2)
+        return tr("Needs at least two classes with images");
+    if (m_busy || m_controller->isBusy())
+        return tr("A job is running: wait for it to finish or cancel it");
+    if (m_downloader && m_downloader->isRunning())
+        return tr("Wait for the weights download to finish");
+    return {};
+}
+
+QString TrainingPanel::retrainBlockedReason() const
+{
+    if (!m_controller)
+        return tr("No training engine");
+    if (!m_dataset)
+        return tr("Open a dataset first");
+    if (classesWithImages(*m_dataset) < 2)
+        return tr("Needs at least two classes with images");
+    if (!m_hasModel)
+        return tr("Train a model first");
+    if (m_busy || m_controller->isBusy())
+        return tr("A job is running: wait for it to finish or cancel it");
+    return {};
+}
+
 void TrainingPanel::updateButtons()
 {
     const bool busy = m_busy || (m_controller && m_controller->isBusy());
-    const bool trainable = m_dataset && m_dataset->vocab.size() >= 2;
     const bool downloading = m_downloader && m_downloader->isRunning();
-    m_start->setEnabled(!busy && !downloading && trainable && m_controller);
-    m_retrain->setEnabled(!busy && trainable && m_hasModel && m_controller);
+    const QString startWhy = startBlockedReason();
+    const QString retrainWhy = retrainBlockedReason();
+    m_start->setEnabled(startWhy.isEmpty());
+    m_retrain->setEnabled(retrainWhy.isEmpty());
     m_cancel->setEnabled(busy);
     for (QWidget* w : std::initializer_list<QWidget*> {
              m_arch, m_weights, m_size, m_batch, m_epochs, m_freezeEpochs, m_validPct, m_seed, m_device })
         w->setEnabled(!busy);
     if (m_catalogueButton)
         m_catalogueButton->setEnabled(!busy && !downloading);
-    if (!m_dataset)
-        m_start->setToolTip(tr("Open a dataset first"));
-    else if (!trainable)
-        m_start->setToolTip(tr("Training needs at least two classes"));
-    else
-        m_start->setToolTip(tr("Fine-tune the model on this dataset, then score every image"));
+    // A disabled button says why.
+    m_start->setToolTip(
+        startWhy.isEmpty() ? tr("Fine-tune the model on this dataset, then score every image") : startWhy);
+    m_retrain->setToolTip(retrainWhy.isEmpty()
+            ? tr("Quick round after cleaning: retrain only the classifier head on cached features and re-score")
+            : retrainWhy);
+    m_cancel->setToolTip(busy ? tr("Stop the running job (within one batch)") : tr("Nothing is running"));
+    Q_EMIT actionsChanged();
 }
 
 void TrainingPanel::setBusy(bool busy)
@@ -649,6 +850,8 @@ void TrainingPanel::start()
     }
     m_job = job;
     m_jobKind = QStringLiteral("train");
+    m_jobRoot = m_dataset->root;
+    m_loadPending = false; // a new model replaces whatever the last run was
     m_pendingRunDir = runDir;
 }
 
@@ -663,13 +866,16 @@ void TrainingPanel::retrain()
 {
     if (!m_controller || !m_dataset || m_busy)
         return;
-    const quint64 job = m_controller->retrainHead(*m_dataset);
+    // A full fine-tune when one takes under a minute (or runs on a GPU), else the fine-tuned network's last layer
+    // refitted on its cached features (about a second).
+    const quint64 job = m_controller->retrain(*m_dataset, TrainingController::RetrainMode::Auto);
     if (job == 0) {
         setStatus(tr("Cannot retrain now: the engine is busy or has no model yet."), true);
         return;
     }
     m_job = job;
     m_jobKind = QStringLiteral("retrain");
+    m_jobRoot = m_dataset->root;
 }
 
 void TrainingPanel::resetPlot(int totalEpochs)
@@ -707,10 +913,17 @@ void TrainingPanel::addValidPoint(double x, double loss)
 
 void TrainingPanel::onStarted(quint64 job, const QString& what)
 {
+    if (job != m_job && m_dataset)
+        m_jobRoot = m_dataset->root; // started elsewhere: on the dataset shown
     m_job = job;
     m_jobKind = what;
     m_epochsDone = 0;
     setBusy(true);
+    if (!jobIsForOpenDataset()) {
+        m_progress->setRange(0, 0);
+        setStatus(tr("Finishing a job for %1…").arg(QFileInfo(m_jobRoot).fileName()));
+        return;
+    }
     if (what == QLatin1String("train")) {
         m_epochModel->clear();
         const TrainConfig c = config();
@@ -723,6 +936,8 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
         setStatus(tr("Retraining the head…"));
     else if (what == QLatin1String("score"))
         setStatus(tr("Scoring…"));
+    else if (what == QLatin1String("load"))
+        setStatus(tr("Loading the last run of this dataset…"));
     else
         setStatus(tr("Starting %1…").arg(what));
 }
@@ -732,6 +947,8 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
     Q_UNUSED(job)
     if (!m_busy)
         setBusy(true);
+    if (!jobIsForOpenDataset())
+        return;
     const int bpe = qMax(1, p.batchesPerEpoch);
     if (p.phase == QLatin1String("train") && p.totalEpochs > 0) {
         if (p.totalEpochs != m_totalEpochs && m_trainSeries->count() == 0)
@@ -765,6 +982,8 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
 void TrainingPanel::onEpochFinished(quint64 job, const EpochStats& stats)
 {
     Q_UNUSED(job)
+    if (!jobIsForOpenDataset())
+        return;
     m_epochModel->append(stats);
     m_epochTable->scrollToBottom();
     ++m_epochsDone;
@@ -774,6 +993,14 @@ void TrainingPanel::onEpochFinished(quint64 job, const EpochStats& stats)
 void TrainingPanel::onScoresReady(quint64 job, const ScoreSet& scores)
 {
     Q_UNUSED(job)
+    if (!jobIsForOpenDataset()
+        || (!scores.datasetRoot.isEmpty() && QDir::cleanPath(scores.datasetRoot) != QDir::cleanPath(m_jobRoot)))
+        return;
+    m_pendingDiff.reset();
+    if (m_jobKind == QLatin1String("load")) {
+        m_lastScores = scores; // the baseline of the next round's "predictions changed"
+        return;
+    }
     setStatus(tr("Scored %n image(s).", nullptr, int(scores.records.size())));
     // Compare with the previous round of the same dataset (shown with the round that follows).
     m_pendingDiff.reset();
@@ -785,33 +1012,74 @@ void TrainingPanel::onScoresReady(quint64 job, const ScoreSet& scores)
 void TrainingPanel::onRoundFinished(quint64 job, const RoundSummary& summary)
 {
     Q_UNUSED(job)
-    m_roundModel->append(summary, std::exchange(m_pendingDiff, std::nullopt));
-    m_roundTable->resizeColumnsToContents();
+    if (!jobIsForOpenDataset())
+        return;
+    RoundSummary r = summary;
+    // Round numbers only grow within a dataset's history (the engine counts from 0 again at each fine-tune).
+    if (!m_roundModel->rows().isEmpty())
+        r.round = qMax(r.round, m_roundModel->rows().constLast().round + 1);
+    const std::optional<RoundDiff> diff = std::exchange(m_pendingDiff, std::nullopt);
+    // Files changed since the previous round, each once (the same count as the tooltip's).
+    if (diff)
+        r.filesChanged = diff->filesChanged();
+    m_roundModel->append(r, diff);
+    m_roundTable->scrollToBottom();
+    saveRoundHistory(m_jobKind == QLatin1String("train") ? m_pendingRunDir : m_lastRunDir);
+}
+
+void TrainingPanel::onRunLoaded(
+    quint64 job, const QString& runDir, const RunInfo& info, const QVector<RoundSummary>& rounds)
+{
+    Q_UNUSED(job)
+    if (!m_dataset || QDir::cleanPath(info.datasetRoot) != QDir::cleanPath(m_dataset->root))
+        return;
+    m_lastRunDir = runDir;
+    m_epochModel->clear();
+    resetPlot(int(info.epochs.size()));
+    for (const EpochStats& e : info.epochs) {
+        m_epochModel->append(e);
+        addTrainPoint(e.epoch + 1, e.trainLoss);
+        addValidPoint(e.epoch + 1, e.validLoss);
+    }
+    m_roundModel->clear();
+    for (const RoundSummary& r : rounds)
+        m_roundModel->append(r);
     m_roundTable->scrollToBottom();
 }
 
 void TrainingPanel::onFinished(quint64 job)
 {
     Q_UNUSED(job)
-    m_hasModel = true;
+    const bool ours = jobIsForOpenDataset();
     if (m_jobKind == QLatin1String("train") && !m_pendingRunDir.isEmpty()) {
-        m_lastRunDir = std::exchange(m_pendingRunDir, QString());
-        Q_EMIT runWritten(m_lastRunDir);
-    } else if (m_jobKind == QLatin1String("retrain") && !m_lastRunDir.isEmpty()) {
+        const QString dir = std::exchange(m_pendingRunDir, QString());
+        QSettings().setValue(lastRunKey(m_jobRoot), dir); // reloaded when this dataset is opened again
+        if (ours) {
+            m_lastRunDir = dir;
+            Q_EMIT runWritten(m_lastRunDir);
+        }
+    } else if (ours && m_jobKind == QLatin1String("retrain") && !m_lastRunDir.isEmpty()) {
         Q_EMIT runWritten(m_lastRunDir); // the worker saved this round into the run folder
+    } else if (ours && m_jobKind == QLatin1String("load") && !m_lastRunDir.isEmpty()) {
+        QSettings().setValue(lastRunKey(m_jobRoot), m_lastRunDir);
+        Q_EMIT runWritten(m_lastRunDir);
     }
+    if (ours)
+        m_hasModel = true;
     setBusy(false);
     m_progress->setRange(0, 1000);
-    m_progress->setValue(1000);
-    m_progress->setFormat(tr("done"));
-    if (!m_epochModel->rows().isEmpty()) {
-        const EpochStats& last = m_epochModel->rows().constLast();
-        setStatus(tr("Finished: error rate %1, valid loss %2.")
-                      .arg(last.errorRate, 0, 'f', 4)
-                      .arg(last.validLoss, 0, 'f', 4));
-    } else {
-        setStatus(tr("Finished."));
-    }
+    m_progress->setValue(ours ? 1000 : 0);
+    m_progress->setFormat(ours ? tr("done") : QString());
+    if (!ours)
+        setStatus(tr("Ready."));
+    else if (m_jobKind == QLatin1String("load"))
+        showLatestRoundStatus(tr("Reloaded the last run (%1):").arg(QFileInfo(m_lastRunDir).fileName()));
+    else
+        showLatestRoundStatus(tr("Finished"));
+    if (ours && m_jobKind == QLatin1String("load"))
+        Q_EMIT runLoaded(m_lastRunDir);
+    updateButtons();
+    QTimer::singleShot(0, this, &TrainingPanel::startPendingLoad);
 }
 
 void TrainingPanel::onFailed(quint64 job, const QString& message)
@@ -821,7 +1089,13 @@ void TrainingPanel::onFailed(quint64 job, const QString& message)
     m_progress->setRange(0, 1000);
     m_progress->setValue(0);
     m_progress->setFormat(QString());
-    setStatus(tr("Failed: %1").arg(message), true);
+    if (m_jobKind == QLatin1String("load"))
+        setStatus(tr("No earlier run was reloaded (%1): train a model.").arg(message));
+    else if (jobIsForOpenDataset())
+        setStatus(tr("Failed: %1").arg(message), true);
+    else
+        setStatus(tr("Ready."));
+    QTimer::singleShot(0, this, &TrainingPanel::startPendingLoad);
 }
 
 void TrainingPanel::onCancelled(quint64 job)
@@ -832,6 +1106,7 @@ void TrainingPanel::onCancelled(quint64 job)
     m_progress->setValue(0);
     m_progress->setFormat(QString());
     setStatus(tr("Cancelled."));
+    QTimer::singleShot(0, this, &TrainingPanel::startPendingLoad);
 }
 
 } // namespace Winnow

@@ -8,6 +8,7 @@
 
 #include "core/dataset/dataset.h"
 #include "core/engine/rounddiff.h"
+#include "core/engine/run.h"
 #include "core/engine/types.h"
 
 class QChart;
@@ -61,7 +62,23 @@ public:
     void setConfig(const TrainConfig& config);
 
     bool isBusy() const;
-    bool hasModel() const; ///< a training finished, so Retrain is possible
+    bool hasModel() const; ///< a training finished (or a saved run was reloaded), so Retrain is possible
+    /// Why Retrain head cannot run now ("Train a model first", ...), empty when it can.
+    QString retrainBlockedReason() const;
+    /// Why Start training cannot run now, empty when it can.
+    QString startBlockedReason() const;
+
+    /// The run folder the app last wrote for this dataset root (remembered in the settings), empty if none.
+    static QString lastRunDir(const QString& datasetRoot);
+    /// Reloads the newest saved run of the open dataset (model, scores, epochs, round history) through the
+    /// controller's worker; waits for a running job first. setDataset() calls it for a newly opened folder. Returns
+    /// false when there is no saved run to try.
+    bool loadLastRun();
+    /// The run folder of the model now shown (trained or reloaded), empty if none.
+    QString currentRunDir() const
+    {
+        return m_lastRunDir;
+    }
 
     EpochTableModel* epochModel() const;
     RoundTableModel* roundModel() const;
@@ -91,6 +108,8 @@ public Q_SLOTS:
     void onEpochFinished(quint64 job, const Winnow::EpochStats& stats);
     void onScoresReady(quint64 job, const Winnow::ScoreSet& scores);
     void onRoundFinished(quint64 job, const Winnow::RoundSummary& summary);
+    void onRunLoaded(
+        quint64 job, const QString& runDir, const Winnow::RunInfo& info, const QVector<Winnow::RoundSummary>& rounds);
     void onFinished(quint64 job);
     void onFailed(quint64 job, const QString& message);
     void onCancelled(quint64 job);
@@ -101,6 +120,10 @@ Q_SIGNALS:
     /// A training job finished and wrote its run folder (what Export and the Predict page use).
     void runWritten(const QString& runDir);
     void busyChanged(bool busy);
+    /// Start / Retrain availability (or their reasons) may have changed.
+    void actionsChanged();
+    /// A saved run of the open dataset was reloaded (its scores came through the controller's scoresReady).
+    void runLoaded(const QString& runDir);
     /// A catalogue download finished and the weights field now holds `path`.
     void weightsDownloaded(const QString& path);
     void weightsDownloadFailed(const QString& message);
@@ -117,6 +140,11 @@ private:
     void rebuildCatalogueMenu();
     bool useWeightsEntry(const WeightsEntry& entry); ///< the entry as the menu read it (no second catalogue read)
     void setStatus(const QString& text, bool error = false);
+    bool jobIsForOpenDataset() const; ///< the running/last job works on the dataset shown now
+    QStringList runCandidates() const; ///< run folders that may hold the open dataset's last run, best first
+    void startPendingLoad();
+    void saveRoundHistory(const QString& runDir);
+    void showLatestRoundStatus(const QString& prefix);
 
     QPointer<TrainingController> m_controller;
     std::optional<Dataset> m_dataset;
@@ -125,6 +153,8 @@ private:
     bool m_hasModel = false;
     quint64 m_job = 0;
     QString m_jobKind;
+    QString m_jobRoot; ///< dataset root of the running/last job
+    bool m_loadPending = false; ///< reload the open dataset's last run once the controller is idle
     QString m_pendingRunDir; ///< run folder of the running training job
     QString m_lastRunDir; ///< run folder of the latest finished training (head retrains rewrite it)
     ScoreSet m_lastScores; ///< the previous round's scores, for the round history's "predictions changed"
