@@ -120,7 +120,7 @@ struct ScoreOptions
     int folds = 5; ///< K of the frozen-feature K-fold heads
     /// Honest method: weight of the frozen-feature K-fold heads' probabilities in the labeled files' scores (the
     /// fine-tuned networks get 1 - weight); 0 = fine-tuned networks alone.
-    double frozenWeight = 0.5;
+    double frozenWeight = 0.75;
 };
 
 /// Result of one round (training or quick retrain), for the round history.
