@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 #include <QAction>
 #include <QApplication>
@@ -19,6 +20,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFileSystemWatcher>
 #include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -30,12 +32,14 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QSet>
 #include <QSettings>
 #include <QSlider>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
+#include <QTimer>
 #include <QToolBar>
 #include <QTreeWidget>
 #include <QUrl>
@@ -172,6 +176,14 @@ MainWindow::MainWindow(QWidget* parent)
 
     connect(m_controller, &TrainingController::scoresReady, this,
         [this](quint64, const ScoreSet& scores) { setScores(scores); });
+    // Photos dropped into an unlabeled folder by any program: rescan, then let the current model suggest classes.
+    m_unlabeledWatcher = new QFileSystemWatcher(this);
+    m_unlabeledDebounce = new QTimer(this);
+    m_unlabeledDebounce->setSingleShot(true);
+    m_unlabeledDebounce->setInterval(700);
+    connect(
+        m_unlabeledWatcher, &QFileSystemWatcher::directoryChanged, m_unlabeledDebounce, qOverload<>(&QTimer::start));
+    connect(m_unlabeledDebounce, &QTimer::timeout, this, &MainWindow::onUnlabeledChanged);
     // Failures (and a reload that found no run) reach the status bar through the panel's own words.
     connect(m_trainingPanel, &TrainingPanel::statusMessage, this, [this](const QString& text) { showStatus(text); });
     connect(m_trainingPanel, &TrainingPanel::actionsChanged, this, &MainWindow::updateActions);
@@ -508,7 +520,53 @@ void MainWindow::applyDataset(const Dataset& dataset)
     updateTitle();
     updateImageCount();
     m_imageView->scrollToTop();
+    watchUnlabeledFolders();
     Q_EMIT datasetOpened(*m_dataset);
+    if (std::exchange(m_scoreAfterScan, false) && m_dataset->count(Split::Unlabeled) > 0)
+        m_controller->score(*m_dataset); // 0 (nothing) when busy or without a model
+}
+
+void MainWindow::watchUnlabeledFolders()
+{
+    if (const QStringList watched = m_unlabeledWatcher->directories(); !watched.isEmpty())
+        m_unlabeledWatcher->removePaths(watched);
+    if (!m_dataset)
+        return;
+    QStringList folders { QStringLiteral("unlabeled") };
+    folders += storedToLabelFolders(m_dataset->root);
+    for (const QString& f : std::as_const(folders)) {
+        const QString path = QDir(m_dataset->root).filePath(f);
+        if (QFileInfo(path).isDir())
+            m_unlabeledWatcher->addPath(path);
+    }
+}
+
+void MainWindow::onUnlabeledChanged()
+{
+    if (!m_dataset)
+        return;
+    // Wait for a running scan, import or training job; the folder is looked at again afterwards.
+    if (m_scanning || m_importing || m_controller->isBusy()) {
+        m_unlabeledDebounce->start(1500);
+        return;
+    }
+    // Only when the folders' files differ from the scan's (an apply that labels files changes them too, and its
+    // own rescan has already seen that).
+    QSet<QString> onDisk, scanned, dirs;
+    for (const QString& dir : m_unlabeledWatcher->directories()) {
+        const QString rel = QDir(m_dataset->root).relativeFilePath(dir);
+        dirs.insert(rel);
+        for (const QString& name : QDir(dir).entryList(QDir::Files))
+            if (hasImageExtension(name))
+                onDisk.insert(rel + QLatin1Char('/') + name);
+    }
+    for (const Sample& sm : m_dataset->samples)
+        if (sm.split == Split::Unlabeled && dirs.contains(sm.relPath.section(QLatin1Char('/'), 0, -2)))
+            scanned.insert(sm.relPath);
+    if (onDisk == scanned)
+        return;
+    m_scoreAfterScan = true;
+    rescan();
 }
 
 void MainWindow::setScores(const ScoreSet& scores)

@@ -10,7 +10,9 @@
 #include "core/engine/types.h"
 
 class QComboBox;
+class QFileSystemWatcher;
 class QLabel;
+class QTimer;
 class QLineEdit;
 class QMenu;
 class QMimeData;
@@ -197,6 +199,13 @@ private:
     bool m_scanning = false;
     bool m_demoRunning = false;
     bool m_importing = false;
+
+    // New files in the unlabeled folders get suggestions from the current model without a retrain.
+    void watchUnlabeledFolders();
+    void onUnlabeledChanged();
+    QFileSystemWatcher* m_unlabeledWatcher = nullptr;
+    QTimer* m_unlabeledDebounce = nullptr;
+    bool m_scoreAfterScan = false;
 };
 
 } // namespace Winnow

@@ -143,7 +143,10 @@ int Winnow::Cli::noisebench(const QStringList& args)
             QStringLiteral("pretrained .safetensors; default $WINNOW_SHARED (or ../shared)/weights/"
                            "<arch>-imagenet.safetensors; \"\" = random initialisation"),
             QStringLiteral("FILE") },
-        { QStringLiteral("size"), QStringLiteral("image size in pixels"), QStringLiteral("S"), QStringLiteral("128") },
+        { QStringLiteral("size"), QStringLiteral("image size in pixels"), QStringLiteral("S"),
+            QString::number(defaults.size) },
+        { QStringLiteral("cv-folds"), QStringLiteral("cross-validated fine-tunes (0 = none)"), QStringLiteral("K"),
+            QString::number(defaults.cvFolds) },
         { QStringLiteral("epochs"), QStringLiteral("unfrozen epochs after the frozen one (0: only the frozen one)"),
             QStringLiteral("N"), QStringLiteral("1") },
         { QStringLiteral("bs"), QStringLiteral("batch size"), QStringLiteral("B"), QStringLiteral("32") },
@@ -176,6 +179,10 @@ int Winnow::Cli::noisebench(const QStringList& args)
     cfg.size = p.value(QStringLiteral("size")).toInt(&okSize);
     cfg.epochs = p.value(QStringLiteral("epochs")).toInt(&okEpochs);
     cfg.batchSize = p.value(QStringLiteral("bs")).toInt(&okBs);
+    bool okFolds = false;
+    cfg.cvFolds = p.value(QStringLiteral("cv-folds")).toInt(&okFolds);
+    if (!okFolds || cfg.cvFolds < 0 || cfg.cvFolds > 8)
+        return usage(QStringLiteral("--cv-folds must be between 0 and 8"));
     cfg.device = p.value(QStringLiteral("device"));
     cfg.seed = seed;
     if (!okRate || rate < 0 || rate >= 1)
@@ -442,8 +449,9 @@ int Winnow::Cli::noisebench(const QStringList& args)
                 { QStringLiteral("arch"), cfg.arch },
                 { QStringLiteral("weights"), cfg.weights.isEmpty() ? QJsonValue() : QJsonValue(cfg.weights) },
                 { QStringLiteral("size"), cfg.size }, { QStringLiteral("epochs"), cfg.epochs },
-                { QStringLiteral("freeze_epochs"), cfg.freezeEpochs }, { QStringLiteral("bs"), cfg.batchSize },
-                { QStringLiteral("device"), engine.runInfo().device }, { QStringLiteral("methods"), methodArray },
+                { QStringLiteral("cv_folds"), cfg.cvFolds }, { QStringLiteral("freeze_epochs"), cfg.freezeEpochs },
+                { QStringLiteral("bs"), cfg.batchSize }, { QStringLiteral("device"), engine.runInfo().device },
+                { QStringLiteral("methods"), methodArray },
                 { QStringLiteral("review"), reviewPath.isEmpty() ? QJsonValue() : QJsonValue(reviewPath) },
                 { QStringLiteral("copy"), p.isSet(QStringLiteral("keep")) ? QJsonValue(root) : QJsonValue() } } },
         { QStringLiteral("data"),

@@ -229,7 +229,9 @@ struct Engine::Private
     EngineStatus ensureFeatureNet()
     {
         const auto& cfg = info.config;
-        const QString key = cfg.arch + QLatin1Char('|') + cfg.weights + QLatin1Char('|') + QString::number(cfg.size);
+        // Without pretrained weights the "frozen" features are the fine-tuned body's: they belong to this run alone.
+        const QString key = cfg.arch + QLatin1Char('|') + cfg.weights + QLatin1Char('|') + QString::number(cfg.size)
+            + (cfg.weights.isEmpty() ? QLatin1Char('|') + info.runId : QString());
         if (featureNet && featureNetKey == key)
             return {};
         const auto arch = nn::parseArch(cfg.arch.toStdString());

@@ -17,6 +17,7 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
+#include "core/engine/run.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
@@ -608,6 +609,8 @@ void DecisionGrid::updatePanel()
                 QStringLiteral("<span style='color:#c77c02'>%1</span>")
                     .arg(tr("likely wrong, probably <b>%1</b>").arg(vocab.value(rec->suggested).toHtmlEscaped())));
         row(tr("Score"), scoreKindText(rec->kind));
+        if (rec->source)
+            row(tr("Scored by"), scoreSourceName(rec->source));
     } else {
         row(tr("Score"), tr("<i>not scored</i>"));
     }

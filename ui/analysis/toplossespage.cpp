@@ -49,8 +49,6 @@ TopLossesPage::TopLossesPage(QWidget* parent)
     top->addSpacing(8);
     top->addWidget(m_wrongOnly);
     top->addSpacing(16);
-    top->addWidget(m_issues);
-    top->addSpacing(16);
     top->addWidget(m_count);
     top->addStretch(1);
     top->addWidget(new QLabel(tr("Zoom:"), this));
@@ -62,7 +60,12 @@ TopLossesPage::TopLossesPage(QWidget* parent)
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(top);
-    layout->addWidget(m_kind);
+    // The score kind and the label-issue count share the second row (the first must fit a 1366-pixel screen).
+    auto* second = new QHBoxLayout;
+    second->addWidget(m_kind, 1);
+    second->addSpacing(16);
+    second->addWidget(m_issues);
+    layout->addLayout(second);
     layout->addWidget(m_grid, 1);
     layout->addWidget(m_planBar);
 
@@ -155,9 +158,16 @@ void TopLossesPage::updateKind()
     m_count->setText(tr("%n image(s), highest loss first", nullptr, shown));
     int in = 0;
     int out = 0;
+    int crossValidated = 0;
     for (int r = 0; r < shown; ++r)
-        if (const ScoreRecord* rec = gm->scoreForSample(proxy->sampleIndex(r)))
+        if (const ScoreRecord* rec = gm->scoreForSample(proxy->sampleIndex(r))) {
             (rec->kind == ScoreKind::InSample ? in : out)++;
+            crossValidated += rec->kind == ScoreKind::OutOfSample && (rec->source & ~0xFF);
+        }
+    m_kind->setToolTip(tr("Out-of-sample scores come from networks that never trained on the image: for train "
+                          "images the cross-validated fine-tune that held them out, for valid images the model and "
+                          "every fold's network, averaged with K-fold heads on frozen pretrained features. Each "
+                          "image's details say which (scored by)."));
     if (in + out == 0) {
         m_kind->setText(gm->hasScores() ? tr("Scores: none in this selection.")
                                         : tr("Scores: none yet. Train a model to rank images by loss."));
@@ -165,8 +175,11 @@ void TopLossesPage::updateKind()
     }
     QString text;
     if (in == 0)
-        text =
-            tr("Scores: <b>out-of-sample</b> for all %1 (the scoring model never trained on these images).").arg(out);
+        text = crossValidated == out
+            ? tr("Scores: <b>out-of-sample</b> for all %1 (cross-validated fine-tunes and frozen-feature heads: no "
+                 "scoring network trained on these images).")
+                  .arg(out)
+            : tr("Scores: <b>out-of-sample</b> for all %1 (the scoring model never trained on these images).").arg(out);
     else if (out == 0)
         text = tr("Scores: <b>in-sample</b> for all %1 (the model trained on these images, so mislabeled ones it "
                   "memorised can look fine).")

@@ -9,6 +9,7 @@
 #include <QPalette>
 #include <QStyle>
 
+#include "core/engine/run.h"
 #include "core/thumbnail/thumbnailloader.h"
 
 namespace Winnow {
@@ -403,6 +404,8 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
             tip += QStringLiteral("<br>Loss: %1").arg(rec->loss, 0, 'f', 3);
             tip += rec->kind == ScoreKind::OutOfSample ? QStringLiteral(" (out-of-sample)")
                                                        : QStringLiteral(" (in-sample)");
+            if (rec->source)
+                tip += QStringLiteral("<br>Scored by: %1").arg(scoreSourceName(rec->source));
             if (rec->issue)
                 tip += QStringLiteral("<br><span style='color:#c77c02'>Likely label error: probably %1</span>")
                            .arg(m_scores.vocab.value(rec->suggested).toHtmlEscaped());

@@ -183,6 +183,20 @@ QVariant RoundTableModel::data(const QModelIndex& index, int role) const
         }
         return lines.join(QLatin1Char('\n'));
     }
+    if (role == Qt::ToolTipRole && index.column() == ErrorRateColumn) {
+        QString tip = r.kind == QLatin1String("head retrain")
+            ? tr("Error rate on the validation images, after refitting the fine-tuned network's last layer")
+            : tr("Error rate on the validation images after the fine-tune");
+        if (r.compared > 0)
+            tip += QLatin1Char('\n')
+                + tr("Like for like: on the %n validation image(s) both rounds held (matched by content, so a "
+                     "relabelled file counts once with its current label; deleted and new files left out), the "
+                     "previous round's model had %1, this one %2.",
+                    nullptr, r.compared)
+                      .arg(numberCell(r.previousErrorOnCompared, 4).toString(),
+                          numberCell(r.errorOnCompared, 4).toString());
+        return tip;
+    }
     if (role == Qt::ToolTipRole && index.column() == FilesChangedColumn) {
         QString tip = tr("%n file(s) changed since the previous round", nullptr, r.filesChanged);
         if (diff && diff->filesChanged() > 0)

@@ -868,7 +868,7 @@ void TrainingPanel::retrain()
         return;
     // A full fine-tune when one takes under a minute (or runs on a GPU), else the fine-tuned network's last layer
     // refitted on its cached features (about a second).
-    const quint64 job = m_controller->retrain(*m_dataset, TrainingController::RetrainMode::Auto);
+    const quint64 job = m_controller->retrain(*m_dataset, TrainingController::RetrainMode(m_retrainMode));
     if (job == 0) {
         setStatus(tr("Cannot retrain now: the engine is busy or has no model yet."), true);
         return;

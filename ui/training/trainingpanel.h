@@ -56,6 +56,12 @@ public:
 
     /// Where runs are written: `<runsRoot>/<dataset>-<timestamp>`. Empty: runs are not saved.
     void setRunsRoot(const QString& dir);
+    /// How retrain() retrains: 0 = auto (a full fine-tune when one takes under a minute or runs on a GPU, else the
+    /// last layer), 1 = always the last layer, 2 = always a full fine-tune (TrainingController::RetrainMode).
+    void setRetrainMode(int mode)
+    {
+        m_retrainMode = mode;
+    }
     QString runsRoot() const;
 
     TrainConfig config() const; ///< from the widgets
@@ -196,6 +202,7 @@ private:
     RoundTableModel* m_roundModel = nullptr;
     QTableView* m_epochTable = nullptr;
     QTableView* m_roundTable = nullptr;
+    int m_retrainMode = 0;
 };
 
 } // namespace Winnow
