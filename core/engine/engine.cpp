@@ -346,6 +346,7 @@ struct Engine::Private
                 frozenC = c;
             }
         }
+        info.frozenC = frozenC;
         return best;
     }
 
@@ -870,6 +871,21 @@ EngineStatus Engine::score(
     return {};
 }
 
+namespace {
+
+/// A network's last layer rearranged for the classes `now` (rows by class name; a new class gets zeros).
+torch::Tensor priorFor(nn::Classifier& net, const QStringList& before, const QStringList& now)
+{
+    const auto w = net->lastWeight().detach().to(torch::kCPU, torch::kFloat);
+    auto out = torch::zeros({ int64_t(now.size()), w.size(1) });
+    for (int i = 0; i < now.size(); ++i)
+        if (const int j = int(before.indexOf(now.at(i))); j >= 0 && j < w.size(0))
+            out[i].copy_(w[j]);
+    return out;
+}
+
+} // namespace
+
 EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& options, ScoreSet* out,
     RoundSummary* summary, const EngineCallbacks& cb)
 {
@@ -914,9 +930,14 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
     timer.lap("features");
     nn::LogisticOptions lo;
     lo.fitIntercept = false;
+    // Pulled towards the fine-tuned layer: on unchanged noisy bears-small (128 px) c = 1, 0.1, 0.01 and 0.001 all kept
+    // the fine-tune's error within 0.01, and 0.01 gave the lowest valid loss (0.77 against 0.97 after fine-tuning).
+    lo.c = 0.01;
     nn::LogisticHead head;
     try {
-        head = nn::trainLogisticHead(pen.slice(0, 0, nt), labels.slice(0, 0, nt), C, lo);
+        nn::LogisticOptions mainOptions = lo;
+        mainOptions.prior = priorFor(d->main.net, oldVocab, dataset.vocab);
+        head = nn::trainLogisticHead(pen.slice(0, 0, nt), labels.slice(0, 0, nt), C, mainOptions);
     } catch (const std::exception& e) {
         return EngineStatus::failed(QStringLiteral("head training failed: %1").arg(QString::fromStdString(e.what())));
     }
@@ -977,7 +998,9 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
                     m.net, true, m.penultimate, dataset, rows, &kpen, cb, QStringLiteral("features cv%1").arg(k));
                 !st.ok())
                 return st;
-            const auto kh = nn::trainLogisticHead(kpen, torch::tensor(rowLabels, torch::kInt64), C, lo);
+            nn::LogisticOptions cvOptions = lo;
+            cvOptions.prior = priorFor(m.net, oldVocab, dataset.vocab);
+            const auto kh = nn::trainLogisticHead(kpen, torch::tensor(rowLabels, torch::kInt64), C, cvOptions);
             Private::setLastLayer(m.net, kh.foldedWeight());
             for (int s : rows)
                 m.trained.insert(FeatureCache::fileKey(dataset.absolutePath(s)));
@@ -1177,7 +1200,7 @@ EngineStatus Engine::loadRun(const QString& dir)
     d->main = std::move(mainMember);
     d->cv = std::move(cv);
     d->roundLabels = roundLabels;
-    d->frozenC = 0;
+    d->frozenC = info->frozenC;
     d->info.device = QString::fromStdString(d->run.device.str());
     d->setModel(model);
     d->validKeys.clear();

@@ -11,8 +11,8 @@
 #include <QJsonObject>
 #include <QSaveFile>
 
-#include "core/metrics/labelissues.h"
 #include "core/engine/roundhistory.h"
+#include "core/metrics/labelissues.h"
 
 namespace Winnow {
 
@@ -220,7 +220,7 @@ bool writeRunInfo(const QString& dir, const RunInfo& info, QString* error)
         { QStringLiteral("device"), info.device }, { QStringLiteral("train_seconds"), info.trainSeconds },
         { QStringLiteral("score_method"), info.scoreMethod }, { QStringLiteral("epochs"), epochs },
         { QStringLiteral("cv_models"), info.cvModels }, { QStringLiteral("run_id"), info.runId },
-        { QStringLiteral("rounds"), rounds },
+        { QStringLiteral("frozen_c"), info.frozenC }, { QStringLiteral("rounds"), rounds },
         { QStringLiteral("split"),
             QJsonObject { { QStringLiteral("train"), toArray(info.trainFiles) },
                 { QStringLiteral("valid"), toArray(info.validFiles) } } } };
@@ -298,6 +298,7 @@ std::optional<RunInfo> readRunInfo(const QString& dir, QString* error)
     info.scoreMethod = o.value(QStringLiteral("score_method")).toString();
     info.cvModels = std::clamp(o.value(QStringLiteral("cv_models")).toInt(), 0, 8);
     info.runId = o.value(QStringLiteral("run_id")).toString();
+    info.frozenC = std::clamp(o.value(QStringLiteral("frozen_c")).toDouble(), 0.0, 1e6);
     for (const auto& e : o.value(QStringLiteral("epochs")).toArray())
         info.epochs.append(epochFromJson(e.toObject()));
     for (const auto& r : o.value(QStringLiteral("rounds")).toArray())

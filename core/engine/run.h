@@ -38,6 +38,7 @@ struct RunInfo
     /// trained on the train files whose content falls in fold k (cvFoldOf).
     int cvModels = 0;
     QString runId; ///< random, made by each fine-tune: names the run's feature caches
+    double frozenC = 0; ///< L2 strength the frozen-feature K-fold heads chose (0 = not chosen yet)
 };
 
 /// The cross-validation fold of a file, from its content key (FeatureCache::fileKey) and the seed: files with the

@@ -114,6 +114,13 @@ LogisticHead fitHead(const torch::Tensor& features, const torch::Tensor& labels,
     // Solved in the full feature space: projecting onto the row span (F > N) needs an eigendecomposition and a
     // double-precision product that cost ~1 s with Debian's BLAS, ten times the whole LBFGS run.
     torch::Tensor w = warm ? init->weight.clone() : torch::zeros({ numClasses, f });
+    torch::Tensor w0; // the prior in standardised space (x / std): weight * std
+    if (options.prior.defined() && options.prior.dim() == 2 && options.prior.size(1) == f) {
+        w0 = torch::zeros({ numClasses, f });
+        const int64_t rows = std::min<int64_t>(numClasses, options.prior.size(0));
+        w0.slice(0, 0, rows).copy_(options.prior.slice(0, 0, rows).to(torch::kCPU, torch::kFloat) * head.std);
+        w = w0.clone();
+    }
     torch::Tensor b = warm && options.fitIntercept ? init->bias.clone() : torch::zeros({ numClasses });
     w.set_requires_grad(true);
     b.set_requires_grad(true);
@@ -135,11 +142,12 @@ LogisticHead fitHead(const torch::Tensor& features, const torch::Tensor& labels,
         ++evaluations;
         torch::NoGradGuard inner;
         const auto logp = torch::log_softmax(torch::addmm(b, xs, w.t()), 1);
-        const auto loss = -logp.gather(1, target).mean() + l2 * w.pow(2).sum();
+        const auto dw = w0.defined() ? w - w0 : w;
+        const auto loss = -logp.gather(1, target).mean() + l2 * dw.pow(2).sum();
         auto g = logp.exp(); // softmax - onehot, averaged over rows
         g.scatter_add_(1, target, minusOne);
         g.div_(static_cast<double>(n));
-        w.mutable_grad() = torch::addmm(w, g.t(), xs, 2.0 * l2, 1.0);
+        w.mutable_grad() = torch::addmm(dw, g.t(), xs, 2.0 * l2, 1.0);
         b.mutable_grad() = options.fitIntercept ? g.sum(0) : torch::zeros_like(b);
         return loss;
     };

@@ -18,6 +18,9 @@ struct LogisticOptions
     /// false: no intercept and no centring (mean 0, bias 0; features only scaled by their std), so the head folds
     /// into a bias-free Linear layer: weight / std (fastai's last head layer has no bias).
     bool fitIntercept = true;
+    /// Optional [numClasses, F] weight on raw features (e.g. a fine-tuned last layer): the fit starts there and the
+    /// L2 penalty pulls towards it instead of towards zero (rows of classes it lacks stay pulled to zero).
+    torch::Tensor prior;
 };
 
 /**
