@@ -946,6 +946,9 @@ private Q_SLOTS:
         QSignalSpy opened(&window, &MainWindow::datasetOpened);
         window.openDataset(root);
         QVERIFY(opened.wait(20000));
+        // Opening looks for a saved run first (there is none): let that finish before training.
+        QTest::qWait(300);
+        QTRY_VERIFY_WITH_TIMEOUT(!window.controller()->isBusy(), 20000);
         window.trainingPanel()->setConfig(tinyConfig());
         QSignalSpy finished(window.controller(), &TrainingController::finished);
         QSignalSpy failed(window.controller(), &TrainingController::failed);
