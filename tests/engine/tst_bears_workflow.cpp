@@ -241,6 +241,7 @@ private Q_SLOTS:
             roundBefore.compared, roundBefore.filesChanged);
         QVERIFY(roundBefore.compared > 0);
         QVERIFY(std::abs(roundBefore.errorOnCompared - roundBefore.previousErrorOnCompared) <= 0.0105);
+        QVERIFY(std::abs(roundBefore.errorRate - errorBefore) <= 0.0105);
         QCOMPARE(roundBefore.filesChanged, 0);
         QCOMPARE(roundBefore.round, 1);
         CleaningPlan plan = CleaningPlan::forDataset(noisy);
