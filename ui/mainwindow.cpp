@@ -187,6 +187,7 @@ MainWindow::MainWindow(QWidget* parent)
     // Failures (and a reload that found no run) reach the status bar through the panel's own words.
     connect(m_trainingPanel, &TrainingPanel::statusMessage, this, [this](const QString& text) { showStatus(text); });
     connect(m_trainingPanel, &TrainingPanel::actionsChanged, this, &MainWindow::updateActions);
+    connect(m_trainingPanel, &TrainingPanel::runWritten, this, &MainWindow::updateActions);
     connect(m_tabs, &QTabWidget::currentChanged, this, &MainWindow::updateActions);
 
     QSettings settings;
@@ -326,6 +327,7 @@ void MainWindow::buildActions()
     exportAction->setObjectName(QStringLiteral("exportModelAction"));
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     exportAction->setToolTip(tr("Save the trained model as one portable file (for winnow predict / serve)"));
+    m_exportAction = exportAction;
     fileMenu->addSeparator();
     auto* quitAction = fileMenu->addAction(
         themeIcon("application-exit", QStyle::SP_DialogCloseButton), tr("&Quit"), this, &QWidget::close);
@@ -866,6 +868,12 @@ void MainWindow::updateActions()
         m_retrainAction->setToolTip(
             why.isEmpty() ? tr("Retrain the classifier head on the current labels and re-score (seconds)") : why);
     }
+    if (m_exportAction) {
+        const bool run = !m_predictPage->runDir().isEmpty();
+        m_exportAction->setEnabled(run);
+        m_exportAction->setToolTip(run ? tr("Save the trained model as one portable file (for winnow predict / serve)")
+                                       : tr("No model yet: train one (Train page) first"));
+    }
     const bool zoomable = currentGridView() != nullptr;
     for (QAction* a : { m_zoomIn, m_zoomOut, m_zoomReset }) {
         if (!a)
@@ -913,6 +921,9 @@ QList<QPair<QString, QString>> MainWindow::shortcutList() const
         { tr("1 – 9"), tr("Analysis pages ▸ Move to class 1 – 9") },
         { tr("Backspace"), tr("Analysis pages ▸ Clear the decision") },
         { tr("R, right click"), tr("Thumbnail grids ▸ Decision menu") },
+        { tr("Space, double click"),
+            tr("Analysis pages ▸ Large preview (arrows move, the same decision keys work, "
+               "Space or Esc closes)") },
         { tr("Enter"), tr("Label page ▸ Accept the suggestion") },
         { tr("S"), tr("Label page ▸ Skip") },
         { QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText),

@@ -182,6 +182,7 @@ private:
     QLabel* m_countLabel = nullptr;
 
     QAction* m_retrainAction = nullptr;
+    QAction* m_exportAction = nullptr;
     QAction* m_zoomIn = nullptr;
     QAction* m_zoomOut = nullptr;
     QAction* m_zoomReset = nullptr;

@@ -19,6 +19,7 @@
 #include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
+#include "ui/analysis/imagepreview.h"
 #include "ui/analysis/planbar.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
@@ -37,6 +38,7 @@ private Q_SLOTS:
     void filterAndOrder();
     void markByMenuKeysAndCombo();
     void ownClassIsKeep();
+    void largePreview();
     void undoRedo();
     void exportPlan();
     void applySignal();
@@ -262,6 +264,78 @@ void TestAnalysisCleaner::ownClassIsKeep()
     QTest::keyClick(m_page->grid()->view(), Qt::Key_2); // grizzly = its own class
     QVERIFY(!m_store->plan().contains(shown.at(0)));
     QCOMPARE(m_store->undoStack()->count(), 0); // nothing changed, no undo step
+}
+
+void TestAnalysisCleaner::largePreview()
+{
+    ImageGridView* view = m_page->grid()->view();
+    DecisionGrid* grid = m_page->grid();
+    QVERIFY(m_page->setCategory(QStringLiteral("grizzly")));
+    m_page->setSplit(Split::Train);
+    const QStringList shown = shownRelPaths();
+    QCOMPARE(shown.size(), 5);
+    const auto sampleOf = [&](int row) {
+        return view->model()->index(row, 0).data(ImageGridModel::SampleIndexRole).toInt();
+    };
+
+    // Space opens it on the current image, with the photo and the card's numbers.
+    selectRow(1);
+    QVERIFY(!grid->preview());
+    QTest::keyClick(view, Qt::Key_Space);
+    ImagePreview* preview = grid->preview();
+    QVERIFY(preview);
+    QVERIFY(preview->isVisible());
+    QCOMPARE(preview->sample(), sampleOf(1));
+    QCOMPARE(preview->relPath(), shown.at(1));
+    QCOMPARE(preview->image().size(), QSize(12, 12));
+    QVERIFY(!preview->imageLabel()->pixmap().isNull());
+    QVERIFY(preview->detailsLabel()->text().contains(shown.at(1).section(QLatin1Char('/'), -1)));
+    QVERIFY(preview->detailsLabel()->text().contains(QStringLiteral("Loss")));
+
+    // Arrows move the grid's current image, and the preview follows.
+    QTest::keyClick(preview, Qt::Key_Right);
+    QCOMPARE(currentRelPath(), shown.at(2));
+    QCOMPARE(preview->relPath(), shown.at(2));
+    QTest::keyClick(preview, Qt::Key_Left);
+    QTest::keyClick(preview, Qt::Key_Left);
+    QCOMPARE(currentRelPath(), shown.at(0));
+    QCOMPARE(preview->relPath(), shown.at(0));
+    QTest::keyClick(preview, Qt::Key_Left); // at the start: stays
+    QCOMPARE(preview->relPath(), shown.at(0));
+
+    // The grid's decision keys: D deletes the image shown and moves on; a digit relabels; Ctrl+Z undoes.
+    QTest::keyClick(preview, Qt::Key_D);
+    QCOMPARE(m_store->action(shown.at(0)), CleanAction::Delete);
+    QCOMPARE(preview->relPath(), shown.at(1));
+    QTest::keyClick(preview, Qt::Key_3);
+    QCOMPARE(m_store->targetClass(shown.at(1)), QStringLiteral("teddy"));
+    QCOMPARE(preview->relPath(), shown.at(2));
+    QTest::keyClick(preview, Qt::Key_Left);
+    QVERIFY(preview->findChild<QLabel*>(QStringLiteral("previewDecision"))->text().contains(QStringLiteral("teddy")));
+    QTest::keyClick(preview, Qt::Key_Z, Qt::ControlModifier);
+    QVERIFY(!m_store->plan().contains(shown.at(1)));
+    QVERIFY(!preview->findChild<QLabel*>(QStringLiteral("previewDecision"))->text().contains(QStringLiteral("teddy")));
+    QCOMPARE(m_store->action(shown.at(0)), CleanAction::Delete);
+
+    // Escape closes it; a decision made in the grid afterwards does not reopen it.
+    QTest::keyClick(preview, Qt::Key_Escape);
+    QVERIFY(!preview->isVisible());
+    QTest::keyClick(view, Qt::Key_K);
+    QVERIFY(!preview->isVisible());
+
+    // Double click on a card and Enter (Cleaner pages) open it too, on that image.
+    const QRect card = view->visualRect(view->model()->index(3, 0));
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, card.center());
+    QTest::mouseDClick(view->viewport(), Qt::LeftButton, {}, card.center());
+    QVERIFY(preview->isVisible());
+    QCOMPARE(preview->relPath(), shown.at(3));
+    QTest::keyClick(preview, Qt::Key_Space);
+    QVERIFY(!preview->isVisible());
+    selectRow(4);
+    QTest::keyClick(view, Qt::Key_Return);
+    QVERIFY(preview->isVisible());
+    QCOMPARE(preview->relPath(), shown.at(4));
+    QVERIFY(m_store->plan().size() == 1); // opening and moving decided nothing
 }
 
 void TestAnalysisCleaner::undoRedo()

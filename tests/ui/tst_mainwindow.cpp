@@ -768,6 +768,11 @@ private Q_SLOTS:
         QVERIFY(start->isEnabled());
         QVERIFY(!retrain->isEnabled());
         QCOMPARE(retrain->toolTip(), QStringLiteral("Train a model first"));
+        // No model yet: nothing to export.
+        auto* exportModel = window.findChild<QAction*>(QStringLiteral("exportModelAction"));
+        QVERIFY(exportModel);
+        QVERIFY(!exportModel->isEnabled());
+        QVERIFY(exportModel->toolTip().contains(QLatin1String("train one")));
 
         for (QAction* a : allActions(window)) {
             if (a->isEnabled() || a->text().isEmpty())
@@ -1040,6 +1045,8 @@ private Q_SLOTS:
             QCOMPARE(rounds->rowCount(), 0);
             QVERIFY(window.scores().isEmpty());
             QVERIFY(!panel->hasModel());
+            auto* exportModel = window.findChild<QAction*>(QStringLiteral("exportModelAction"));
+            QVERIFY(!exportModel->isEnabled()); // A's model is not B's
 
             // Back to A: scores and rounds without training, Retrain possible, the pending decision still there.
             QSignalSpy started(window.controller(), &TrainingController::started);
@@ -1053,6 +1060,7 @@ private Q_SLOTS:
             QCOMPARE(rounds->rowCount(), 3);
             QCOMPARE(rounds->rows().at(2).round, 2);
             QVERIFY(!window.scores().isEmpty());
+            QVERIFY(exportModel->isEnabled());
             QCOMPARE(window.scores().datasetRoot, QDir::cleanPath(a));
             QVERIFY(panel->hasModel());
             QVERIFY(window.findChild<QAction*>(QStringLiteral("retrainHeadAction"))->isEnabled());

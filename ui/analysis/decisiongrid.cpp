@@ -19,6 +19,7 @@
 
 #include "core/engine/run.h"
 #include "ui/analysis/decisionstore.h"
+#include "ui/analysis/imagepreview.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 #include "ui/imagegrid/imagegridview.h"
@@ -86,8 +87,11 @@ DecisionGrid::DecisionGrid(Mode mode, ImageGridProxy* proxy, QWidget* parent)
         else if (what == QLatin1String("Keep"))
             afterKeyDecision(applyDecision(samples, CleanAction::Keep, {}), int(samples.size()));
     });
-    if (m_mode == Mode::Label)
-        connect(m_view, &ImageGridView::sampleActivated, this, [this](int) { acceptSuggestion(); });
+    // Double click shows the image large (in both modes: accepting a suggestion takes a deliberate Enter).
+    connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
+        if (index.isValid())
+            openPreview();
+    });
 
     // Side panel.
     m_panel = new QWidget(this);
@@ -303,6 +307,40 @@ bool DecisionGrid::advance()
     return true;
 }
 
+bool DecisionGrid::retreat()
+{
+    const int row = currentRow();
+    if (row <= 0)
+        return false;
+    const QModelIndex idx = m_proxy->index(row - 1, 0);
+    m_view->selectionModel()->setCurrentIndex(idx, QItemSelectionModel::ClearAndSelect);
+    m_view->scrollTo(idx);
+    return true;
+}
+
+ImagePreview* DecisionGrid::preview() const
+{
+    return m_preview;
+}
+
+void DecisionGrid::openPreview()
+{
+    if (currentSample() < 0) {
+        if (m_proxy->rowCount() == 0)
+            return;
+        m_view->selectionModel()->setCurrentIndex(m_proxy->index(0, 0), QItemSelectionModel::ClearAndSelect);
+    }
+    // The preview decides for the image it shows, not for a selection the user can no longer see.
+    const QModelIndex current = m_view->currentIndex();
+    m_view->selectionModel()->select(current, QItemSelectionModel::ClearAndSelect);
+    if (!m_preview)
+        m_preview = new ImagePreview(this);
+    m_preview->showSample(currentSample());
+    m_preview->show();
+    m_preview->raise();
+    m_preview->activateWindow();
+}
+
 void DecisionGrid::afterKeyDecision(bool ok, int targetCount)
 {
     if (ok && m_advance && targetCount == 1)
@@ -332,6 +370,7 @@ bool DecisionGrid::eventFilter(QObject* watched, QEvent* event)
             if (event->type() == QEvent::ShortcutOverride) {
                 // Claim our keys before any window-level shortcut bound to the same plain key.
                 switch (key->key()) {
+                case Qt::Key_Space:
                 case Qt::Key_K:
                 case Qt::Key_D:
                 case Qt::Key_R:
@@ -356,14 +395,14 @@ bool DecisionGrid::eventFilter(QObject* watched, QEvent* event)
                 }
                 return false;
             }
-            if (mods == Qt::NoModifier && handleKey(key->key()))
+            if (mods == Qt::NoModifier && handleDecisionKey(key->key()))
                 return true;
         }
     }
     return QWidget::eventFilter(watched, event);
 }
 
-bool DecisionGrid::handleKey(int key)
+bool DecisionGrid::handleDecisionKey(int key)
 {
     if (key >= Qt::Key_1 && key <= Qt::Key_9) {
         const int n = int(targetSamples().size());
@@ -376,11 +415,15 @@ bool DecisionGrid::handleKey(int key)
         afterKeyDecision(decide(CleanAction::Keep), n);
         return true;
     }
-    case Qt::Key_D: {
+    case Qt::Key_D:
+    case Qt::Key_Delete: {
         const int n = int(targetSamples().size());
         afterKeyDecision(decide(CleanAction::Delete), n);
         return true;
     }
+    case Qt::Key_Space:
+        openPreview();
+        return true;
     case Qt::Key_Backspace:
         decide(CleanAction::Keep); // clears, stays on the image
         if (m_store)
@@ -394,8 +437,10 @@ bool DecisionGrid::handleKey(int key)
     }
     case Qt::Key_Return:
     case Qt::Key_Enter:
-        if (m_mode != Mode::Label)
-            return false;
+        if (m_mode != Mode::Label) {
+            openPreview();
+            return true;
+        }
         {
             const int n = int(targetSamples().size());
             afterKeyDecision(acceptSuggestion(), n);
@@ -559,17 +604,11 @@ void DecisionGrid::onComboActivated(int index)
     m_view->setFocus(Qt::OtherFocusReason); // back to the grid: the next key decides for the next image
 }
 
-void DecisionGrid::updatePanel()
+QString DecisionGrid::detailsHtml(int s) const
 {
-    const int s = currentSample();
     const Dataset& ds = m_model->dataset();
-    const bool valid = s >= 0 && s < ds.samples.size();
-    m_combo->setEnabled(valid && m_store);
-    if (!valid) {
-        m_details->setText(tr("<i>No image selected.</i>"));
-        m_combo->setCurrentIndex(kKeepItem);
-        return;
-    }
+    if (s < 0 || s >= ds.samples.size())
+        return tr("<i>No image selected.</i>");
     const Sample& sample = ds.samples.at(s);
     const ScoreRecord* rec = m_model->scoreForSample(s);
     const QStringList& vocab = m_model->scores().vocab;
@@ -615,7 +654,28 @@ void DecisionGrid::updatePanel()
         row(tr("Score"), tr("<i>not scored</i>"));
     }
     html += QStringLiteral("</table>");
-    m_details->setText(html);
+    return html;
+}
+
+void DecisionGrid::updatePanel()
+{
+    const int s = currentSample();
+    const Dataset& ds = m_model->dataset();
+    const bool valid = s >= 0 && s < ds.samples.size();
+    m_combo->setEnabled(valid && m_store);
+    if (m_preview && m_preview->isVisible()) {
+        if (m_preview->sample() != s || (valid && m_preview->relPath() != ds.samples.at(s).relPath))
+            m_preview->showSample(valid ? s : -1);
+        else
+            m_preview->refreshDetails();
+    }
+    if (!valid) {
+        m_details->setText(tr("<i>No image selected.</i>"));
+        m_combo->setCurrentIndex(kKeepItem);
+        return;
+    }
+    const Sample& sample = ds.samples.at(s);
+    m_details->setText(detailsHtml(s));
 
     int item = kKeepItem;
     if (m_store) {

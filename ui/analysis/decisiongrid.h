@@ -16,6 +16,7 @@ namespace Winnow {
 
 class DecisionStore;
 class ImageGridModel;
+class ImagePreview;
 class ImageGridProxy;
 class ImageGridView;
 class ThumbnailLoader;
@@ -27,7 +28,9 @@ class ThumbnailLoader;
  * Decisions go to a DecisionStore (so they survive filters, pages and rescans, and are undoable). Keys on the grid:
  * K keep, D (or Delete) delete, 1..9 move to class n of DecisionStore::classes(), Backspace clears, R opens the menu;
  * in Label mode also Enter accepts the model's suggestion and S skips. A decision by key applies to the selection
- * and, when one image is selected, moves on to the next image. Right click opens the same menu as R. GUI thread only.
+ * and, when one image is selected, moves on to the next image. Right click opens the same menu as R. Space, double
+ * click (and Enter, in Clean mode) open the large ImagePreview of the current image, which follows the grid and takes
+ * the same keys. GUI thread only.
  */
 class DecisionGrid : public QWidget
 {
@@ -93,6 +96,17 @@ public:
     bool acceptSuggestion();
     /// Moves the current image to the next one in view order (returns false at the end).
     bool advance();
+    /// Moves the current image to the previous one in view order (returns false at the start).
+    bool retreat();
+    /// The grid's key handling (decision keys, Space for the preview); true if the key was used.
+    bool handleDecisionKey(int key);
+
+    /// Opens (or raises) the large preview of the current image; it follows the grid's current image.
+    void openPreview();
+    /// The preview, once opened (null before).
+    ImagePreview* preview() const;
+    /// The panel's rich text for a sample: file, split, given, prediction, loss, probabilities, label issue, scorer.
+    QString detailsHtml(int sampleIndex) const;
 
     /// The model's suggestion for a sample (its predicted class name), empty without a score.
     QString suggestedClass(int sampleIndex) const;
@@ -114,7 +128,6 @@ protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
-    bool handleKey(int key);
     void onCurrentSampleChanged(int sampleIndex);
     void onDecisionsChanged(const QStringList& relPaths);
     void rebuildCombo();
@@ -138,6 +151,7 @@ private:
     QPointer<DecisionStore> m_store;
     QList<QMetaObject::Connection> m_storeConnections;
     bool m_advance = true;
+    QPointer<ImagePreview> m_preview;
 };
 
 /// Announces changed decisions of these files to a grid model that reads them through its decision provider

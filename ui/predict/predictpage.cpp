@@ -170,6 +170,12 @@ void PredictPage::setRunDir(const QString& runDir)
     const bool showingRun = m_loading ? m_loadingRun : (!m_predictor || m_fromRun);
     if (!m_runDir.isEmpty() && showingRun)
         useCurrentRun();
+    else if (m_runDir.isEmpty() && m_predictor && m_fromRun && !m_loading) {
+        // Another dataset without a run: its predictions must not come from the previous dataset's model.
+        m_predictor.reset();
+        m_fromRun = false;
+        m_modelLabel->setText(tr("No model: open an exported model file, or train one first."));
+    }
     updateState();
 }
 

@@ -588,6 +588,7 @@ void TrainingPanel::setDataset(const Dataset& dataset)
         m_roundModel->clear();
         resetPlot(1);
         setStatus(tr("Ready."));
+        Q_EMIT runWritten(QString()); // no run for this dataset until one loads or finishes
     }
     const int classes = int(dataset.vocab.size());
     const int train = dataset.count(Split::Train);
