@@ -207,7 +207,9 @@ void CleaningSession::updateActions()
         tr("Move %1: deleted files to the dataset's trash, relabelled files to their new class folder (one undoable "
            "step)")
             .arg(summary.text()));
-    m_apply->setText(summary.total() > 0 ? tr("&Apply %1 Decisions…").arg(summary.total()) : tr("&Apply Decisions…"));
+    m_apply->setText(summary.total() == 1 ? tr("&Apply 1 Decision…")
+            : summary.total() > 0         ? tr("&Apply %1 Decisions…").arg(summary.total())
+                                          : tr("&Apply Decisions…"));
     set(m_undo, !m_history.undoTarget.isEmpty(), tr("Nothing to undo: no applied cleaning of this dataset"),
         tr("Put every file of the last applied cleaning back where it was"));
     set(m_redo, !m_history.redoTarget.isEmpty(), tr("Nothing to redo"), tr("Apply the last undone cleaning again"));
@@ -279,7 +281,7 @@ void CleaningSession::apply()
                                   "(%1) puts everything back. Show Details lists every file.")
                                    .arg(m_undo->shortcut().toString(QKeySequence::NativeText)));
         box.setDetailedText(planDetails(plan));
-        auto* retrain = new QCheckBox(tr("Retrain the head afterwards"), &box);
+        auto* retrain = new QCheckBox(tr("Retrain afterwards"), &box);
         retrain->setChecked(m_retrainAfter->isChecked());
         box.setCheckBox(retrain);
         box.addButton(tr("&Apply"), QMessageBox::AcceptRole);

@@ -32,6 +32,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QScreen>
 #include <QSet>
 #include <QSettings>
 #include <QSlider>
@@ -192,8 +193,11 @@ MainWindow::MainWindow(QWidget* parent)
 
     QSettings settings;
     m_imageView->setZoom(settings.value(kZoomKey, ImageGridView::kDefaultZoom).toInt());
-    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
-        resize(1400, 900);
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray())) {
+        // A first start: 1400 x 900, or less on a small screen (never wider than the screen's free area).
+        const QRect avail = screen() ? screen()->availableGeometry() : QRect(0, 0, 1400, 900);
+        resize(qMin(1400, avail.width()), qMin(900, avail.height()));
+    }
     restoreState(settings.value(kStateKey).toByteArray());
     updateTitle();
     updateImageCount();
@@ -376,8 +380,8 @@ void MainWindow::buildActions()
     cleanMenu->addAction(m_cleaning->undoAction());
     cleanMenu->addAction(m_cleaning->redoAction());
     cleanMenu->addSeparator();
-    m_retrainAction = cleanMenu->addAction(themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&train Head"),
-        m_trainingPanel, &TrainingPanel::retrain);
+    m_retrainAction = cleanMenu->addAction(
+        themeIcon("view-refresh", QStyle::SP_BrowserReload), tr("Re&train"), m_trainingPanel, &TrainingPanel::retrain);
     auto* retrainAction = m_retrainAction;
     retrainAction->setObjectName(QStringLiteral("retrainHeadAction"));
     retrainAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
@@ -865,8 +869,7 @@ void MainWindow::updateActions()
     if (m_retrainAction) {
         const QString why = m_trainingPanel->retrainBlockedReason();
         m_retrainAction->setEnabled(why.isEmpty());
-        m_retrainAction->setToolTip(
-            why.isEmpty() ? tr("Retrain the classifier head on the current labels and re-score (seconds)") : why);
+        m_retrainAction->setToolTip(why.isEmpty() ? m_trainingPanel->retrainDescription() : why);
     }
     if (m_exportAction) {
         const bool run = !m_predictPage->runDir().isEmpty();

@@ -17,6 +17,7 @@ class TestAnalysisDecisionStore : public QObject
 private Q_SLOTS:
     void initTestCase();
     void decideAndUndo();
+    void keepIsAnUndoStep();
     void refusals_data();
     void refusals();
     void decideManyIsOneStep();
@@ -70,6 +71,44 @@ void TestAnalysisDecisionStore::decideAndUndo()
     QVERIFY(store.decide({ "cat/2.png" }, CleanAction::Keep));
     QVERIFY(!store.plan().contains("cat/2.png"));
     QCOMPARE(store.summary().total(), 2);
+}
+
+/// K leaves a Kept mark; Ctrl+Z takes it back (and not the decision before it), Backspace clears it as a step too.
+void TestAnalysisDecisionStore::keepIsAnUndoStep()
+{
+    DecisionStore store;
+    store.setDataset(m_ds);
+    QVERIFY(store.decide({ "cat/0.png" }, CleanAction::Delete));
+    QSignalSpy changed(&store, &DecisionStore::decisionsChanged);
+    QVERIFY(store.decide({ "cat/1.png" }, CleanAction::Keep));
+    QVERIFY(store.isReviewed("cat/1.png"));
+    QCOMPARE(store.decisionText("cat/1.png"), QStringLiteral("%1 Kept").arg(QChar(0x2713)));
+    QCOMPARE(store.undoStack()->count(), 2);
+    QCOMPARE(changed.count(), 1);
+    // Keeping again changes nothing and pushes nothing.
+    QVERIFY(store.decide({ "cat/1.png" }, CleanAction::Keep));
+    QCOMPARE(store.undoStack()->count(), 2);
+    store.undoStack()->undo();
+    QVERIFY(!store.isReviewed("cat/1.png"));
+    QCOMPARE(store.action("cat/0.png"), CleanAction::Delete); // the earlier decision is untouched
+    store.undoStack()->redo();
+    QVERIFY(store.isReviewed("cat/1.png"));
+    // Keep on a decided file drops the decision and marks it; undo brings the decision back, unmarked.
+    QVERIFY(store.decide({ "cat/0.png" }, CleanAction::Keep));
+    QVERIFY(!store.plan().contains("cat/0.png"));
+    QVERIFY(store.isReviewed("cat/0.png"));
+    store.undoStack()->undo();
+    QCOMPARE(store.action("cat/0.png"), CleanAction::Delete);
+    QVERIFY(!store.isReviewed("cat/0.png"));
+    // Clearing: no decision, no mark, one step; undo gives the mark back.
+    QVERIFY(store.clearDecisions({ "cat/1.png" }));
+    QVERIFY(!store.isReviewed("cat/1.png"));
+    QCOMPARE(store.decisionText("cat/1.png"), QString());
+    store.undoStack()->undo();
+    QVERIFY(store.isReviewed("cat/1.png"));
+    // Another decision replaces the mark.
+    QVERIFY(store.decide({ "cat/1.png" }, CleanAction::Relabel, "dog"));
+    QVERIFY(!store.isReviewed("cat/1.png"));
 }
 
 void TestAnalysisDecisionStore::refusals_data()

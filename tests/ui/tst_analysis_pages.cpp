@@ -211,14 +211,17 @@ void TestAnalysisPages::labelIssues()
         QVERIFY(bar->flaggedOnlyBox()->isEnabled());
     }
 
-    // Reviewed = flagged images with a decision; a decision on another image does not count, Keep clears.
+    // Reviewed = flagged images with a decision; a decision on another image does not count.
     QVERIFY(store.decide({ flagged.at(0) }, CleanAction::Delete));
     QVERIFY(store.decide({ unflagged }, CleanAction::Delete));
     for (LabelIssuesBar* bar : bars)
         QCOMPARE(bar->countLabel()->text(), QStringLiteral("about 3 likely label errors, 1 reviewed"));
     QVERIFY(store.decide({ flagged.at(1) }, CleanAction::Relabel, suggestedForSecond));
     QCOMPARE(top.labelIssuesBar()->reviewed(), 2);
+    // Kept on purpose is reviewed too; clearing (Backspace) is not.
     QVERIFY(store.decide({ flagged.at(0) }, CleanAction::Keep));
+    QCOMPARE(top.labelIssuesBar()->countLabel()->text(), QStringLiteral("about 3 likely label errors, 2 reviewed"));
+    QVERIFY(store.clearDecisions({ flagged.at(0) }));
     QCOMPARE(top.labelIssuesBar()->countLabel()->text(), QStringLiteral("about 3 likely label errors, 1 reviewed"));
 
     // Flagged only: the top-losses grid keeps exactly the flagged images, and gives the rest back when unchecked.

@@ -1047,6 +1047,7 @@ private Q_SLOTS:
             QVERIFY(!panel->hasModel());
             auto* exportModel = window.findChild<QAction*>(QStringLiteral("exportModelAction"));
             QVERIFY(!exportModel->isEnabled()); // A's model is not B's
+            panel->setConfig(TrainConfig {}); // B is trained with the defaults: A's settings must come back with A
 
             // Back to A: scores and rounds without training, Retrain possible, the pending decision still there.
             QSignalSpy started(window.controller(), &TrainingController::started);
@@ -1061,6 +1062,9 @@ private Q_SLOTS:
             QCOMPARE(rounds->rows().at(2).round, 2);
             QVERIFY(!window.scores().isEmpty());
             QVERIFY(exportModel->isEnabled());
+            QCOMPARE(panel->config().size, tinyConfig().size);
+            QCOMPARE(panel->config().arch, tinyConfig().arch);
+            QCOMPARE(panel->config().batchSize, tinyConfig().batchSize);
             QCOMPARE(window.scores().datasetRoot, QDir::cleanPath(a));
             QVERIFY(panel->hasModel());
             QVERIFY(window.findChild<QAction*>(QStringLiteral("retrainHeadAction"))->isEnabled());

@@ -37,13 +37,18 @@ CleanerPage::CleanerPage(QWidget* parent)
     top->addSpacing(8);
     top->addWidget(new QLabel(tr("Split:"), this));
     top->addWidget(m_split);
-    top->addSpacing(16);
-    top->addWidget(m_caption, 1);
+    top->addStretch(1);
 
     m_grid = new DecisionGrid(DecisionGrid::Mode::Clean, nullptr, this);
     m_issues = new LabelIssuesBar(m_grid, this);
-    top->addSpacing(16);
-    top->addWidget(m_issues);
+    // The caption and the label-issue count share the second row, as on Top losses: the first row must fit a
+    // 1366-pixel screen, and a long caption wraps instead of widening the window.
+    m_caption->setWordWrap(true);
+    m_caption->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    auto* second = new QHBoxLayout;
+    second->addWidget(m_caption, 1);
+    second->addSpacing(16);
+    second->addWidget(m_issues);
     m_grid->proxy()->setSortOrder(ImageGridProxy::SortOrder::ByLossDesc);
     m_grid->setPlaceholderText(tr("No images of this class in this split"));
     m_planBar = new PlanBar(this);
@@ -52,11 +57,15 @@ CleanerPage::CleanerPage(QWidget* parent)
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(top);
+    layout->addLayout(second);
     layout->addWidget(m_grid, 1);
     layout->addWidget(m_planBar);
 
     connect(m_category, &QComboBox::currentIndexChanged, this, &CleanerPage::applyFilter);
     connect(m_split, &QComboBox::currentIndexChanged, this, &CleanerPage::applyFilter);
+    // After a choice in a picker the next key is a decision for the grid, not a search in the picker.
+    for (QComboBox* picker : { m_category, m_split })
+        connect(picker, &QComboBox::activated, this, [this] { m_grid->view()->setFocus(Qt::OtherFocusReason); });
     ImageGridProxy* proxy = m_grid->proxy();
     connect(proxy, &QAbstractItemModel::modelReset, this, &CleanerPage::updateCaption);
     connect(proxy, &QAbstractItemModel::layoutChanged, this, &CleanerPage::updateCaption);

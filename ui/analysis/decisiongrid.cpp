@@ -425,9 +425,11 @@ bool DecisionGrid::handleDecisionKey(int key)
         openPreview();
         return true;
     case Qt::Key_Backspace:
-        decide(CleanAction::Keep); // clears, stays on the image
-        if (m_store)
-            m_store->setReviewed(relPaths(targetSamples()), false); // and no reviewed mark either
+        if (m_store) { // clears the decision and the Kept mark, stays on the image
+            QString error;
+            if (!m_store->clearDecisions(relPaths(targetSamples()), &error))
+                setStatus(error);
+        }
         return true;
     case Qt::Key_R: {
         const QModelIndex idx = m_view->currentIndex();

@@ -15,6 +15,8 @@ public:
         QString relPath;
         std::optional<CleanDecision> before;
         std::optional<CleanDecision> after;
+        bool reviewedBefore = false; ///< the Kept mark (Keep on purpose), undone and redone with the decision
+        bool reviewedAfter = false;
     };
 
     DecisionCommand(DecisionStore* store, QList<Entry> entries, const QString& text)
@@ -43,6 +45,7 @@ private:
         paths.reserve(m_entries.size());
         for (const Entry& e : std::as_const(m_entries)) {
             m_store->restore(e.relPath, after ? e.after : e.before);
+            m_store->markReviewed(e.relPath, after ? e.reviewedAfter : e.reviewedBefore);
             paths << e.relPath;
         }
         Q_EMIT m_store->decisionsChanged(paths);
@@ -171,30 +174,20 @@ bool DecisionStore::decideMany(const QList<Change>& changes, const QString& text
             return false;
         }
         e.after = m_plan.decision(c.relPath);
+        // Keep marks the file reviewed (a visible mark, no plan entry); clearing and any other decision drop it.
+        e.reviewedBefore = m_reviewed.contains(c.relPath);
+        e.reviewedAfter = c.action == CleanAction::Keep && c.markReviewed;
         const bool same = e.before.has_value() == e.after.has_value()
-            && (!e.before || (e.before->action == e.after->action && e.before->toClass == e.after->toClass));
+            && (!e.before || (e.before->action == e.after->action && e.before->toClass == e.after->toClass))
+            && e.reviewedBefore == e.reviewedAfter;
         if (same) {
             restore(c.relPath, e.before); // keep the old fingerprint too
             continue;
         }
+        markReviewed(c.relPath, e.reviewedAfter);
         paths << c.relPath;
         entries.append(std::move(e));
     }
-    // Keep marks the file reviewed (a visible mark, no plan entry); any other decision replaces the mark.
-    QStringList marked;
-    for (const Change& c : changes) {
-        const bool keep = c.action == CleanAction::Keep;
-        if (keep != m_reviewed.contains(c.relPath)) {
-            if (keep)
-                m_reviewed.insert(c.relPath);
-            else
-                m_reviewed.remove(c.relPath);
-            if (!paths.contains(c.relPath))
-                marked << c.relPath;
-        }
-    }
-    if (!marked.isEmpty())
-        Q_EMIT decisionsChanged(marked);
     if (entries.isEmpty())
         return true;
     m_undo->push(new DecisionCommand(this, std::move(entries), text));
@@ -202,20 +195,23 @@ bool DecisionStore::decideMany(const QList<Change>& changes, const QString& text
     return true;
 }
 
-void DecisionStore::setReviewed(const QStringList& relPaths, bool reviewed)
+bool DecisionStore::clearDecisions(const QStringList& relPaths, QString* error)
 {
-    QStringList changed;
-    for (const QString& p : relPaths) {
-        if (reviewed == m_reviewed.contains(p))
-            continue;
-        if (reviewed)
-            m_reviewed.insert(p);
-        else
-            m_reviewed.remove(p);
-        changed << p;
-    }
-    if (!changed.isEmpty())
-        Q_EMIT decisionsChanged(changed);
+    QList<Change> changes;
+    changes.reserve(relPaths.size());
+    for (const QString& p : relPaths)
+        changes.append({ p, CleanAction::Keep, {}, false });
+    const int n = int(relPaths.size());
+    const QString what = n == 1 ? relPaths.first().section(QLatin1Char('/'), -1) : tr("%n image(s)", nullptr, n);
+    return decideMany(changes, tr("Clear %1").arg(what), error);
+}
+
+void DecisionStore::markReviewed(const QString& relPath, bool reviewed)
+{
+    if (reviewed)
+        m_reviewed.insert(relPath);
+    else
+        m_reviewed.remove(relPath);
 }
 
 void DecisionStore::restore(const QString& relPath, const std::optional<CleanDecision>& decision)

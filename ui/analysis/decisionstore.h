@@ -31,6 +31,7 @@ public:
         QString relPath;
         CleanAction action = CleanAction::Keep;
         QString toClass; ///< Relabel only
+        bool markReviewed = true; ///< Keep only: mark the file reviewed (false: just clear its decision)
     };
 
     explicit DecisionStore(QObject* parent = nullptr);
@@ -76,12 +77,14 @@ public:
     /// Badge text for the grid: "" (undecided), "✓ Kept" (reviewed with Keep), "Delete", "→ class".
     QString decisionText(const QString& relPath) const;
     /// Files the user kept on purpose (K, <Keep>) in this session: no plan entry, but a reviewed mark on the card.
-    /// A later decision, or clearing (Backspace), removes the mark; another dataset starts with none.
+    /// A later decision, or clearing (Backspace), removes the mark, and undo / redo restore it with the decision it
+    /// came with (Keep is an undo step like any other); another dataset starts with none.
     bool isReviewed(const QString& relPath) const
     {
         return m_reviewed.contains(relPath);
     }
-    void setReviewed(const QStringList& relPaths, bool reviewed);
+    /// Drops decisions and Kept marks (Backspace), as one undo step.
+    bool clearDecisions(const QStringList& relPaths, QString* error = nullptr);
     PlanSummary summary() const
     {
         return m_plan.summary();
@@ -100,6 +103,7 @@ Q_SIGNALS:
 private:
     friend class DecisionCommand;
     void restore(const QString& relPath, const std::optional<CleanDecision>& decision);
+    void markReviewed(const QString& relPath, bool reviewed);
 
     CleaningPlan m_plan;
     QUndoStack* m_undo = nullptr;

@@ -58,7 +58,7 @@ void LabelIssuesBar::update()
     m_reviewed = 0;
     if (m_store)
         for (const QString& f : std::as_const(m_flaggedFiles))
-            if (m_store->action(f) != CleanAction::Keep)
+            if (m_store->action(f) != CleanAction::Keep || m_store->isReviewed(f))
                 ++m_reviewed;
     const bool estimated = model->hasScores() && scores.estimatedErrors >= 0;
     m_flaggedOnly->setEnabled(estimated);
@@ -73,7 +73,7 @@ void LabelIssuesBar::update()
         + tr(", %1 reviewed").arg(m_reviewed));
     m_count->setToolTip(tr("Estimated with cleanlab's confident learning from the scores' probabilities (best when "
                            "they are out-of-sample). Flagged images: %1 (marked with an amber !). Reviewed: flagged "
-                           "images with a decision (delete or move).")
+                           "images with a decision (kept, deleted or moved).")
                             .arg(m_flaggedFiles.size()));
 }
 

@@ -61,6 +61,7 @@ TopLossesPage::TopLossesPage(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(top);
     // The score kind and the label-issue count share the second row (the first must fit a 1366-pixel screen).
+    m_kind->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     auto* second = new QHBoxLayout;
     second->addWidget(m_kind, 1);
     second->addSpacing(16);
@@ -72,6 +73,10 @@ TopLossesPage::TopLossesPage(QWidget* parent)
     connect(m_split, &QComboBox::currentIndexChanged, this, &TopLossesPage::applyFilter);
     connect(m_class, &QComboBox::currentIndexChanged, this, &TopLossesPage::applyFilter);
     connect(m_wrongOnly, &QCheckBox::toggled, this, &TopLossesPage::applyFilter);
+    // After a choice in a picker the next key is a decision for the grid, not a search in the picker.
+    for (QComboBox* picker : { m_split, m_class })
+        connect(picker, &QComboBox::activated, this, [this] { m_grid->view()->setFocus(Qt::OtherFocusReason); });
+    connect(m_wrongOnly, &QCheckBox::clicked, this, [this] { m_grid->view()->setFocus(Qt::OtherFocusReason); });
     ImageGridProxy* proxy = m_grid->proxy();
     connect(proxy, &QAbstractItemModel::modelReset, this, &TopLossesPage::updateKind);
     connect(proxy, &QAbstractItemModel::layoutChanged, this, &TopLossesPage::updateKind);

@@ -278,10 +278,9 @@ void TrainingPanel::buildUi()
     m_start->setToolTip(tr("Fine-tune the model on this dataset, then score every image"));
     m_cancel = new QPushButton(style()->standardIcon(QStyle::SP_MediaStop), tr("&Cancel"), this);
     m_cancel->setObjectName(QStringLiteral("cancelButton"));
-    m_retrain = new QPushButton(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Retrain head"), this);
+    m_retrain = new QPushButton(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Retrain"), this);
     m_retrain->setObjectName(QStringLiteral("retrainButton"));
-    m_retrain->setToolTip(tr("Quick round after cleaning: retrain only the classifier head on cached features and "
-                             "re-score every image"));
+    m_retrain->setToolTip(retrainDescription());
 
     auto* buttons = new QGridLayout;
     buttons->addWidget(m_start, 0, 0, 1, 2);
@@ -770,6 +769,23 @@ QString TrainingPanel::startBlockedReason() const
     return {};
 }
 
+QString TrainingPanel::retrainDescription() const
+{
+    switch (TrainingController::RetrainMode(m_retrainMode)) {
+    case TrainingController::RetrainMode::Head:
+        return tr("A round after cleaning: refit the fine-tuned network's last layer on its cached features of the "
+                  "current labels (seconds), then re-score every image");
+    case TrainingController::RetrainMode::Full:
+        return tr("A round after cleaning: fine-tune again with the run's settings on the current labels, then "
+                  "re-score every image");
+    case TrainingController::RetrainMode::Auto:
+        break;
+    }
+    return tr("A round after cleaning on the current labels, then every image re-scored: a full fine-tune when the "
+              "last one extrapolates to under a minute (or on a GPU), else the fine-tuned network's last layer "
+              "refitted on cached features (seconds)");
+}
+
 QString TrainingPanel::retrainBlockedReason() const
 {
     if (!m_controller)
@@ -802,9 +818,7 @@ void TrainingPanel::updateButtons()
     // A disabled button says why.
     m_start->setToolTip(
         startWhy.isEmpty() ? tr("Fine-tune the model on this dataset, then score every image") : startWhy);
-    m_retrain->setToolTip(retrainWhy.isEmpty()
-            ? tr("Quick round after cleaning: retrain only the classifier head on cached features and re-score")
-            : retrainWhy);
+    m_retrain->setToolTip(retrainWhy.isEmpty() ? retrainDescription() : retrainWhy);
     m_cancel->setToolTip(busy ? tr("Stop the running job (within one batch)") : tr("Nothing is running"));
     Q_EMIT actionsChanged();
 }
@@ -842,8 +856,14 @@ void TrainingPanel::start()
                      .filePath(name + QLatin1Char('-')
                          + QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
     }
-    if (QString why; !persistSplits(*m_dataset, &why)) // pin the split this run trains on; best effort
-        qWarning("Winnow: %s", qPrintable(why));
+    QString splitWarning;
+    if (!persistSplits(*m_dataset, &splitWarning)) { // pin the split this run trains on; best effort
+        qWarning("Winnow: %s", qPrintable(splitWarning));
+        // Say it where the user looks: a split that is not saved may shift when files are added or cleaned.
+        Q_EMIT statusMessage(tr("Training goes on, but %1: a later cleaning may move files between train and "
+                                "valid.")
+                                 .arg(splitWarning));
+    }
     const quint64 job = m_controller->train(*m_dataset, c, runDir);
     if (job == 0) {
         setStatus(tr("The engine is busy with another job."), true);
@@ -919,6 +939,7 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
     m_job = job;
     m_jobKind = what;
     m_epochsDone = 0;
+    m_plotStarted = false;
     setBusy(true);
     if (!jobIsForOpenDataset()) {
         m_progress->setRange(0, 0);
@@ -934,7 +955,7 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
     if (what == QLatin1String("train"))
         setStatus(tr("Preparing training…"));
     else if (what == QLatin1String("retrain"))
-        setStatus(tr("Retraining the head…"));
+        setStatus(tr("Retraining…"));
     else if (what == QLatin1String("score"))
         setStatus(tr("Scoring…"));
     else if (what == QLatin1String("load"))
@@ -952,8 +973,12 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
         return;
     const int bpe = qMax(1, p.batchesPerEpoch);
     if (p.phase == QLatin1String("train") && p.totalEpochs > 0) {
-        if (p.totalEpochs != m_totalEpochs && m_trainSeries->count() == 0)
+        if (!m_plotStarted) { // a fresh curve and epoch table for every fine-tune (a full retrain too)
+            m_plotStarted = true;
+            if (m_jobKind != QLatin1String("train"))
+                m_epochModel->clear();
             resetPlot(p.totalEpochs);
+        }
         const double x = m_epochsDone + double(p.batch) / bpe;
         addTrainPoint(x, p.smoothLoss);
         m_progress->setRange(0, 1000);
@@ -966,8 +991,11 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
         m_progress->setValue(int(1000.0 * qBound(0.0, double(p.batch) / bpe, 1.0)));
         m_progress->setFormat(QStringLiteral("%1 %2/%3").arg(p.phase).arg(p.batch).arg(bpe));
         QString text;
-        if (p.phase == QLatin1String("score"))
+        if (p.phase.startsWith(QLatin1String("score")))
             text = tr("Scoring every image…");
+        else if (p.phase.startsWith(QLatin1String("cross-validation")))
+            text = tr("Training the cross-validation networks that score the training images honestly (%1)…")
+                       .arg(p.phase.mid(int(qstrlen("cross-validation"))).trimmed());
         else if (p.phase == QLatin1String("features"))
             text = tr("Computing backbone features…");
         else if (p.phase == QLatin1String("k-fold"))
@@ -1035,6 +1063,13 @@ void TrainingPanel::onRunLoaded(
     if (!m_dataset || QDir::cleanPath(info.datasetRoot) != QDir::cleanPath(m_dataset->root))
         return;
     m_lastRunDir = runDir;
+    // The form shows the settings this run was trained with, so that Start or a full retrain repeats them.
+    if (!m_busy || m_jobKind == QLatin1String("load")) {
+        TrainConfig c = info.config;
+        if (!c.weights.isEmpty() && !QFileInfo(c.weights).isFile())
+            c.weights = config().weights; // moved or deleted since: keep what the form had rather than a dead path
+        setConfig(c);
+    }
     m_epochModel->clear();
     resetPlot(int(info.epochs.size()));
     for (const EpochStats& e : info.epochs) {

@@ -61,6 +61,7 @@ public:
     void setRetrainMode(int mode)
     {
         m_retrainMode = mode;
+        updateButtons(); // the tooltips say what Retrain does
     }
     QString runsRoot() const;
 
@@ -69,7 +70,9 @@ public:
 
     bool isBusy() const;
     bool hasModel() const; ///< a training finished (or a saved run was reloaded), so Retrain is possible
-    /// Why Retrain head cannot run now ("Train a model first", ...), empty when it can.
+    /// What the Retrain button does in the current retrain mode (its tooltip).
+    QString retrainDescription() const;
+    /// Why Retrain cannot run now ("Train a model first", ...), empty when it can.
     QString retrainBlockedReason() const;
     /// Why Start training cannot run now, empty when it can.
     QString startBlockedReason() const;
@@ -203,6 +206,7 @@ private:
     QTableView* m_epochTable = nullptr;
     QTableView* m_roundTable = nullptr;
     int m_retrainMode = 0;
+    bool m_plotStarted = false; ///< the running job's loss curve was reset (on its first training batch)
 };
 
 } // namespace Winnow
