@@ -16,6 +16,7 @@
 #include <QFileInfo>
 #include <QSaveFile>
 #include <QSet>
+#include <QTextStream>
 #include <QUuid>
 
 #include "core/engine/featurecache.h"
@@ -660,6 +661,48 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
     return {};
 }
 
+namespace {
+
+/// Experiment aid (WINNOW_SCORE_DUMP=FILE): per labeled file, the fine-tuned networks' and the frozen heads'
+/// out-of-sample probabilities and the labels of its 30 nearest neighbours in frozen-feature space (cosine, itself
+/// left out), so that mixes can be compared offline on one training run.
+void dumpScoreParts(const QString& path, const Dataset& ds, const std::vector<int>& samples, const torch::Tensor& cvP,
+    const torch::Tensor& frozenP, const torch::Tensor& feats)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return;
+    torch::NoGradGuard noGrad;
+    auto x = feats.to(torch::kFloat);
+    x = (x - x.mean(0, true)) / (x.std(0, true, true) + 1e-6);
+    x = x / (x.norm(2, 1, true) + 1e-12);
+    const int64_t n = x.size(0);
+    const int64_t k = std::min<int64_t>(30, n - 1);
+    QTextStream out(&f);
+    for (int64_t b = 0; b < n; b += 1024) {
+        const int64_t e = std::min(n, b + 1024);
+        auto sim = torch::mm(x.slice(0, b, e), x.t());
+        for (int64_t i = b; i < e; ++i)
+            sim[i - b][i] = -10;
+        auto idx = std::get<1>(sim.topk(k, 1)).contiguous();
+        for (int64_t i = b; i < e; ++i) {
+            const Sample& s = ds.samples.at(samples[size_t(i)]);
+            out << s.relPath << '\t' << s.label;
+            for (const auto& t : { cvP, frozenP }) {
+                out << '\t';
+                for (int64_t c = 0; c < t.size(1); ++c)
+                    out << (c ? "," : "") << t[i][c].item<float>();
+            }
+            out << '\t';
+            for (int64_t j = 0; j < k; ++j)
+                out << (j ? "," : "") << ds.samples.at(samples[size_t(idx[i - b][j].item<int64_t>())]).label;
+            out << '\n';
+        }
+    }
+}
+
+} // namespace
+
 EngineStatus Engine::score(
     const Dataset& dataset, const ScoreOptions& options, ScoreSet* out, const EngineCallbacks& cb)
 {
@@ -756,29 +799,52 @@ EngineStatus Engine::score(
             sources[size_t(i)] = src;
         }
         const double w = std::clamp(options.frozenWeight, 0.0, 1.0);
-        if (!orphans.empty() || (w > 0 && nLabeled > 0)) {
+        const double u = options.neighbours > 0 ? std::clamp(options.neighbourWeight, 0.0, 1.0) : 0.0;
+        if (nLabeled > 0 && (!orphans.empty() || w > 0 || u > 0)) {
             torch::Tensor feats;
             if (auto st = d->featuresFor(dataset, labeled.samples, &feats, cb); !st.ok())
                 return st;
             std::vector<int64_t> lab;
             for (int s : labeled.samples)
                 lab.push_back(dataset.samples.at(s).label);
-            torch::Tensor oos;
+            const auto labels = torch::tensor(lab, torch::kInt64);
+            torch::Tensor oos, near;
             try {
-                oos = d->tunedFrozenKFold(feats, torch::tensor(lab, torch::kInt64), C, std::max(2, options.folds));
+                if (!orphans.empty() || w > 0)
+                    oos = d->tunedFrozenKFold(feats, labels, C, std::max(2, options.folds));
+                if (u > 0) {
+                    std::vector<int> perClass(size_t(C), 0);
+                    for (int64_t l : lab)
+                        ++perClass[size_t(l)];
+                    int smallest = std::numeric_limits<int>::max();
+                    for (int n : perClass)
+                        if (n > 0)
+                            smallest = std::min(smallest, n);
+                    const int k = std::clamp(smallest / 2, std::min(3, options.neighbours), options.neighbours);
+                    near = nn::neighbourLabelProbs(feats, labels, C, k, 0.5, d->info.config.seed);
+                }
             } catch (const std::exception& e) {
                 return EngineStatus::failed(
-                    QStringLiteral("k-fold scoring failed: %1").arg(QString::fromStdString(e.what())));
+                    QStringLiteral("frozen-feature scoring failed: %1").arg(QString::fromStdString(e.what())));
+            }
+            timer.lap("frozen heads and neighbours");
+            if (const QString dump = qEnvironmentVariable("WINNOW_SCORE_DUMP"); !dump.isEmpty() && oos.defined())
+                dumpScoreParts(dump, dataset, labeled.samples, probs.slice(0, 0, int64_t(nLabeled)), oos, feats);
+            auto lp = probs.slice(0, 0, int64_t(nLabeled));
+            for (int64_t i : orphans) {
+                lp[i] = oos[i];
+                sources[size_t(i)] = SourceFrozenKFold;
             }
             if (w > 0) {
-                auto lp = probs.slice(0, 0, int64_t(nLabeled));
+                // Orphans already hold the heads' probabilities: mixing them in again changes nothing.
                 lp.mul_(1 - w).add_(oos, w);
                 for (size_t i = 0; i < nLabeled; ++i)
                     sources[i] |= SourceFrozenKFold;
             }
-            for (int64_t i : orphans) {
-                probs[i] = oos[i];
-                sources[size_t(i)] = SourceFrozenKFold;
+            if (u > 0) {
+                lp.mul_(1 - u).add_(near, u);
+                for (size_t i = 0; i < nLabeled; ++i)
+                    sources[i] |= SourceNeighbours;
             }
         }
         timer.lap("combine");

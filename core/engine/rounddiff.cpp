@@ -49,6 +49,28 @@ QString RoundDiff::text() const
     return s;
 }
 
+namespace {
+
+/// The name a moved file is matched by: its file name without the " (2)" that a collision-safe move adds before the
+/// extension (bears/black/00000012.jpg relabelled to grizzly, where that name is taken, becomes 00000012 (1).jpg).
+QString moveKey(const QString& relPath)
+{
+    QString name = relPath.section(QLatin1Char('/'), -1);
+    const int dot = name.lastIndexOf(QLatin1Char('.'));
+    const int stemEnd = dot > 0 ? dot : int(name.size());
+    if (stemEnd >= 4 && name.at(stemEnd - 1) == QLatin1Char(')')) {
+        int open = stemEnd - 2;
+        while (open >= 0 && name.at(open).isDigit())
+            --open;
+        if (open >= 1 && open < stemEnd - 2 && name.at(open) == QLatin1Char('(')
+            && name.at(open - 1) == QLatin1Char(' '))
+            name.remove(open - 1, stemEnd - open + 1);
+    }
+    return name;
+}
+
+} // namespace
+
 RoundDiff compareRounds(const ScoreSet& before, const ScoreSet& after)
 {
     RoundDiff d;
@@ -61,7 +83,7 @@ RoundDiff compareRounds(const ScoreSet& before, const ScoreSet& after)
         const ScoreRecord* o = old.take(r.file);
         if (!o) {
             ++d.added;
-            ++addedNames[r.file.section(QLatin1Char('/'), -1)];
+            ++addedNames[moveKey(r.file)];
             continue;
         }
         ++d.compared;
@@ -81,7 +103,7 @@ RoundDiff compareRounds(const ScoreSet& before, const ScoreSet& after)
     }
     d.removed = int(old.size());
     for (auto it = old.cbegin(); it != old.cend(); ++it) {
-        auto name = addedNames.find(it.key().section(QLatin1Char('/'), -1));
+        auto name = addedNames.find(moveKey(it.key()));
         if (name != addedNames.end() && name.value() > 0) {
             --name.value();
             ++d.moved;

@@ -15,8 +15,8 @@ namespace Winnow {
  * confusion matrix (labeled images, rows = given class, columns = predicted class, fastai's orientation).
  *
  * Files are matched by relative path: a relabelled file has a new path and counts as removed + added, not changed;
- * `moved` counts the removed files whose name reappears among the added ones (a relabel, or a file put back), so
- * filesChanged() counts each file once.
+ * `moved` counts the removed files whose name reappears among the added ones (a relabel, or a file put back; a
+ * " (2)" that a collision-safe move added before the extension is ignored), so filesChanged() counts each file once.
  */
 struct RoundDiff
 {

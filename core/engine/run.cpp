@@ -152,6 +152,8 @@ QString scoreSourceName(quint16 source)
             parts << QStringLiteral("cv%1").arg(k);
     if (source & SourceFrozenKFold)
         parts << QStringLiteral("frozen-kfold");
+    if (source & SourceNeighbours)
+        parts << QStringLiteral("neighbours");
     if (source & SourceInSample)
         parts << QStringLiteral("in-sample");
     return parts.join(QLatin1Char('+'));
@@ -167,6 +169,8 @@ quint16 parseScoreSource(const QString& name)
             source |= SourceFrozenKFold;
         else if (part == QLatin1String("in-sample"))
             source |= SourceInSample;
+        else if (part == QLatin1String("neighbours"))
+            source |= SourceNeighbours;
         else if (part.size() == 3 && part.startsWith(QLatin1String("cv")) && part.at(2).isDigit()
             && part.at(2) < QLatin1Char('8'))
             source |= quint16(SourceCrossValBase << part.at(2).digitValue());

@@ -87,6 +87,7 @@ enum ScoreSource : quint16 {
     SourceModel = 1, ///< the fine-tuned model (with its newest head)
     SourceFrozenKFold = 2, ///< K-fold logistic heads on frozen pretrained features
     SourceInSample = 4, ///< a model that trained on the file (in-sample / fastai ranking)
+    SourceNeighbours = 8, ///< the labels of the file's nearest neighbours in frozen-feature space (never its own)
     SourceCrossValBase = 256 ///< bit 8 + k: cross-validated fine-tune k (which held the file's fold out)
 };
 
@@ -121,6 +122,12 @@ struct ScoreOptions
     /// Honest method: weight of the frozen-feature K-fold heads' probabilities in the labeled files' scores (the
     /// fine-tuned networks get 1 - weight); 0 = fine-tuned networks alone.
     double frozenWeight = 0.75;
+    /// Honest method: weight of the label agreement of each labeled file's nearest neighbours in frozen-feature
+    /// space (nn::neighbourLabelProbs; the file's own label never votes), mixed in last; 0 = off.
+    double neighbourWeight = 0.5;
+    /// How many neighbours vote (at most; never more than half the smallest class, so that a small class is not
+    /// outvoted by its neighbours for want of members).
+    int neighbours = 20;
 };
 
 /// Result of one round (training or quick retrain), for the round history.

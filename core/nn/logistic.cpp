@@ -249,4 +249,67 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
     return out;
 }
 
+torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses, int k,
+    double smoothing, uint64_t seed)
+{
+    if (features.dim() != 2 || labels.dim() != 1 || labels.size(0) != features.size(0))
+        throw std::invalid_argument("neighbourLabelProbs: features must be [N, F] and labels [N]");
+    if (numClasses < 1)
+        throw std::invalid_argument("neighbourLabelProbs: numClasses must be >= 1");
+    torch::NoGradGuard noGrad;
+    const int64_t n = features.size(0);
+    auto lab = labels.to(torch::kCPU, torch::kInt64).contiguous();
+    if (n > 0 && lab.max().item<int64_t>() >= numClasses)
+        throw std::invalid_argument("neighbourLabelProbs: label out of range");
+    auto out = torch::full({ n, numClasses }, 1.0 / double(numClasses), torch::kFloat);
+    const int64_t kk = std::min<int64_t>(k, n - 1);
+    if (n < 2 || kk < 1)
+        return out;
+    auto x = features.to(torch::kCPU, torch::kFloat);
+    x = (x - x.mean(0, true)) / (x.std(0, true, true).clamp_min(1e-6));
+    constexpr int64_t kProjectAbove = 20000;
+    constexpr int64_t kProjectedDims = 256;
+    if (n > kProjectAbove && x.size(1) > kProjectedDims) {
+        auto proj = torch::empty({ x.size(1), kProjectedDims }, torch::kFloat);
+        std::mt19937_64 rng(seed);
+        std::normal_distribution<float> normal;
+        float* pp = proj.data_ptr<float>();
+        for (int64_t i = 0; i < proj.numel(); ++i)
+            pp[i] = normal(rng);
+        x = torch::mm(x, proj);
+    }
+    x = x / x.norm(2, 1, true).clamp_min(1e-12);
+    const auto* labp = lab.data_ptr<int64_t>();
+    auto acc = out.accessor<float, 2>();
+    constexpr int64_t kBlock = 2048;
+    for (int64_t b = 0; b < n; b += kBlock) {
+        const int64_t e = std::min(n, b + kBlock);
+        auto sim = torch::mm(x.slice(0, b, e), x.t());
+        // Itself never votes; neither do unlabeled rows.
+        sim.diagonal(0, b).fill_(-3);
+        auto unlabeled = (lab < 0);
+        if (unlabeled.any().item<bool>())
+            sim.masked_fill_(unlabeled.unsqueeze(0).expand_as(sim), -3);
+        auto idx = std::get<1>(sim.topk(kk, 1)).contiguous();
+        const auto* ip = idx.data_ptr<int64_t>();
+        for (int64_t i = b; i < e; ++i) {
+            std::vector<double> votes(size_t(numClasses), smoothing);
+            int64_t cast = 0;
+            for (int64_t j = 0; j < kk; ++j) {
+                const int64_t l = labp[ip[(i - b) * kk + j]];
+                if (l >= 0) {
+                    votes[size_t(l)] += 1;
+                    ++cast;
+                }
+            }
+            const double total = double(cast) + double(numClasses) * smoothing;
+            if (total <= 0)
+                continue;
+            for (int64_t c = 0; c < numClasses; ++c)
+                acc[i][c] = float(votes[size_t(c)] / total);
+        }
+    }
+    return out;
+}
+
 } // namespace Winnow::nn

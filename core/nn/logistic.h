@@ -77,4 +77,16 @@ torch::Tensor stratifiedFolds(const torch::Tensor& labels, int k, uint64_t seed)
 torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
     int k = 5, uint64_t seed = 0, const LogisticOptions& options = {}, const LogisticHead* init = nullptr);
 
+/**
+ * Label agreement of each row's nearest neighbours in feature space (SimiFeat, Zhu et al. 2022): features are
+ * standardised per column and L2-normalised, the `k` most cosine-similar other rows vote with their labels, and
+ * row i gets (votes_c + smoothing) / (k + numClasses * smoothing) for each class c. A row never votes for itself,
+ * so a file's own (possibly wrong) label cannot hold its score up. Exact search in blocks; above 20,000 rows the
+ * features are first projected to 256 random directions (seeded), which keeps cosine similarity nearly unchanged
+ * and the cost at about N^2 * 256. `labels` [N] int64 in [0, numClasses); a label < 0 (unlabeled) never votes.
+ * @throws std::invalid_argument for bad shapes/labels.
+ */
+torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
+    int k = 10, double smoothing = 0.5, uint64_t seed = 0);
+
 } // namespace Winnow::nn

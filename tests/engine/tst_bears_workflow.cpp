@@ -187,8 +187,13 @@ private Q_SLOTS:
         int errors = 0;
         const double reviewed = reviewedRecall(honest, planted, review, &errors);
         const double frozenReviewed = reviewedRecall(frozen, planted, review);
-        qInfo("with the review's %d wrong labels (N = %d): honest recall@N %.3f, frozen-feature K-fold %.3f",
-            errors - nMoved, errors, reviewed, frozenReviewed);
+        ScoreOptions withoutNeighbours;
+        withoutNeighbours.neighbourWeight = 0;
+        ScoreSet noNeighbours;
+        QVERIFY(engine.score(noisy, withoutNeighbours, &noNeighbours).ok());
+        qInfo("with the review's %d wrong labels (N = %d): honest recall@N %.3f (without the neighbours' labels "
+              "%.3f), frozen-feature K-fold %.3f",
+            errors - nMoved, errors, reviewed, reviewedRecall(noNeighbours, planted, review), frozenReviewed);
         QVERIFY2(reviewed >= 0.90, qPrintable(QStringLiteral("recall@N %1 < 0.90").arg(reviewed)));
         QVERIFY2(reviewed > frozenReviewed,
             qPrintable(QStringLiteral("the default scorer (%1) does not beat the frozen-feature baseline (%2)")

@@ -92,6 +92,23 @@ private Q_SLOTS:
             d.text().endsWith(QStringLiteral("; 7 files changed (2 removed, 4 moved, 1 added)")), qPrintable(d.text()));
     }
 
+    /// A relabel onto a taken name is renamed "name (1).jpg" by the collision-safe move: still one moved file.
+    void collisionRenamedMoveIsOneFile()
+    {
+        const QStringList vocab { QStringLiteral("cat"), QStringLiteral("dog") };
+        const QVector<ScoreRecord> before { rec(QStringLiteral("cat/7.jpg"), 0, 1),
+            rec(QStringLiteral("dog/7.jpg"), 1, 1), rec(QStringLiteral("cat/x (2) b.jpg"), 0, 0),
+            rec(QStringLiteral("cat/gone.jpg"), 0, 0) };
+        const QVector<ScoreRecord> after { rec(QStringLiteral("dog/7 (1).jpg"), 1, 1),
+            rec(QStringLiteral("dog/7.jpg"), 1, 1), rec(QStringLiteral("dog/x (2) b.jpg"), 1, 1),
+            rec(QStringLiteral("dog/other (3).jpg"), 1, 1) };
+        const RoundDiff d = compareRounds(set(vocab, before), set(vocab, after));
+        QCOMPARE(d.removed, 3);
+        QCOMPARE(d.added, 3);
+        QCOMPARE(d.moved, 2); // 7.jpg -> 7 (1).jpg and "x (2) b.jpg" (not a collision suffix) moved as it is
+        QCOMPARE(d.filesChanged(), 4); // 2 moved, gone.jpg removed, other (3).jpg added
+    }
+
     void vocabularyChange()
     {
         // A class added between rounds: predictions compare by name; no confusion delta.

@@ -51,6 +51,7 @@ private Q_SLOTS:
     void stratifiedFoldsBalanced();
     void trainHeadFitsAndRoundTrips();
     void rejectsBadInput();
+    void neighboursVoteWithoutThemselves();
     void speedAtBearsScale();
 };
 
@@ -148,6 +149,42 @@ void TestKFold::speedAtBearsScale()
     qInfo("5-fold logistic scoring of 480 x 2560 features: %.2f s", seconds);
     QCOMPARE(probs.size(0), int64_t(480));
     QVERIFY2(seconds < 15.0, qPrintable(QString::number(seconds)));
+}
+
+/// Nearest-neighbour label agreement: flipped labels get little support from their neighbours, a row's own label
+/// never votes, unlabeled rows never vote, and the rows above the projection threshold still work.
+void TestKFold::neighboursVoteWithoutThemselves()
+{
+    const Synthetic d = makeData(600, 32, 3, 0.1, 11);
+    const auto p = Winnow::nn::neighbourLabelProbs(d.features, d.noisy, 3, 10);
+    QCOMPARE(p.size(0), 600);
+    QCOMPARE(p.size(1), 3);
+    QVERIFY(torch::allclose(p.sum(1), torch::ones({ 600 }), 1e-5, 1e-5));
+    // Rank by p(given label): the flipped rows come first.
+    const auto pGiven = p.gather(1, d.noisy.unsqueeze(1)).squeeze(1);
+    const auto order = std::get<1>(pGiven.sort(0, false));
+    int64_t hits = 0;
+    const int64_t flips = int64_t(d.flipped.size());
+    for (int64_t i = 0; i < flips; ++i)
+        hits += d.flipped.count(order[i].item<int64_t>()) ? 1 : 0;
+    QVERIFY2(double(hits) / double(flips) >= 0.9, qPrintable(QString::number(double(hits) / double(flips))));
+
+    // Two far-apart pairs: each row's only neighbour is its partner, so its own label does not count at all.
+    auto f = torch::tensor({ 1.0f, 0.0f, 0.99f, 0.05f, -1.0f, 0.0f, -0.99f, -0.05f }).view({ 4, 2 });
+    auto lab = torch::tensor({ 0, 1, 1, 1 }, torch::kInt64);
+    const auto q = Winnow::nn::neighbourLabelProbs(f, lab, 2, 1, 0.0);
+    QCOMPARE(q[0][1].item<float>(), 1.0f); // row 0 says 0, its partner says 1
+    QCOMPARE(q[1][0].item<float>(), 1.0f); // and the other way round
+    QCOMPARE(q[2][1].item<float>(), 1.0f);
+    // An unlabeled partner does not vote: the row falls back to the nearest labeled one.
+    lab = torch::tensor({ 0, -1, 1, 1 }, torch::kInt64);
+    const auto u = Winnow::nn::neighbourLabelProbs(f, lab, 2, 1, 0.0);
+    QCOMPARE(u[0][0].item<float>() + u[0][1].item<float>(), 1.0f);
+    QCOMPARE(u[0][1].item<float>(), 1.0f); // its nearest labeled neighbour is row 2 or 3, both class 1
+
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Winnow::nn::neighbourLabelProbs(f, lab.slice(0, 0, 3), 2));
+    QVERIFY_THROWS_EXCEPTION(
+        std::invalid_argument, Winnow::nn::neighbourLabelProbs(f, torch::tensor({ 0, 5, 1, 1 }, torch::kInt64), 2));
 }
 
 QTEST_APPLESS_MAIN(TestKFold)
