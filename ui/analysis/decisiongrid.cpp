@@ -582,7 +582,7 @@ void DecisionGrid::rebuildCombo()
     m_combo->blockSignals(false);
 
     QString keys = tr("<b>Keys</b>: arrows move, <b>K</b> keep, <b>D</b> delete, <b>1</b>–<b>9</b> move to class, "
-                      "<b>Backspace</b> clear, <b>R</b> menu");
+                      "<b>Backspace</b> clear, <b>R</b> menu, <b>Space</b> large preview");
     if (m_mode == Mode::Label)
         keys += tr(", <b>Enter</b> accept suggestion, <b>S</b> skip");
     keys += tr(", <b>Ctrl+Z</b> undo.");

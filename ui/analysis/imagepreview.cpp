@@ -147,8 +147,10 @@ void ImagePreview::rescale()
     }
     const qreal dpr = devicePixelRatioF();
     const QSize target = m_image->contentsRect().size() * dpr;
+    // Fit the space both ways: a small web photo is what most needs a closer look.
     QImage scaled = m_decoded;
-    if (m_decoded.width() > target.width() || m_decoded.height() > target.height())
+    if (target.width() > 0 && target.height() > 0
+        && m_decoded.size() != m_decoded.size().scaled(target, Qt::KeepAspectRatio))
         scaled = m_decoded.scaled(target, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     QPixmap pm = QPixmap::fromImage(scaled);
     pm.setDevicePixelRatio(dpr);

@@ -262,7 +262,7 @@ QVariant RoundTableModel::headerData(int section, Qt::Orientation orientation, i
     case FilesChangedColumn:
         return tr("Files");
     case PredictionsChangedColumn:
-        return tr("Predictions");
+        return tr("Changed");
     case TimeColumn:
         return tr("Time");
     default:

@@ -312,6 +312,9 @@ void TrainingPanel::buildUi()
     m_status = new QLabel(tr("Ready."), this);
     m_status->setObjectName(QStringLiteral("statusLabel"));
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // A long status ("Reloaded the last run (...): round 3 ...") wraps instead of widening the window.
+    m_status->setWordWrap(true);
+    m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
     m_chart = new QChart;
     m_chart->setTitle(tr("Loss"));
