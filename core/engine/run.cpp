@@ -159,6 +159,23 @@ QString scoreSourceName(quint16 source)
     return parts.join(QLatin1Char('+'));
 }
 
+QString scoreSourceDescription(quint16 source)
+{
+    QStringList parts;
+    if (source & SourceModel)
+        parts << QStringLiteral("the fine-tuned model");
+    for (int k = 0; k < 8; ++k)
+        if (source & (SourceCrossValBase << k))
+            parts << QStringLiteral("cross-validation network %1").arg(k + 1);
+    if (source & SourceFrozenKFold)
+        parts << QStringLiteral("frozen-feature heads");
+    if (source & SourceNeighbours)
+        parts << QStringLiteral("neighbours' labels");
+    if (source & SourceInSample)
+        parts << QStringLiteral("a network that trained on it");
+    return parts.join(QStringLiteral(", "));
+}
+
 quint16 parseScoreSource(const QString& name)
 {
     quint16 source = 0;

@@ -67,6 +67,8 @@ QJsonObject scoreToJson(const ScoreRecord& r, const QStringList& vocab, bool wit
 QString scoreKindName(ScoreKind kind);
 /// ScoreRecord::source as text: "model", "cv0", "model+cv0+cv1", "frozen-kfold", "in-sample" ("" for 0), and back.
 QString scoreSourceName(quint16 source);
+/// The same for people: "cross-validation network 2, frozen-feature heads, neighbours' labels".
+QString scoreSourceDescription(quint16 source);
 quint16 parseScoreSource(const QString& name);
 QString scoreMethodName(ScoreOptions::Method m);
 std::optional<ScoreOptions::Method> parseScoreMethod(const QString& name);

@@ -264,6 +264,21 @@ void TestAnalysisCleaner::ownClassIsKeep()
     QTest::keyClick(m_page->grid()->view(), Qt::Key_2); // grizzly = its own class
     QVERIFY(!m_store->plan().contains(shown.at(0)));
     QCOMPARE(m_store->undoStack()->count(), 0); // nothing changed, no undo step
+    // The menu shows the image's own class but does not offer it; the other classes stay offered.
+    std::unique_ptr<QMenu> menu(m_page->grid()->createDecisionMenu());
+    int seen = 0;
+    for (QAction* a : menu->actions()) {
+        const QString id = a->data().toString();
+        if (id == QLatin1String("grizzly")) {
+            QVERIFY(!a->isEnabled());
+            QVERIFY(a->text().contains(QLatin1String("its class")));
+            ++seen;
+        } else if (id == QLatin1String("black") || id == QLatin1String("teddy")) {
+            QVERIFY(a->isEnabled());
+            ++seen;
+        }
+    }
+    QCOMPARE(seen, 3);
 }
 
 void TestAnalysisCleaner::largePreview()

@@ -110,8 +110,9 @@ ConfusionMatrixPage::ConfusionMatrixPage(QWidget* parent)
     top->addWidget(m_normalise);
     top->addStretch(1);
     m_accuracy = new QLabel(this);
+    m_accuracy->setWordWrap(true);
     m_accuracy->setObjectName(QStringLiteral("accuracyLabel"));
-    top->addWidget(m_accuracy);
+    top->addWidget(m_accuracy, 2);
 
     // Matrix with axis titles.
     m_matrixView = new QTableView(this);
@@ -308,15 +309,16 @@ void ConfusionMatrixPage::recompute()
     m_confusedView->resizeRowsToContents();
 
     if (m_matrix.total() > 0) {
-        m_accuracy->setText(tr("Accuracy %1 (%2 of %3), error rate %4")
+        m_accuracy->setText(tr("Accuracy %1 (%2 of %3), error rate %4 of the honest scores (the Train page's "
+                               "error_rate is the model alone)")
                                 .arg(QString::number(m_matrix.accuracy(), 'f', 4))
                                 .arg(m_matrix.correct())
                                 .arg(m_matrix.total())
                                 .arg(QString::number(m_matrix.errorRate(), 'f', 4)));
         m_accuracy->setToolTip(
             tr("Counted from the scores the grids show. For valid images those average the fine-tuned model with the "
-               "K-fold heads (out-of-sample scoring), so this can differ from the Train page's error_rate, which is "
-               "the fine-tuned model alone."));
+               "cross-validation networks, the frozen-feature heads and the neighbours' labels (out-of-sample "
+               "scoring), so this can differ from the Train page's error_rate, which is the fine-tuned model alone."));
     } else {
         m_accuracy->setText(
             gm->hasScores() ? tr("No scored images in this split") : tr("No scores yet: train a model"));

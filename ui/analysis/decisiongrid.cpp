@@ -505,9 +505,25 @@ QMenu* DecisionGrid::createDecisionMenu(QWidget* parent)
         [this] { decide(CleanAction::Delete); });
     menu->addSeparator();
     const QStringList classes = m_store ? m_store->classes() : QStringList();
+    // The class every target already has is no move: shown, but not offered.
+    QString ownClass;
+    const Dataset& ds = m_model->dataset();
+    for (int s : samples) {
+        const int label = s >= 0 && s < ds.samples.size() ? ds.samples.at(s).label : -1;
+        const QString cls = label >= 0 ? ds.vocab.value(label) : QString();
+        if (s == samples.first())
+            ownClass = cls;
+        else if (cls != ownClass)
+            ownClass.clear();
+    }
     for (int i = 0; i < classes.size(); ++i) {
         const QString cls = classes.at(i);
-        add(cls, cls, i < 9 ? QString::number(i + 1) : QString(), [this, cls] { decide(CleanAction::Relabel, cls); });
+        QAction* a = add(
+            cls, cls, i < 9 ? QString::number(i + 1) : QString(), [this, cls] { decide(CleanAction::Relabel, cls); });
+        if (!ownClass.isEmpty() && cls == ownClass) {
+            a->setText(tr("%1 (its class)").arg(cls) + (i < 9 ? QStringLiteral("\t%1").arg(i + 1) : QString()));
+            a->setEnabled(false);
+        }
     }
     menu->addSeparator();
     QAction* newClass = menu->addAction(tr("New class..."));
@@ -651,7 +667,7 @@ QString DecisionGrid::detailsHtml(int s) const
                     .arg(tr("likely wrong, probably <b>%1</b>").arg(vocab.value(rec->suggested).toHtmlEscaped())));
         row(tr("Score"), scoreKindText(rec->kind));
         if (rec->source)
-            row(tr("Scored by"), scoreSourceName(rec->source));
+            row(tr("Scored by"), scoreSourceDescription(rec->source));
     } else {
         row(tr("Score"), tr("<i>not scored</i>"));
     }

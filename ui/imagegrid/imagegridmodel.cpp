@@ -405,7 +405,7 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
             tip += rec->kind == ScoreKind::OutOfSample ? QStringLiteral(" (out-of-sample)")
                                                        : QStringLiteral(" (in-sample)");
             if (rec->source)
-                tip += QStringLiteral("<br>Scored by: %1").arg(scoreSourceName(rec->source));
+                tip += QStringLiteral("<br>Scored by: %1").arg(scoreSourceDescription(rec->source));
             if (rec->issue)
                 tip += QStringLiteral("<br><span style='color:#c77c02'>Likely label error: probably %1</span>")
                            .arg(m_scores.vocab.value(rec->suggested).toHtmlEscaped());
