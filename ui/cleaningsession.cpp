@@ -151,6 +151,7 @@ void CleaningSession::onDatasetOpened(const Dataset& dataset)
             savePending(); // the previous dataset's decisions
         m_root = root;
         m_retrainPending = false;
+        m_scorePending = false;
         const QString path = pendingPlanPath(root);
         if (m_pages && QFileInfo::exists(path)) {
             QString error;
@@ -175,6 +176,11 @@ void CleaningSession::onDatasetOpened(const Dataset& dataset)
         m_retrainPending = false;
         if (m_window && m_window->trainingPanel() && m_window->trainingPanel()->hasModel())
             m_window->trainingPanel()->retrain();
+    } else if (std::exchange(m_scorePending, false) && m_window && m_window->trainingPanel()
+        && m_window->trainingPanel()->hasModel() && m_window->controller()) {
+        // No retrain: the current model still scores the files that came back or moved (from its caches, honestly:
+        // by content, never by a network that trained on them), so none drops out of the grids.
+        m_window->controller()->score(dataset);
     }
     updateActions();
 }
@@ -351,6 +357,7 @@ void CleaningSession::onFinished(Op op, const TransactionResult& result)
         if (m_window) {
             m_window->showStatus(result.summary, 10000);
             m_retrainPending = m_retrainAfter->isChecked();
+            m_scorePending = !m_retrainPending;
             m_window->rescan();
         }
     } else if (m_window) {

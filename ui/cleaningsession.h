@@ -104,6 +104,7 @@ private:
     bool m_busy = false;
     bool m_confirm = true;
     bool m_retrainPending = false; ///< retrain once the rescan after an apply/undo/redo arrives
+    bool m_scorePending = false; ///< re-score after the rescan that follows an apply, undo or redo without retrain
     bool m_loadingPlan = false;
 };
 

@@ -1081,6 +1081,26 @@ private Q_SLOTS:
         QVERIFY(!window.scores().isEmpty());
         QVERIFY(window.imageProxy()->index(0, 0).data(ImageGridModel::HasScoreRole).toBool());
         QVERIFY(window.trainingPanel()->epochModel()->rowCount() > 0);
+
+        // Apply and undo without a retrain: the current model scores the files as they are now, so the file that
+        // came back has a score again (it does not drop out of the grids).
+        const auto scored = [&window](const QString& file) {
+            for (const ScoreRecord& r : window.scores().records)
+                if (r.file == file)
+                    return true;
+            return false;
+        };
+        const QString c2 = QStringLiteral("circle/c2.png");
+        QVERIFY(scored(c2));
+        CleaningSession* session = window.cleaningSession();
+        session->setConfirm(false);
+        session->retrainAfterApplyAction()->setChecked(false);
+        QVERIFY(session->applyAction()->isEnabled());
+        session->applyAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!scored(c2) && !window.controller()->isBusy(), 120000);
+        QVERIFY(session->undoAction()->isEnabled());
+        session->undoAction()->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(scored(c2), 120000);
     }
 
     void settingsPersist()
