@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Thin entry point: a subcommand runs headless under QCoreApplication; anything else opens the GUI.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QTextStream>
 
 #include "app/cli/commands.h"
@@ -37,6 +41,34 @@ constexpr Subcommand kCommands[] = {
     { "weights", Winnow::Cli::weights, "list or download pretrained weights" },
     { "noisebench", Winnow::Cli::noisebench, "label-noise benchmark: how well each scoring method finds errors" },
 };
+
+/// The command closest to a mistyped one (edit distance at most 2), or null.
+const char* nearestCommand(const char* typed)
+{
+    const std::string t(typed);
+    const char* best = nullptr;
+    size_t bestDistance = 3;
+    for (const auto& c : kCommands) {
+        const std::string name(c.name);
+        std::vector<size_t> row(name.size() + 1);
+        for (size_t j = 0; j <= name.size(); ++j)
+            row[j] = j;
+        for (size_t i = 1; i <= t.size(); ++i) {
+            size_t diagonal = row[0];
+            row[0] = i;
+            for (size_t j = 1; j <= name.size(); ++j) {
+                const size_t up = row[j];
+                row[j] = std::min({ row[j] + 1, row[j - 1] + 1, diagonal + (t[i - 1] == name[j - 1] ? 0 : 1) });
+                diagonal = up;
+            }
+        }
+        if (row[name.size()] < bestDistance) {
+            bestDistance = row[name.size()];
+            best = c.name;
+        }
+    }
+    return best;
+}
 
 void printHelp()
 {
@@ -81,7 +113,36 @@ int main(int argc, char** argv)
             printHelp();
             return 2;
         }
+        // Not a command: it must be a folder to open. A mistyped command or a missing folder is said, not opened.
+        const QString path = QString::fromLocal8Bit(first);
+        const QFileInfo info(path);
+        if (!info.exists()) {
+            if (!path.contains(QLatin1Char('/'))) {
+                std::fprintf(stderr, "winnow: '%s' is neither a command nor a folder", first);
+                if (const char* near = nearestCommand(first))
+                    std::fprintf(stderr, " (did you mean 'winnow %s'?)", near);
+                std::fprintf(stderr, "\nRun 'winnow --help' for the commands.\n");
+            } else {
+                std::fprintf(stderr, "winnow: no such folder: %s\n", first);
+            }
+            return 2;
+        }
+        if (!info.isDir()) {
+            std::fprintf(
+                stderr, "winnow: %s is not a folder: open the folder that holds one folder per class\n", first);
+            return 2;
+        }
     }
+#if defined(Q_OS_UNIX) && !defined(Q_OS_MACOS)
+    // No display and no platform chosen: say so instead of aborting inside Qt.
+    if (qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
+        && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
+        std::fprintf(stderr,
+            "winnow: no display to open the window on (DISPLAY is not set). The commands run headless: "
+            "winnow --help lists them; or set QT_QPA_PLATFORM=offscreen.\n");
+        return 2;
+    }
+#endif
 
     QApplication app(argc, argv);
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/winnow/icons/winnow.svg")));

@@ -27,7 +27,7 @@ inline bool underCi()
 
 /// Use at the top of a test function that needs ../shared: skips with a clear message when it is absent, and fails
 /// instead when the CI environment variable is set (CI always has it).
-#define WINNOW_REQUIRE_SHARED(var)                                                                                    \
+#define WINNOW_REQUIRE_SHARED(var)                                                                                     \
     const QString var = WinnowTest::sharedDir();                                                                       \
     do {                                                                                                               \
         if (var.isEmpty()) {                                                                                           \

@@ -82,6 +82,7 @@ private Q_SLOTS:
     void initTestCase();
     void version();
     void help();
+    void mistypedCommand();
     void scanBearsJson();
     void scanBearsText();
     void scanBadFiles();
@@ -102,6 +103,26 @@ void TestCliScan::version()
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.startsWith("winnow "), r.out.constData());
     QVERIFY(r.out.contains(WINNOW_VERSION));
+}
+
+/// A mistyped command or a missing folder is said, with exit code 2, and never opens (or waits for) a window.
+void TestCliScan::mistypedCommand()
+{
+    const Run typo = runWinnow({ "isues" }, 20000);
+    QCOMPARE(typo.exitCode, 2);
+    QVERIFY2(typo.err.contains("'isues' is neither a command nor a folder"), typo.err.constData());
+    const Run near = runWinnow({ "scna" }, 20000);
+    QCOMPARE(near.exitCode, 2);
+    QVERIFY2(near.err.contains("did you mean 'winnow scan'"), near.err.constData());
+    const Run missing = runWinnow({ "/nonexistent/winnow-test-folder" }, 20000);
+    QCOMPARE(missing.exitCode, 2);
+    QVERIFY2(missing.err.contains("no such folder: /nonexistent/winnow-test-folder"), missing.err.constData());
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("photo.jpg"));
+    QVERIFY(writeFile(file, jpeg(1)));
+    const Run notDir = runWinnow({ file }, 20000);
+    QCOMPARE(notDir.exitCode, 2);
+    QVERIFY2(notDir.err.contains("is not a folder"), notDir.err.constData());
 }
 
 void TestCliScan::help()

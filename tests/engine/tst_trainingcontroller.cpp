@@ -1,8 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // TrainingController: signal order, busy refusal, cancellation within a batch, dropped late results.
-#include "core/engine/run.h"
-#include "core/engine/trainingcontroller.h"
-
 #include <QDir>
 #include <QImage>
 #include <QPainter>
@@ -10,6 +7,9 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include "core/engine/run.h"
+#include "core/engine/trainingcontroller.h"
 
 using namespace Winnow;
 
@@ -52,7 +52,8 @@ private Q_SLOTS:
                 QPainter p(&img);
                 p.fillRect(8 + rng.bounded(8), 8 + rng.bounded(8), 24, 24, colours[2 - c]);
                 p.end();
-                QVERIFY(img.save(QStringLiteral("%1/%2/img%3.png").arg(m_dir.path()).arg(QLatin1String(names[c])).arg(i)));
+                QVERIFY(
+                    img.save(QStringLiteral("%1/%2/img%3.png").arg(m_dir.path()).arg(QLatin1String(names[c])).arg(i)));
             }
         }
         auto scan = scanDataset(m_dir.path());
@@ -75,7 +76,7 @@ private Q_SLOTS:
         connect(&controller, &TrainingController::roundFinished, this, [&] { order << QStringLiteral("round"); });
         connect(&controller, &TrainingController::finished, this, [&] { order << QStringLiteral("finished"); });
         connect(&controller, &TrainingController::failed, this,
-                [&](quint64, const QString& m) { order << QStringLiteral("failed: ") + m; });
+            [&](quint64, const QString& m) { order << QStringLiteral("failed: ") + m; });
         QSignalSpy done(&controller, &TrainingController::finished);
         QSignalSpy scores(&controller, &TrainingController::scoresReady);
 
@@ -94,7 +95,7 @@ private Q_SLOTS:
         QStringList milestones = order;
         milestones.removeAll(QStringLiteral("progress"));
         const QStringList expected { QStringLiteral("started"), QStringLiteral("epoch"), QStringLiteral("epoch"),
-                                     QStringLiteral("scores"), QStringLiteral("round"), QStringLiteral("finished") };
+            QStringLiteral("scores"), QStringLiteral("round"), QStringLiteral("finished") };
         QCOMPARE(milestones, expected);
         const auto set = scores.at(0).at(1).value<ScoreSet>();
         QCOMPARE(set.records.size(), m_dataset.count(Split::Train) + m_dataset.count(Split::Valid));
