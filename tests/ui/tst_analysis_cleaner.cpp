@@ -39,6 +39,7 @@ private Q_SLOTS:
     void markByMenuKeysAndCombo();
     void ownClassIsKeep();
     void largePreview();
+    void pickerGivesKeysBack();
     void undoRedo();
     void exportPlan();
     void applySignal();
@@ -351,6 +352,28 @@ void TestAnalysisCleaner::largePreview()
     QVERIFY(preview->isVisible());
     QCOMPARE(preview->relPath(), shown.at(4));
     QVERIFY(m_store->plan().size() == 1); // opening and moving decided nothing
+}
+
+/// After a choice in the category or split picker, the next key is a decision on the grid, not a search in the picker.
+void TestAnalysisCleaner::pickerGivesKeysBack()
+{
+    m_page->activateWindow();
+    auto* category = m_page->findChild<QComboBox*>(QStringLiteral("categoryCombo"));
+    auto* split = m_page->findChild<QComboBox*>(QStringLiteral("splitCombo"));
+    QVERIFY(category && split);
+    ImageGridView* view = m_page->grid()->view();
+    for (QComboBox* picker : { category, split }) {
+        picker->setFocus(Qt::OtherFocusReason);
+        QTRY_COMPARE(QApplication::focusWidget(), picker);
+        const int other = (picker->currentIndex() + 1) % picker->count();
+        picker->setCurrentIndex(other);
+        Q_EMIT picker->activated(other);
+        QTRY_COMPARE(QApplication::focusWidget(), static_cast<QWidget*>(view));
+    }
+    selectRow(0);
+    const QString first = currentRelPath();
+    QTest::keyClick(QApplication::focusWidget(), Qt::Key_D);
+    QCOMPARE(m_store->action(first), CleanAction::Delete);
 }
 
 void TestAnalysisCleaner::undoRedo()
