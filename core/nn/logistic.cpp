@@ -286,7 +286,7 @@ torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Te
         const int64_t e = std::min(n, b + kBlock);
         auto sim = torch::mm(x.slice(0, b, e), x.t());
         // Itself never votes; neither do unlabeled rows.
-        sim.diagonal(0, b).fill_(-3);
+        sim.diagonal(b).fill_(-3); // row i - b of the block is row i: its column is i
         auto unlabeled = (lab < 0);
         if (unlabeled.any().item<bool>())
             sim.masked_fill_(unlabeled.unsqueeze(0).expand_as(sim), -3);

@@ -182,6 +182,19 @@ void TestKFold::neighboursVoteWithoutThemselves()
     QCOMPARE(u[0][0].item<float>() + u[0][1].item<float>(), 1.0f);
     QCOMPARE(u[0][1].item<float>(), 1.0f); // its nearest labeled neighbour is row 2 or 3, both class 1
 
+    // More rows than one search block (2,048): pairs of near-identical rows with different labels. With k = 1 each
+    // row's only vote is its partner's, in every block (a row that voted for itself would keep its own label).
+    {
+        torch::manual_seed(5);
+        const int64_t pairs = 1100;
+        auto centres = torch::randn({ pairs, 16 });
+        auto x = centres.repeat_interleave(2, 0) + 1e-3 * torch::randn({ 2 * pairs, 16 });
+        auto y = (torch::arange(2 * pairs, torch::kInt64) % 2);
+        const auto r = Winnow::nn::neighbourLabelProbs(x, y, 2, 1, 0.0);
+        const auto partner = 1 - y;
+        QCOMPARE(r.gather(1, partner.unsqueeze(1)).min().item<float>(), 1.0f);
+    }
+
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, Winnow::nn::neighbourLabelProbs(f, lab.slice(0, 0, 3), 2));
     QVERIFY_THROWS_EXCEPTION(
         std::invalid_argument, Winnow::nn::neighbourLabelProbs(f, torch::tensor({ 0, 5, 1, 1 }, torch::kInt64), 2));
