@@ -127,7 +127,7 @@ struct ScoreOptions
     double neighbourWeight = 0.5;
     /// How many neighbours vote (at most; never more than half the smallest class, so that a small class is not
     /// outvoted by its neighbours for want of members).
-    int neighbours = 20;
+    int neighbours = 10;
 };
 
 /// Result of one round (training or quick retrain), for the round history.
