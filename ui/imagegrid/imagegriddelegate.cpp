@@ -241,9 +241,12 @@ void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
         const QFontMetrics m(f);
         const QRect r(textLeft, y, textWidth, lh);
         int rightWidth = 0;
-        if (!right.isEmpty()) {
+        // The right-hand text is secondary: on a narrow card (the smallest zoom) it goes rather than run into, or
+        // cut short, the left-hand text.
+        if (const int need = right.isEmpty() ? 0 : m.horizontalAdvance(right) + 6;
+            need > 0 && need + m.horizontalAdvance(left) <= textWidth) {
             painter->setPen(dim);
-            rightWidth = m.horizontalAdvance(right) + 6;
+            rightWidth = need;
             painter->drawText(r, Qt::AlignRight | Qt::AlignVCenter, right);
         }
         painter->setPen(color);
