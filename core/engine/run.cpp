@@ -142,54 +142,61 @@ int cvFoldOf(const QByteArray& contentKey, quint64 seed, int folds)
     return int(h % quint64(folds));
 }
 
-QString scoreSourceName(quint16 source)
+namespace {
+
+/// The single-bit score sources, in the order names list them: bit, JSON name, words for people. The
+/// cross-validation networks (SourceCrossValBase << k: "cv<k>", "cross-validation network <k + 1>") come after the
+/// first entry.
+struct SourceBit
+{
+    quint16 bit;
+    const char* name;
+    const char* words;
+};
+constexpr SourceBit kSourceBits[] = {
+    { SourceModel, "model", "the fine-tuned model" },
+    { SourceFrozenKFold, "frozen-kfold", "frozen-feature heads" },
+    { SourceNeighbours, "neighbours", "neighbours' labels" },
+    { SourceInSample, "in-sample", "a network that trained on it" },
+};
+constexpr int kMaxCrossVal = 8;
+
+QStringList sourceParts(quint16 source, bool words)
 {
     QStringList parts;
-    if (source & SourceModel)
-        parts << QStringLiteral("model");
-    for (int k = 0; k < 8; ++k)
-        if (source & (SourceCrossValBase << k))
-            parts << QStringLiteral("cv%1").arg(k);
-    if (source & SourceFrozenKFold)
-        parts << QStringLiteral("frozen-kfold");
-    if (source & SourceNeighbours)
-        parts << QStringLiteral("neighbours");
-    if (source & SourceInSample)
-        parts << QStringLiteral("in-sample");
-    return parts.join(QLatin1Char('+'));
+    for (const SourceBit& b : kSourceBits) {
+        if (source & b.bit)
+            parts << QString::fromLatin1(words ? b.words : b.name);
+        if (b.bit == SourceModel)
+            for (int k = 0; k < kMaxCrossVal; ++k)
+                if (source & (SourceCrossValBase << k))
+                    parts << (words ? QStringLiteral("cross-validation network %1").arg(k + 1)
+                                    : QStringLiteral("cv%1").arg(k));
+    }
+    return parts;
+}
+
+} // namespace
+
+QString scoreSourceName(quint16 source)
+{
+    return sourceParts(source, false).join(QLatin1Char('+'));
 }
 
 QString scoreSourceDescription(quint16 source)
 {
-    QStringList parts;
-    if (source & SourceModel)
-        parts << QStringLiteral("the fine-tuned model");
-    for (int k = 0; k < 8; ++k)
-        if (source & (SourceCrossValBase << k))
-            parts << QStringLiteral("cross-validation network %1").arg(k + 1);
-    if (source & SourceFrozenKFold)
-        parts << QStringLiteral("frozen-feature heads");
-    if (source & SourceNeighbours)
-        parts << QStringLiteral("neighbours' labels");
-    if (source & SourceInSample)
-        parts << QStringLiteral("a network that trained on it");
-    return parts.join(QStringLiteral(", "));
+    return sourceParts(source, true).join(QStringLiteral(", "));
 }
 
 quint16 parseScoreSource(const QString& name)
 {
     quint16 source = 0;
     for (const auto& part : name.split(QLatin1Char('+'), Qt::SkipEmptyParts)) {
-        if (part == QLatin1String("model"))
-            source |= SourceModel;
-        else if (part == QLatin1String("frozen-kfold"))
-            source |= SourceFrozenKFold;
-        else if (part == QLatin1String("in-sample"))
-            source |= SourceInSample;
-        else if (part == QLatin1String("neighbours"))
-            source |= SourceNeighbours;
-        else if (part.size() == 3 && part.startsWith(QLatin1String("cv")) && part.at(2).isDigit()
-            && part.at(2) < QLatin1Char('8'))
+        for (const SourceBit& b : kSourceBits)
+            if (part == QLatin1String(b.name))
+                source |= b.bit;
+        if (part.size() == 3 && part.startsWith(QLatin1String("cv")) && part.at(2).isDigit()
+            && part.at(2).digitValue() < kMaxCrossVal)
             source |= quint16(SourceCrossValBase << part.at(2).digitValue());
     }
     return source;

@@ -3,6 +3,7 @@
 #include <QTest>
 
 #include "core/engine/rounddiff.h"
+#include "core/engine/run.h"
 #include "ui/training/trainingmodels.h"
 
 using namespace Winnow;
@@ -121,6 +122,23 @@ private Q_SLOTS:
         QCOMPARE(d.fixed, QStringList { QStringLiteral("cat/a.jpg") });
         QCOMPARE(d.classes, 0);
         QVERIFY(d.confusionDelta.isEmpty());
+    }
+
+    /// `scored_by` names (run files) and the words shown in the app: fixed order, and names parse back.
+    void scoreSourceNames()
+    {
+        const quint16 s = SourceModel | quint16(SourceCrossValBase << 1) | SourceFrozenKFold | SourceNeighbours;
+        QCOMPARE(scoreSourceName(s), QStringLiteral("model+cv1+frozen-kfold+neighbours"));
+        QCOMPARE(scoreSourceDescription(s),
+            QStringLiteral(
+                "the fine-tuned model, cross-validation network 2, frozen-feature heads, neighbours' labels"));
+        QCOMPARE(scoreSourceName(SourceInSample), QStringLiteral("in-sample"));
+        for (int bits = 0; bits < 16; ++bits)
+            for (int cv = 0; cv < 3; ++cv) {
+                const quint16 v = quint16(bits) | quint16(cv ? (SourceCrossValBase << (cv - 1)) : 0);
+                QCOMPARE(parseScoreSource(scoreSourceName(v)), v);
+            }
+        QCOMPARE(parseScoreSource(QStringLiteral("cv9+bogus")), quint16(0));
     }
 
     void roundTableShowsIt()
