@@ -23,8 +23,8 @@ namespace Winnow::Cleaning::Fs {
 
 namespace {
 
-// WINNOW_TEST_NO_FSYNC=1: for test child processes only (see TestHooks::setSyncEnabled).
-std::atomic<bool> g_sync { qEnvironmentVariableIntValue("WINNOW_TEST_NO_FSYNC") != 1 };
+// Switched off only by tests, through TestHooks::setSyncEnabled (no environment variable reaches it).
+std::atomic<bool> g_sync { true };
 
 int doSync(int fd)
 {

@@ -25,25 +25,10 @@ namespace {
 struct State
 {
     QMutex mutex;
-    bool envRead = false;
     int crashAt = 0;
     int crashCount = 0;
     QList<int> failing;
     int moveCount = 0;
-
-    void readEnvOnce()
-    {
-        if (envRead)
-            return;
-        envRead = true;
-        bool ok = false;
-        const int n = qEnvironmentVariableIntValue("WINNOW_CRASH_AT", &ok);
-        if (ok && n > 0)
-            crashAt = n;
-        const QString fails = qEnvironmentVariable("WINNOW_FAIL_MOVES");
-        for (const QString& s : fails.split(QLatin1Char(','), Qt::SkipEmptyParts))
-            failing.append(s.trimmed().toInt());
-    }
 };
 
 State& state()
@@ -58,7 +43,6 @@ void setCrashAt(int n)
 {
     State& s = state();
     QMutexLocker lock(&s.mutex);
-    s.envRead = true;
     s.crashAt = n;
     s.crashCount = 0;
 }
@@ -74,7 +58,6 @@ void setFailingMoves(const QList<int>& moves)
 {
     State& s = state();
     QMutexLocker lock(&s.mutex);
-    s.envRead = true;
     s.failing = moves;
     s.moveCount = 0;
 }
@@ -89,7 +72,6 @@ void reset()
     Fs::setSyncEnabled(true);
     State& s = state();
     QMutexLocker lock(&s.mutex);
-    s.envRead = true;
     s.crashAt = 0;
     s.crashCount = 0;
     s.failing.clear();
@@ -105,11 +87,9 @@ void crashPoint(const char* where)
     using namespace TestHooks;
     State& s = state();
     QMutexLocker lock(&s.mutex);
-    s.readEnvOnce();
     ++s.crashCount;
     if (s.crashAt > 0 && s.crashCount == s.crashAt) {
-        if (qEnvironmentVariableIsSet("WINNOW_CRASH_TRACE"))
-            std::fprintf(stderr, "winnow: simulated crash at point %d (%s)\n", s.crashCount, where);
+        std::fprintf(stderr, "winnow: simulated crash at point %d (%s)\n", s.crashCount, where);
 #ifdef Q_OS_UNIX
         ::kill(::getpid(), SIGKILL);
 #endif
@@ -122,7 +102,6 @@ bool injectMoveFailure()
     using namespace TestHooks;
     State& s = state();
     QMutexLocker lock(&s.mutex);
-    s.readEnvOnce();
     ++s.moveCount;
     return s.failing.contains(s.moveCount);
 }

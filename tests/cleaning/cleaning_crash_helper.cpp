@@ -7,6 +7,7 @@
 #include <QString>
 
 #include "core/cleaning/cleaningplan.h"
+#include "core/cleaning/testhooks.h"
 #include "core/cleaning/transaction.h"
 
 using namespace Winnow;
@@ -15,6 +16,17 @@ int main(int argc, char** argv)
 {
     if (argc < 3)
         return 2;
+    // The fault injection is switched on here, by the test's child, never by the shipped program.
+    using namespace Winnow::Cleaning;
+    if (const int n = qEnvironmentVariableIntValue("WINNOW_CRASH_AT"); n > 0)
+        TestHooks::setCrashAt(n);
+    if (qEnvironmentVariableIntValue("WINNOW_TEST_NO_FSYNC") == 1)
+        TestHooks::setSyncEnabled(false);
+    QList<int> failing;
+    for (const QString& m : qEnvironmentVariable("WINNOW_FAIL_MOVES").split(QLatin1Char(','), Qt::SkipEmptyParts))
+        failing.append(m.trimmed().toInt());
+    if (!failing.isEmpty())
+        TestHooks::setFailingMoves(failing);
     const QString op = QString::fromLocal8Bit(argv[1]);
     const QString root = QString::fromLocal8Bit(argv[2]);
     TransactionResult r;
