@@ -218,10 +218,42 @@ void DatasetSummary::setDataset(const Dataset& dataset)
         item->setToolTip(1, reason);
         items.append(item);
     }
+    // Files that are not images (by content) and images whose name lacks an image extension: listed, so nothing in
+    // the folders goes unmentioned.
+    const QIcon info = style()->standardIcon(QStyle::SP_MessageBoxInformation);
+    for (const SkippedFile& f : dataset.skipped) {
+        const QString reason = tr("not an image (%1): not used").arg(f.kind);
+        auto* item = new QTreeWidgetItem({ f.relPath, reason });
+        item->setIcon(0, info);
+        item->setToolTip(0, f.relPath);
+        item->setToolTip(1, reason);
+        items.append(item);
+    }
+    int odd = 0;
+    for (const Sample& s : dataset.samples) {
+        if (!s.oddName || !s.readable())
+            continue;
+        ++odd;
+        const QString reason = tr("an image without an image extension: used");
+        auto* item = new QTreeWidgetItem({ s.relPath, reason });
+        item->setIcon(0, info);
+        item->setToolTip(0, s.relPath);
+        item->setToolTip(
+            1, tr("%1. Renaming it to end in its format's extension makes it usable by other tools too.").arg(reason));
+        items.append(item);
+    }
     m_unreadable->addTopLevelItems(items);
-    m_unreadableTitle->setText(
-        bad.isEmpty() ? tr("<b>Unreadable files</b>: none") : tr("<b>Unreadable files</b> (%1)").arg(bad.size()));
-    m_unreadable->setVisible(!bad.isEmpty());
+    QStringList parts;
+    if (!bad.isEmpty())
+        parts << tr("%n unreadable", nullptr, int(bad.size()));
+    if (!dataset.skipped.isEmpty())
+        parts << tr("%n not an image", nullptr, int(dataset.skipped.size()));
+    if (odd > 0)
+        parts << tr("%n without an image extension", nullptr, odd);
+    m_unreadableTitle->setText(parts.isEmpty()
+            ? tr("<b>Unreadable files</b>: none")
+            : tr("<b>Files to look at</b> (%1)").arg(parts.join(QStringLiteral(", "))));
+    m_unreadable->setVisible(!items.isEmpty());
 }
 
 void DatasetSummary::clear()

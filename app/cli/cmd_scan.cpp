@@ -37,6 +37,13 @@ QJsonObject toJson(const Winnow::Dataset& ds, double seconds)
             o.insert(QStringLiteral("detail"), s->detail);
         unreadable.append(o);
     }
+    QJsonArray skipped;
+    for (const SkippedFile& f : ds.skipped)
+        skipped.append(QJsonObject { { QStringLiteral("file"), f.relPath }, { QStringLiteral("kind"), f.kind } });
+    QJsonArray oddNames;
+    for (const Sample& s : ds.samples)
+        if (s.oddName)
+            oddNames.append(s.relPath);
     QJsonObject o {
         { QStringLiteral("root"), ds.root },
         { QStringLiteral("layout"), layoutName(ds.layout) },
@@ -47,6 +54,8 @@ QJsonObject toJson(const Winnow::Dataset& ds, double seconds)
         { QStringLiteral("unlabeled"), ds.count(Split::Unlabeled) },
         { QStringLiteral("classes"), classes },
         { QStringLiteral("unreadable"), unreadable },
+        { QStringLiteral("skipped"), skipped },
+        { QStringLiteral("odd_names"), oddNames },
         { QStringLiteral("warnings"), QJsonArray::fromStringList(ds.warnings) },
         { QStringLiteral("verified"), ds.options.verifyImages },
         { QStringLiteral("seconds"), seconds },
@@ -93,6 +102,17 @@ void printText(QTextStream& out, const Winnow::Dataset& ds, double seconds)
                 out << " (" << s->detail << ')';
             out << '\n';
         }
+    }
+    if (!ds.skipped.isEmpty()) {
+        out << "\nSkipped, not images (" << ds.skipped.size() << "):\n";
+        for (const SkippedFile& f : ds.skipped)
+            out << "  " << f.relPath << ": " << f.kind << '\n';
+    }
+    if (const int odd = ds.oddNames(); odd > 0) {
+        out << "\nImages without an image extension, used (" << odd << "):\n";
+        for (const Sample& s : ds.samples)
+            if (s.oddName)
+                out << "  " << s.relPath << '\n';
     }
     if (!ds.warnings.isEmpty()) {
         out << "\nWarnings:\n";

@@ -122,6 +122,11 @@ int Dataset::count(Split split, bool readableOnly) const
         [&](const Sample& s) { return s.split == split && (!readableOnly || s.readable()); }));
 }
 
+int Dataset::oddNames() const
+{
+    return int(std::count_if(samples.cbegin(), samples.cend(), [](const Sample& s) { return s.oddName; }));
+}
+
 QList<const Sample*> Dataset::unreadable() const
 {
     QList<const Sample*> out;
@@ -668,6 +673,7 @@ const QString kUnlabeled = QStringLiteral("unlabeled");
 struct Walker
 {
     QStringList files; // relative paths
+    QStringList others; // relative paths of regular files without an image extension
     QStringList warnings;
     QSet<QString> visited; // canonical dirs, against symlink loops
 
@@ -695,6 +701,8 @@ struct Walker
                 walk(fi.absoluteFilePath(), rel, depth + 1);
             } else if (hasImageExtension(name)) {
                 files << rel;
+            } else if (fi.isFile()) {
+                others << rel;
             }
         }
     }
@@ -777,7 +785,39 @@ ScanResult scanDataset(const QString& rootIn, const ScanOptions& optionsIn, cons
     walker.walk(root, QString(), 0);
     ds.warnings << walker.warnings;
     QStringList files = walker.files;
+    // Files without an image extension are judged by their first bytes (web scrapes name photos
+    // `00000090.jpg?1518390504` or `x.php?w=1500` and save HTML error pages too). Files directly in the root are
+    // never part of the dataset, whatever they hold.
+    QSet<QString> oddNames;
+    for (const QString& rel : std::as_const(walker.others)) {
+        if (!rel.contains(QLatin1Char('/')))
+            continue;
+        if (ds.layout == Layout::TrainValid && !isUnlabeled(rel)) {
+            const QString top = firstComponent(rel);
+            if (top != QLatin1String("train") && top != QLatin1String("valid"))
+                continue; // an ignored folder (already warned about)
+        }
+        QFile f(root + QLatin1Char('/') + rel);
+        if (!f.open(QIODevice::ReadOnly)) {
+            ds.skipped.append({ rel, QStringLiteral("could not be read: %1").arg(f.errorString()) });
+            continue;
+        }
+        const QByteArray head = f.read(kHeadBytes);
+        if (head.isEmpty()) {
+            ds.skipped.append({ rel, QStringLiteral("empty file") });
+            continue;
+        }
+        const Sniff sn = sniff(head);
+        if (sn.verdict == Unreadable::None && sn.format != Format::Unknown) {
+            files << rel;
+            oddNames.insert(rel);
+        } else {
+            ds.skipped.append({ rel, sn.detail });
+        }
+    }
     std::sort(files.begin(), files.end());
+    std::sort(ds.skipped.begin(), ds.skipped.end(),
+        [](const SkippedFile& a, const SkippedFile& b) { return a.relPath < b.relPath; });
 
     // Classify every file: unlabeled, labeled (class + split source) or ignored.
     QList<Sample> samples;
@@ -790,6 +830,7 @@ ScanResult scanDataset(const QString& rootIn, const ScanOptions& optionsIn, cons
     for (const QString& rel : std::as_const(files)) {
         Sample s;
         s.relPath = rel;
+        s.oddName = oddNames.contains(rel);
         if (!rel.contains(QLatin1Char('/'))) {
             ++rootFiles;
             continue;

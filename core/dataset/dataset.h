@@ -45,6 +45,9 @@ struct Sample
     Unreadable status = Unreadable::None;
     QString detail; ///< extra words for an unreadable file (decoder message), may be empty
     qint64 bytes = 0;
+    /// The name has no image extension (`00000090.jpg?1518390504`, `photo`, `x.php?w=1500`, as web scrapes save
+    /// them) but the content is an image: used like any other, and listed so the user can rename it.
+    bool oddName = false;
     bool readable() const
     {
         return status == Unreadable::None;
@@ -71,6 +74,14 @@ struct ScanOptions
     QStringList unlabeledFolders;
 };
 
+/// A file in the dataset's folders that is not used because its content is not an image (judged by its bytes: an
+/// HTML page, text, a PDF, a video...). Image files that cannot be decoded are Samples with a reason instead.
+struct SkippedFile
+{
+    QString relPath;
+    QString kind; ///< "HTML page", "text file", "PDF document", "unknown content (starts with ...)"
+};
+
 struct ClassCounts
 {
     QString name;
@@ -92,6 +103,9 @@ struct Dataset
     /// Non-fatal remarks for the user: ignored files directly in the root, folders without images, classes only in
     /// valid/, folders that could not be listed.
     QStringList warnings;
+    /// Files without an image extension inside the dataset's folders whose content is not an image (sorted).
+    QList<SkippedFile> skipped;
+    int oddNames() const; ///< samples whose name has no image extension (Sample::oddName)
 
     int size() const
     {
@@ -116,8 +130,10 @@ struct ScanError
 };
 
 /// Scans a folder-per-class tree (recursive inside a class; hidden files and folders skipped; image extensions matched
-/// case-insensitively) or a train/ + valid/ layout (chosen when root holds both a `train` and a `valid` folder).
-/// Files directly in root are ignored (with a warning). Never throws; bad files are kept with a reason.
+/// case-insensitively, and any other file judged by its first bytes: an image is used with Sample::oddName, anything
+/// else listed in Dataset::skipped with its kind) or a train/ + valid/ layout (chosen when root holds both a `train`
+/// and a `valid` folder). Files directly in root are ignored (with a warning). Never throws; bad files are kept with a
+/// reason.
 ///
 /// FolderPerClass split (labeled files, readable or not, so that repairing a file never moves others):
 /// - When `<root>/.winnow/splits.tsv` (core/dataset/splitstore.h) exists and was made with this scan's seed and

@@ -94,6 +94,7 @@ private Q_SLOTS:
     void badFiles_data();
     void badFiles();
     void badFilesNeverFatal();
+    void judgedByContent();
     void permissionDenied();
     void symlinkLoop();
     void scanErrors();
@@ -104,6 +105,7 @@ private Q_SLOTS:
     void splitStableUnderAddRemove();
     void splitStableOnDisk();
     void splitForMatchesRate();
+    void splitIsPinned();
     void seedChangesSplit();
     void accessors();
     void progressAndCancel();
@@ -351,6 +353,48 @@ void TestDataset::badFiles()
     QVERIFY(!unreadableReason(Unreadable(expected)).isEmpty());
 }
 
+// What fastai's download_images leaves behind: photos whose names end in a URL query, and HTML pages saved as images.
+// Images are used whatever their name; anything else in the folders is listed with its kind, never silently dropped.
+void TestDataset::judgedByContent()
+{
+    QTemporaryDir tmp;
+    const QString r = tmp.path();
+    writeFile(r + "/bears/00000090.jpg?1518390504", jpeg(1));
+    writeFile(r + "/bears/00000119.png?v=1594136153", encode(".png", 40, 30, 2));
+    writeFile(r + "/bears/photo", jpeg(3));
+    writeFile(r + "/bears/fine.jpg", jpeg(4));
+    writeFile(r + "/bears/show.php?itemNumber=5&w=1500", "<!DOCTYPE html><html><body>Not found</body></html>");
+    writeFile(r + "/bears/notes.txt", "looked at these on Tuesday\n");
+    writeFile(r + "/bears/clip.mp4",
+        QByteArray("\0\0\0\x18"
+                   "ftypmp42",
+            12)
+            + QByteArray(64, '\1'));
+    writeFile(r + "/dogs/a.jpg", jpeg(5));
+    writeFile(r + "/dogs/empty.bin", QByteArray());
+    writeFile(r + "/README.txt", "not part of the dataset"); // root files are never part of it
+    const ScanResult res = scanDataset(r);
+    QVERIFY2(res.ok(), qPrintable(res.error));
+    const Dataset& ds = *res.dataset;
+    QCOMPARE(ds.vocab, QStringList({ "bears", "dogs" }));
+    QCOMPARE(ds.size(), 5);
+    for (const char* odd : { "bears/00000090.jpg?1518390504", "bears/00000119.png?v=1594136153", "bears/photo" }) {
+        const int i = ds.findSample(QString::fromUtf8(odd));
+        QVERIFY2(i >= 0, odd);
+        QVERIFY2(ds.samples.at(i).readable(), odd);
+        QVERIFY2(ds.samples.at(i).oddName, odd);
+    }
+    QVERIFY(!ds.samples.at(ds.findSample("bears/fine.jpg")).oddName);
+    QCOMPARE(ds.oddNames(), 3);
+    QCOMPARE(ds.unreadable().size(), 0);
+    QStringList skipped;
+    for (const SkippedFile& f : ds.skipped)
+        skipped << f.relPath + QStringLiteral(": ") + f.kind;
+    QCOMPARE(skipped,
+        QStringList({ "bears/clip.mp4: video or ISO media file", "bears/notes.txt: text file",
+            "bears/show.php?itemNumber=5&w=1500: HTML page", "dogs/empty.bin: empty file" }));
+}
+
 void TestDataset::badFilesNeverFatal()
 {
     // A class made only of bad files still is a class (the user must see and fix them); counts skip them.
@@ -563,6 +607,26 @@ void TestDataset::splitStableOnDisk()
     for (auto it = a.cbegin(); it != a.cend(); ++it)
         changed += b.value(it.key()) != it.value();
     QVERIFY(changed <= 3);
+}
+
+// Golden values: every user's train/valid split follows from these functions. A change here reshuffles splits that
+// were never saved (read-only folders, train/ + valid/ datasets moved to folder-per-class): make it on purpose only.
+void TestDataset::splitIsPinned()
+{
+    QStringList paths;
+    for (const char* cls : { "black", "grizzly", "teddys" })
+        for (int i = 0; i < 10; ++i)
+            paths << QStringLiteral("%1/%2.jpg").arg(QLatin1String(cls)).arg(i, 8, 10, QLatin1Char('0'));
+    const QList<Split> splits = assignSplits(paths, 42, 0.2);
+    QStringList valid;
+    for (int i = 0; i < paths.size(); ++i)
+        if (splits.at(i) == Split::Valid)
+            valid << paths.at(i);
+    QCOMPARE(splitHash(QStringLiteral("black/00000000.jpg"), 42), quint64(15989307754077733034ull));
+    QCOMPARE(splitHash(QStringLiteral("grizzly/00000017.jpg"), 0), quint64(17010566369267175951ull));
+    QCOMPARE(valid.join(QLatin1Char(' ')),
+        QStringLiteral("black/00000005.jpg grizzly/00000003.jpg grizzly/00000004.jpg grizzly/00000008.jpg "
+                       "teddys/00000000.jpg teddys/00000006.jpg"));
 }
 
 void TestDataset::splitForMatchesRate()
