@@ -24,6 +24,7 @@
 
 #include "app/cli/commands.h"
 #include "core/engine/engine.h"
+#include "core/engine/weightscatalogue.h"
 #include "core/metrics/labelissues.h"
 
 namespace {
@@ -109,14 +110,6 @@ double peakRssMb()
     return double(u.ru_maxrss) / 1024.0; // kilobytes on Linux
 }
 
-QString defaultWeights(const QString& arch)
-{
-    QString shared = qEnvironmentVariable("WINNOW_SHARED");
-    if (shared.isEmpty())
-        shared = QStringLiteral("../shared");
-    return QDir(shared).filePath(QStringLiteral("weights/%1-imagenet.safetensors").arg(arch));
-}
-
 } // namespace
 
 int Winnow::Cli::noisebench(const QStringList& args)
@@ -140,13 +133,17 @@ int Winnow::Cli::noisebench(const QStringList& args)
         { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"),
             defaults.arch },
         { QStringLiteral("weights"),
-            QStringLiteral("pretrained .safetensors; default $WINNOW_SHARED (or ../shared)/weights/"
-                           "<arch>-imagenet.safetensors; \"\" = random initialisation"),
+            QStringLiteral("pretrained .safetensors; default <arch>-imagenet.safetensors from $WINNOW_SHARED/weights "
+                           "or a shared/weights folder nearby, else a cached download; \"\" = random initialisation"),
             QStringLiteral("FILE") },
         { QStringLiteral("size"), QStringLiteral("image size in pixels"), QStringLiteral("S"),
             QString::number(defaults.size) },
         { QStringLiteral("cv-folds"), QStringLiteral("cross-validated fine-tunes (0 = none)"), QStringLiteral("K"),
             QString::number(defaults.cvFolds) },
+        { QStringLiteral("cv-size"),
+            QStringLiteral("input side of the cross-validated fine-tunes (0 = auto: --size on CUDA, at most 128 on "
+                           "the CPU)"),
+            QStringLiteral("PX"), QString::number(defaults.cvSize) },
         { QStringLiteral("epochs"), QStringLiteral("unfrozen epochs after the frozen one (0: only the frozen one)"),
             QStringLiteral("N"), QStringLiteral("1") },
         { QStringLiteral("bs"), QStringLiteral("batch size"), QStringLiteral("B"), QStringLiteral("32") },
@@ -159,6 +156,10 @@ int Winnow::Cli::noisebench(const QStringList& args)
             QStringLiteral("FILE") },
         { QStringLiteral("out"), QStringLiteral("also write the JSON here"), QStringLiteral("FILE") },
         { QStringLiteral("keep"), QStringLiteral("keep the noisy copy (its path is in the JSON)") },
+        { QStringLiteral("dump-parts"),
+            QStringLiteral("write the honest score's parts per labeled file (networks', frozen heads' probabilities, "
+                           "30 nearest neighbours' labels) as TSV, for offline mixes"),
+            QStringLiteral("FILE") },
     });
     if (const auto exitCode = parseArguments(p, QStringLiteral("noisebench"), args))
         return *exitCode;
@@ -183,6 +184,10 @@ int Winnow::Cli::noisebench(const QStringList& args)
     cfg.cvFolds = p.value(QStringLiteral("cv-folds")).toInt(&okFolds);
     if (!okFolds || cfg.cvFolds < 0 || cfg.cvFolds > 8)
         return usage(QStringLiteral("--cv-folds must be between 0 and 8"));
+    bool okCvSize = false;
+    cfg.cvSize = p.value(QStringLiteral("cv-size")).toInt(&okCvSize);
+    if (!okCvSize || cfg.cvSize < 0)
+        return usage(QStringLiteral("--cv-size must be a non-negative integer"));
     cfg.device = p.value(QStringLiteral("device"));
     cfg.seed = seed;
     if (!okRate || rate < 0 || rate >= 1)
@@ -191,7 +196,13 @@ int Winnow::Cli::noisebench(const QStringList& args)
         return usage(QStringLiteral("--seed must be a non-negative integer"));
     if (!okSize || cfg.size < 32 || !okEpochs || cfg.epochs < 0 || !okBs || cfg.batchSize < 1)
         return usage(QStringLiteral("need --size >= 32, --epochs >= 0 and --bs >= 1"));
-    cfg.weights = p.isSet(QStringLiteral("weights")) ? p.value(QStringLiteral("weights")) : defaultWeights(cfg.arch);
+    cfg.weights =
+        p.isSet(QStringLiteral("weights")) ? p.value(QStringLiteral("weights")) : defaultPretrainedWeights(cfg.arch);
+    if (!p.isSet(QStringLiteral("weights")) && cfg.weights.isEmpty()) {
+        err << "winnow noisebench: no pretrained weights found for " << cfg.arch
+            << " (pass --weights FILE, or --weights \"\" to train from random initialisation)\n";
+        return 1;
+    }
     if (!cfg.weights.isEmpty() && !QFileInfo(cfg.weights).isFile()) {
         err << "winnow noisebench: weights file not found: " << QDir::toNativeSeparators(cfg.weights)
             << (p.isSet(QStringLiteral("weights")) ? ""
@@ -346,6 +357,7 @@ int Winnow::Cli::noisebench(const QStringList& args)
             << '\n';
         err.flush();
     };
+    engine.setScoreDump(p.value(QStringLiteral("dump-parts")));
     if (auto st = engine.train(ds, cfg, cb); !st.ok()) {
         err << "winnow noisebench: training failed: " << st.message << '\n';
         return 1;
@@ -449,9 +461,10 @@ int Winnow::Cli::noisebench(const QStringList& args)
                 { QStringLiteral("arch"), cfg.arch },
                 { QStringLiteral("weights"), cfg.weights.isEmpty() ? QJsonValue() : QJsonValue(cfg.weights) },
                 { QStringLiteral("size"), cfg.size }, { QStringLiteral("epochs"), cfg.epochs },
-                { QStringLiteral("cv_folds"), cfg.cvFolds }, { QStringLiteral("freeze_epochs"), cfg.freezeEpochs },
-                { QStringLiteral("bs"), cfg.batchSize }, { QStringLiteral("device"), engine.runInfo().device },
-                { QStringLiteral("methods"), methodArray },
+                { QStringLiteral("cv_folds"), cfg.cvFolds },
+                { QStringLiteral("cv_size"), engine.runInfo().config.cvSize },
+                { QStringLiteral("freeze_epochs"), cfg.freezeEpochs }, { QStringLiteral("bs"), cfg.batchSize },
+                { QStringLiteral("device"), engine.runInfo().device }, { QStringLiteral("methods"), methodArray },
                 { QStringLiteral("review"), reviewPath.isEmpty() ? QJsonValue() : QJsonValue(reviewPath) },
                 { QStringLiteral("copy"), p.isSet(QStringLiteral("keep")) ? QJsonValue(root) : QJsonValue() } } },
         { QStringLiteral("data"),

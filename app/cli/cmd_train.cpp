@@ -11,6 +11,7 @@
 #include "app/cli/commands.h"
 #include "core/dataset/splitstore.h"
 #include "core/engine/engine.h"
+#include "core/engine/weightscatalogue.h"
 
 namespace {
 
@@ -46,7 +47,10 @@ int Winnow::Cli::train(const QStringList& args)
     p.addOptions({
         { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"),
             defaults.arch },
-        { QStringLiteral("weights"), QStringLiteral("pretrained .safetensors (torchvision names)"),
+        { QStringLiteral("weights"),
+            QStringLiteral("pretrained .safetensors (torchvision names); default <arch>-imagenet.safetensors from "
+                           "$WINNOW_SHARED/weights or a shared/weights folder nearby, else a cached download; \"\" = "
+                           "random initialisation"),
             QStringLiteral("FILE") },
         { QStringLiteral("epochs"), QStringLiteral("unfrozen epochs"), QStringLiteral("N"),
             QString::number(defaults.epochs) },
@@ -70,6 +74,10 @@ int Winnow::Cli::train(const QStringList& args)
             QStringLiteral("cross-validated fine-tunes for honest train-image scores (0 = none: frozen-feature "
                            "K-fold heads instead)"),
             QStringLiteral("K"), QString::number(defaults.cvFolds) },
+        { QStringLiteral("cv-size"),
+            QStringLiteral("input side of the cross-validated fine-tunes (0 = auto: --size on CUDA, at most 128 on "
+                           "the CPU)"),
+            QStringLiteral("PX"), QString::number(defaults.cvSize) },
         { QStringLiteral("score"),
             QStringLiteral("scoring after training: honest | frozen | in-sample | fastai | none"), QStringLiteral("M"),
             QStringLiteral("honest") },
@@ -96,13 +104,15 @@ int Winnow::Cli::train(const QStringList& args)
     };
     TrainConfig cfg;
     cfg.arch = p.value(QStringLiteral("arch"));
-    cfg.weights = p.value(QStringLiteral("weights"));
+    const bool weightsGiven = p.isSet(QStringLiteral("weights"));
+    cfg.weights = weightsGiven ? p.value(QStringLiteral("weights")) : defaultPretrainedWeights(cfg.arch);
     cfg.epochs = intOpt("epochs");
     cfg.freezeEpochs = intOpt("freeze-epochs");
     cfg.size = intOpt("size");
     cfg.batchSize = intOpt("bs");
     cfg.threads = intOpt("threads");
     cfg.cvFolds = intOpt("cv-folds");
+    cfg.cvSize = intOpt("cv-size");
     cfg.baseLr = p.value(QStringLiteral("lr")).toDouble();
     cfg.validPct = p.value(QStringLiteral("valid-pct")).toDouble();
     cfg.seed = p.value(QStringLiteral("seed")).toULongLong();
@@ -156,7 +166,11 @@ int Winnow::Cli::train(const QStringList& args)
             out << ", " << bad << " unreadable files skipped";
         out << '\n';
         if (cfg.weights.isEmpty())
-            out << "warning: no --weights given: training from random initialisation\n";
+            out << (weightsGiven ? "training from random initialisation (--weights \"\")\n"
+                                 : "warning: no pretrained weights found for this architecture: training from random "
+                                   "initialisation (pass --weights FILE)\n");
+        else if (!weightsGiven)
+            out << "pretrained weights: " << QDir::toNativeSeparators(cfg.weights) << '\n';
         printEpochHeader(out);
         out.flush();
     }

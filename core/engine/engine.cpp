@@ -175,10 +175,12 @@ struct Engine::Private
         nn::Classifier net { nullptr };
         QSet<QByteArray> trained;
         FeatureCache penultimate;
+        int size = 0; ///< input side it trained and scores at (0 = the run's size)
     };
     Member main; ///< main.net is `model`; kept in step by setModel()
     std::vector<Member> cv; ///< cross-validated fine-tunes; cv[k] never trained on fold k
     QSet<QByteArray> validKeys; ///< the previous round's validation files, for like-for-like round comparisons
+    QString scoreDump; ///< Engine::setScoreDump
     QHash<QByteArray, QString> roundLabels; ///< content key -> class of the last round's labeled files
 
     /// Files whose content left or joined the labeled set, or whose class changed, since the last round; then
@@ -214,10 +216,18 @@ struct Engine::Private
         return {};
     }
 
-    LoaderOptions loaderOptions(bool train) const
+    /// The side the cross-validated fine-tunes use (TrainConfig::cvSize; 0 = the model's).
+    int cvSide() const
+    {
+        const int size = info.config.size;
+        return info.config.cvSize > 0 ? std::min(info.config.cvSize, size) : size;
+    }
+
+    /// Loader settings of the run; `size` 0 = the run's input side.
+    LoaderOptions loaderOptions(bool train, int size = 0) const
     {
         LoaderOptions o;
-        o.size = info.config.size;
+        o.size = size > 0 ? size : info.config.size;
         o.batchSize = info.config.batchSize;
         o.train = train;
         o.augment = info.config.augment;
@@ -269,7 +279,8 @@ struct Engine::Private
     /// Features of `samples` from `net` (pooled, or with `penultimate` the last layer's input), from `cache` where
     /// possible; missing rows are computed in one inference pass and added to the cache.
     EngineStatus cachedFeatures(nn::Classifier& net, bool penultimate, FeatureCache& cache, const Dataset& ds,
-        const std::vector<int>& samples, torch::Tensor* out, const EngineCallbacks& cb, const QString& phase)
+        const std::vector<int>& samples, torch::Tensor* out, const EngineCallbacks& cb, const QString& phase,
+        int size = 0)
     {
         const int64_t dim = penultimate ? net->headHidden() : net->featureDim();
         std::vector<QByteArray> keys(samples.size());
@@ -285,7 +296,7 @@ struct Engine::Private
         }
         torch::Tensor fresh;
         if (!missing.empty()) {
-            LoaderSource src(std::move(missing), loaderOptions(false), pixels);
+            LoaderSource src(std::move(missing), loaderOptions(false, size), pixels);
             nn::PredictOptions po;
             po.run = run;
             po.withFeatures = true;
@@ -322,22 +333,35 @@ struct Engine::Private
     }
 
     double frozenC = 0; ///< regularisation of the frozen-feature K-fold heads, chosen once per fine-tune
+    nn::KFoldHeads frozenHeads; ///< the last frozen-feature K-fold heads: each refit after a cleaning starts there
 
     /// K-fold heads on frozen features with the L2 strength that gives the lowest out-of-fold log loss (chosen on
     /// the first call after a fine-tune, then kept so later rounds stay fast). Unregularised heads on a few hundred
-    /// images of 2,560 features are overconfident, and an overconfident score ranks label errors badly.
-    torch::Tensor tunedFrozenKFold(const torch::Tensor& feats, const torch::Tensor& labels, int64_t C, int folds)
+    /// images of 2,560 features are overconfident, and an overconfident score ranks label errors badly. Folds follow
+    /// the files' content (`keys`), so a relabel or a delete moves no other file to another fold, and each refit
+    /// starts from its fold's previous head (a few labels changed): a retrain after cleaning stays fast.
+    torch::Tensor tunedFrozenKFold(const torch::Tensor& feats, const torch::Tensor& labels, int64_t C, int folds,
+        const std::vector<QByteArray>& keys)
     {
+        folds = std::clamp<int>(folds, 2, std::max<int>(2, int(feats.size(0))));
+        std::vector<int64_t> foldOf(size_t(feats.size(0)));
+        // Another seed than the cross-validated fine-tunes' folds (cvFoldOf with the run's seed).
+        const quint64 seed = info.config.seed ^ 0x6B66726F7A656E00ull;
+        for (size_t i = 0; i < foldOf.size(); ++i)
+            foldOf[i] =
+                i < keys.size() && !keys[i].isEmpty() ? cvFoldOf(keys[i], seed, folds) : int64_t(i % size_t(folds));
+        const auto foldTensor = torch::tensor(foldOf, torch::kInt64);
         nn::LogisticOptions lo;
         if (frozenC > 0) {
             lo.c = frozenC;
-            return nn::kFoldLogisticProbs(feats, labels, C, folds, info.config.seed, lo);
+            return nn::kFoldLogisticProbs(feats, labels, C, foldTensor, lo, &frozenHeads);
         }
         double bestLoss = std::numeric_limits<double>::infinity();
         torch::Tensor best;
+        nn::KFoldHeads heads; // carried from one strength to the next: a warm start
         for (double c : { 0.003, 0.01, 0.03, 0.1, 1.0 }) {
             lo.c = c;
-            auto oos = nn::kFoldLogisticProbs(feats, labels, C, folds, info.config.seed, lo);
+            auto oos = nn::kFoldLogisticProbs(feats, labels, C, foldTensor, lo, &heads);
             const double loss = -oos.gather(1, labels.unsqueeze(1)).clamp_min(1e-7).log().mean().item<double>();
             if (qEnvironmentVariableIsSet("WINNOW_PROFILE"))
                 std::fprintf(stderr, "[profile] frozen k-fold C=%g: out-of-fold log loss %.4f\n", c, loss);
@@ -345,6 +369,7 @@ struct Engine::Private
                 bestLoss = loss;
                 best = oos;
                 frozenC = c;
+                frozenHeads = heads;
             }
         }
         info.frozenC = frozenC;
@@ -356,11 +381,12 @@ struct Engine::Private
     {
         if (info.runId.isEmpty())
             info.runId = QUuid::createUuid().toString(QUuid::WithoutBraces);
-        const QString base = QStringLiteral("penultimate|") + info.runId + QLatin1Char('|')
-            + QString::number(info.config.size) + QLatin1Char('|');
-        main.penultimate.open(base + QStringLiteral("model"));
-        for (size_t k = 0; k < cv.size(); ++k)
-            cv[k].penultimate.open(base + QStringLiteral("cv%1").arg(k));
+        const QString base = QStringLiteral("penultimate|") + info.runId + QLatin1Char('|');
+        main.penultimate.open(base + QString::number(info.config.size) + QStringLiteral("|model"));
+        for (size_t k = 0; k < cv.size(); ++k) {
+            cv[k].size = cvSide();
+            cv[k].penultimate.open(base + QString::number(cv[k].size) + QStringLiteral("|cv%1").arg(k));
+        }
     }
 
     void setModel(nn::Classifier net)
@@ -488,6 +514,7 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
         d->roundLabels.clear();
     d->hasModel = false;
     d->frozenC = 0;
+    d->frozenHeads = {};
     d->quickHead.reset();
     d->cv.clear();
     d->main = {};
@@ -587,6 +614,9 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
     // Cross-validated fine-tunes: the same recipe once per fold, without that fold, so that every train image can be
     // scored by a fine-tuned network that never saw it. Folds follow the files' content (cvFoldOf).
     const int folds = config.cvFolds;
+    if (d->info.config.cvSize <= 0)
+        d->info.config.cvSize = d->run.device.is_cuda() ? config.size : std::min(config.size, 128);
+    d->info.config.cvSize = std::min(d->info.config.cvSize, config.size);
     if (folds >= 2) {
         std::vector<std::vector<LoaderItem>> foldItems(folds);
         std::vector<std::vector<QByteArray>> foldKeys(folds);
@@ -610,7 +640,7 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
                     return EngineStatus::failed(QString::fromStdString(e.what()));
                 }
             }
-            auto opts = d->loaderOptions(true);
+            auto opts = d->loaderOptions(true, d->cvSide());
             opts.seed = config.seed + 1 + quint64(k);
             opts.batchSize = std::min<int>(d->info.config.batchSize, int(foldItems[k].size()));
             opts.dropLast = true;
@@ -663,9 +693,9 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
 
 namespace {
 
-/// Experiment aid (WINNOW_SCORE_DUMP=FILE): per labeled file, the fine-tuned networks' and the frozen heads'
-/// out-of-sample probabilities and the labels of its 30 nearest neighbours in frozen-feature space (cosine, itself
-/// left out), so that mixes can be compared offline on one training run.
+/// Experiment aid (Engine::setScoreDump, `winnow noisebench --dump-parts FILE`): per labeled file, the fine-tuned
+/// networks' and the frozen heads' out-of-sample probabilities and the labels of its 30 nearest neighbours in
+/// frozen-feature space (cosine, itself left out), so that mixes can be compared offline on one training run.
 void dumpScoreParts(const QString& path, const Dataset& ds, const std::vector<int>& samples, const torch::Tensor& cvP,
     const torch::Tensor& frozenP, const torch::Tensor& feats)
 {
@@ -758,15 +788,42 @@ EngineStatus Engine::score(
         std::vector<Private::Member*> members { &d->main };
         for (auto& m : d->cv)
             members.push_back(&m);
+        // Each network runs only on the rows it may score (it never trained on them; unlabeled rows go to the model
+        // alone when it may): the model skips the train split, each fine-tune the folds it learnt from.
+        // prepareRetrain() fills in the rest, which only a retrain needs.
+        std::vector<std::vector<int64_t>> rowsOf(members.size());
+        for (size_t i = 0; i < all.size(); ++i) {
+            const QByteArray& key = keys[i];
+            const bool unlabeledRow = i >= nLabeled;
+            bool used = false, byModel = false; // the same choice as the combination below
+            for (size_t m = 0; !key.isEmpty() && m < members.size(); ++m) {
+                if (members[m]->trained.contains(key) || (unlabeledRow && m > 0 && byModel))
+                    continue;
+                rowsOf[m].push_back(int64_t(i));
+                used = true;
+                byModel = byModel || m == 0;
+            }
+            if (!used && unlabeledRow)
+                rowsOf[0].push_back(int64_t(i)); // an unlabeled file the model trained on: the model, in-sample
+        }
         std::vector<torch::Tensor> memberProbs;
         for (size_t m = 0; m < members.size(); ++m) {
-            torch::Tensor pen;
-            const QString phase = m == 0 ? QStringLiteral("score") : QStringLiteral("score cv%1").arg(m - 1);
-            if (auto st =
-                    d->cachedFeatures(members[m]->net, true, members[m]->penultimate, dataset, all, &pen, cb, phase);
-                !st.ok())
-                return st;
-            memberProbs.push_back(Private::probsFromPenultimate(members[m]->net, pen).contiguous());
+            auto full = torch::zeros({ int64_t(all.size()), C });
+            if (!rowsOf[m].empty()) {
+                std::vector<int> subset;
+                subset.reserve(rowsOf[m].size());
+                for (int64_t i : rowsOf[m])
+                    subset.push_back(all[size_t(i)]);
+                torch::Tensor pen;
+                const QString phase = m == 0 ? QStringLiteral("score") : QStringLiteral("score cv%1").arg(m - 1);
+                if (auto st = d->cachedFeatures(members[m]->net, true, members[m]->penultimate, dataset, subset, &pen,
+                        cb, phase, members[m]->size);
+                    !st.ok())
+                    return st;
+                full.index_copy_(
+                    0, torch::tensor(rowsOf[m], torch::kInt64), Private::probsFromPenultimate(members[m]->net, pen));
+            }
+            memberProbs.push_back(full);
         }
         timer.lap("fine-tuned networks");
         const int64_t n = int64_t(all.size());
@@ -811,7 +868,8 @@ EngineStatus Engine::score(
             torch::Tensor oos, near;
             try {
                 if (!orphans.empty() || w > 0)
-                    oos = d->tunedFrozenKFold(feats, labels, C, std::max(2, options.folds));
+                    oos = d->tunedFrozenKFold(feats, labels, C, std::max(2, options.folds), keys);
+                timer.lap("frozen heads");
                 if (u > 0) {
                     std::vector<int> perClass(size_t(C), 0);
                     for (int64_t l : lab)
@@ -827,9 +885,10 @@ EngineStatus Engine::score(
                 return EngineStatus::failed(
                     QStringLiteral("frozen-feature scoring failed: %1").arg(QString::fromStdString(e.what())));
             }
-            timer.lap("frozen heads and neighbours");
-            if (const QString dump = qEnvironmentVariable("WINNOW_SCORE_DUMP"); !dump.isEmpty() && oos.defined())
-                dumpScoreParts(dump, dataset, labeled.samples, probs.slice(0, 0, int64_t(nLabeled)), oos, feats);
+            timer.lap("neighbours");
+            if (!d->scoreDump.isEmpty() && oos.defined())
+                dumpScoreParts(
+                    d->scoreDump, dataset, labeled.samples, probs.slice(0, 0, int64_t(nLabeled)), oos, feats);
             auto lp = probs.slice(0, 0, int64_t(nLabeled));
             for (int64_t i : orphans) {
                 lp[i] = oos[i];
@@ -952,6 +1011,41 @@ torch::Tensor priorFor(nn::Classifier& net, const QStringList& before, const QSt
 
 } // namespace
 
+void Engine::setScoreDump(const QString& path)
+{
+    d->scoreDump = path;
+}
+
+EngineStatus Engine::prepareRetrain(const Dataset& dataset, const EngineCallbacks& cb)
+{
+    if (!d->hasModel || d->quickHead)
+        return {};
+    ensureThreads(d->info.config.threads);
+    const auto train = itemsFor(dataset, { Split::Train });
+    const auto valid = itemsFor(dataset, { Split::Valid });
+    std::vector<int> all = train.samples;
+    all.insert(all.end(), valid.samples.begin(), valid.samples.end());
+    torch::Tensor pen;
+    if (auto st = d->cachedFeatures(d->main.net, true, d->main.penultimate, dataset, all, &pen, cb,
+            QStringLiteral("prepare retrain"), d->main.size);
+        !st.ok())
+        return st;
+    for (size_t k = 0; k < d->cv.size(); ++k) {
+        auto& m = d->cv[k];
+        std::vector<int> rows;
+        for (int s : train.samples)
+            if (m.trained.contains(FeatureCache::fileKey(dataset.absolutePath(s))))
+                rows.push_back(s);
+        if (rows.empty())
+            continue;
+        if (auto st = d->cachedFeatures(m.net, true, m.penultimate, dataset, rows, &pen, cb,
+                QStringLiteral("prepare retrain cv%1").arg(k), m.size);
+            !st.ok())
+            return st;
+    }
+    return {};
+}
+
 EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& options, ScoreSet* out,
     RoundSummary* summary, const EngineCallbacks& cb)
 {
@@ -1071,8 +1165,8 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
             if (rows.size() < 2)
                 continue;
             torch::Tensor kpen;
-            if (auto st = d->cachedFeatures(
-                    m.net, true, m.penultimate, dataset, rows, &kpen, cb, QStringLiteral("features cv%1").arg(k));
+            if (auto st = d->cachedFeatures(m.net, true, m.penultimate, dataset, rows, &kpen, cb,
+                    QStringLiteral("features cv%1").arg(k), m.size);
                 !st.ok())
                 return st;
             nn::LogisticOptions cvOptions = lo;
@@ -1278,6 +1372,7 @@ EngineStatus Engine::loadRun(const QString& dir)
     d->cv = std::move(cv);
     d->roundLabels = roundLabels;
     d->frozenC = info->frozenC;
+    d->frozenHeads = {};
     d->info.device = QString::fromStdString(d->run.device.str());
     d->setModel(model);
     d->validKeys.clear();

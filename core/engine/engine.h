@@ -60,6 +60,11 @@ public:
     EngineStatus score(
         const Dataset& dataset, const ScoreOptions& options, ScoreSet* out, const EngineCallbacks& callbacks = {});
 
+    /// Computes what a retrainHead() reads and score() does not (the networks' features of the files they trained
+    /// on), so that the first retrain after cleaning is as fast as the later ones. Worth calling after a fine-tune's
+    /// scores are shown, while the user reviews them; a retrain without it computes the same features itself.
+    EngineStatus prepareRetrain(const Dataset& dataset, const EngineCallbacks& callbacks = {});
+
     /// Fast round after cleaning: frozen-backbone features of unchanged files come from the cache, only a head is
     /// trained (on the train split) and evaluated (on the valid split); then everything is re-scored.
     EngineStatus retrainHead(const Dataset& dataset, const ScoreOptions& options, ScoreSet* out, RoundSummary* summary,
@@ -75,6 +80,11 @@ public:
     double estimatedFineTuneSeconds(const Dataset& dataset) const;
     /// True when the model runs on a GPU.
     bool onGpu() const;
+
+    /// Experiment aid for the label-noise benchmark: each honest score() also writes, per labeled file, the parts it
+    /// mixes (fine-tuned networks' and frozen heads' probabilities, the labels of its 30 nearest neighbours) to
+    /// `path` as TSV, so that other mixes can be tried offline on one training run. Empty: off (the default).
+    void setScoreDump(const QString& path);
 
     bool hasModel() const;
     const RunInfo& runInfo() const;

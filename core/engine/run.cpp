@@ -42,7 +42,7 @@ QJsonObject configToJson(const TrainConfig& c)
         { QStringLiteral("base_lr"), c.baseLr }, { QStringLiteral("valid_pct"), c.validPct },
         { QStringLiteral("seed"), QString::number(c.seed) }, { QStringLiteral("device"), c.device },
         { QStringLiteral("threads"), c.threads }, { QStringLiteral("augment"), c.augment },
-        { QStringLiteral("cv_folds"), c.cvFolds } };
+        { QStringLiteral("cv_folds"), c.cvFolds }, { QStringLiteral("cv_size"), c.cvSize } };
 }
 
 TrainConfig configFromJson(const QJsonObject& o)
@@ -61,6 +61,8 @@ TrainConfig configFromJson(const QJsonObject& o)
     c.threads = o.value(QStringLiteral("threads")).toInt(0);
     c.augment = o.value(QStringLiteral("augment")).toBool(true);
     c.cvFolds = o.value(QStringLiteral("cv_folds")).toInt(0); // runs written before cross-validation had none
+    // Runs written before cv_size trained their cross-validated fine-tunes at the model's size.
+    c.cvSize = std::clamp(o.value(QStringLiteral("cv_size")).toInt(c.size), 0, c.size);
     return c;
 }
 

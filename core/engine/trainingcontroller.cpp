@@ -106,6 +106,18 @@ public:
             return;
         }
         Q_EMIT scoresReady(job, scores);
+        if (kind == Kind::Train || kind == Kind::RetrainFull) {
+            // The scores are shown; while the user reviews them, compute what the first quick retrain would
+            // otherwise compute itself. Not part of the job's outcome: cancelled or failed, the retrain does it.
+            try {
+                if (auto st = m_engine.prepareRetrain(dataset, cb);
+                    !st.ok() && st.code != EngineStatus::Code::Cancelled)
+                    qWarning("preparing the quick retrain failed: %s", qPrintable(st.message));
+            } catch (const std::exception& e) {
+                qWarning("preparing the quick retrain failed: %s", e.what());
+            }
+            nn::releaseFreeMemory();
+        }
         if (kind != Kind::Score)
             Q_EMIT roundFinished(job, summary);
         Q_EMIT finished(job);

@@ -29,6 +29,10 @@ struct TrainConfig
     /// folds by content, and one more model is fine-tuned (same recipe) without each fold to score it. 0 or 1: none
     /// (train images are then scored by K-fold heads on frozen pretrained features).
     int cvFolds = 2;
+    /// Input side of the cross-validated fine-tunes (never above `size`). 0 = automatic: `size` on CUDA, at most 128
+    /// on the CPU, where two fine-tunes at 224 px would double the time to the first ranking. A trained run records
+    /// the side it used.
+    int cvSize = 0;
 };
 
 /// One row of the epoch table (fastai's columns). `stage` 0 = frozen, 1 = unfrozen.

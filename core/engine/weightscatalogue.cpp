@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unistd.h>
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -174,6 +175,37 @@ QString weightsCacheDir()
     if (base.isEmpty())
         base = QDir::homePath() + QStringLiteral("/.cache");
     return QDir::cleanPath(base + QStringLiteral("/winnow/weights"));
+}
+
+QString defaultPretrainedWeights(const QString& arch)
+{
+    const QString file = arch + QStringLiteral("-imagenet.safetensors");
+    QStringList dirs;
+    const QString env = qEnvironmentVariable("WINNOW_SHARED");
+    QStringList starts; // $WINNOW_SHARED, when set, is the only shared folder looked at
+    if (!env.isEmpty())
+        dirs << env + QStringLiteral("/weights");
+    else
+        starts << QDir::currentPath();
+    if (env.isEmpty() && QCoreApplication::instance())
+        starts << QCoreApplication::applicationDirPath();
+    for (const QString& start : std::as_const(starts)) {
+        QDir dir(start);
+        for (int up = 0; up < 6; ++up) {
+            dirs << dir.filePath(QStringLiteral("shared/weights")) << dir.filePath(QStringLiteral("../shared/weights"));
+            if (!dir.cdUp())
+                break;
+        }
+    }
+    for (const QString& d : std::as_const(dirs)) {
+        const QFileInfo info(QDir(d).filePath(file));
+        if (info.isFile())
+            return QDir::cleanPath(info.absoluteFilePath());
+    }
+    for (const WeightsEntry& e : weightsCatalogue().forArch(arch))
+        if (const QString cached = cachedWeightsFile(e); !cached.isEmpty())
+            return cached;
+    return {};
 }
 
 QString cachedWeightsFile(const WeightsEntry& entry, const QString& cacheDir)

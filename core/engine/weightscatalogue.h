@@ -69,6 +69,15 @@ QString weightsCacheDir();
 /// The cached file of an entry if it has been downloaded (and verified) before, else empty.
 QString cachedWeightsFile(const WeightsEntry& entry, const QString& cacheDir = weightsCacheDir());
 
+/**
+ * The pretrained weights Winnow uses for `arch` when none are chosen (the GUI's form and `winnow train`/`noisebench`
+ * share this policy): `<arch>-imagenet.safetensors` from $WINNOW_SHARED/weights when that variable is set, else from
+ * a `shared/weights` folder beside the working folder, the program or one of their ancestors; failing that, a
+ * catalogue download for `arch` that is already in the cache. Empty when there is none (training then starts from
+ * random initialisation).
+ */
+QString defaultPretrainedWeights(const QString& arch);
+
 /// Cheap structural check of a safetensors file without loading it (8-byte header length, JSON header whose
 /// data_offsets stay inside the file and cover it exactly). Returns "" when it looks right, else the reason.
 QString checkSafetensorsStructure(const QString& path);

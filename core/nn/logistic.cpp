@@ -205,14 +205,38 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
     if (n < 2)
         throw std::invalid_argument("K-fold scoring needs at least 2 items");
     k = static_cast<int>(std::clamp<int64_t>(k, 2, n));
+    KFoldHeads heads;
+    if (init)
+        heads.all = *init;
+    return kFoldLogisticProbs(features, labels, numClasses, stratifiedFolds(labels, k, seed), options, &heads);
+}
+
+torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
+    const torch::Tensor& foldOf, const LogisticOptions& options, KFoldHeads* heads)
+{
+    checkInputs(features, labels, numClasses);
+    const int64_t n = features.size(0);
+    if (n < 2)
+        throw std::invalid_argument("K-fold scoring needs at least 2 items");
+    if (!foldOf.defined() || foldOf.dim() != 1 || foldOf.size(0) != n)
+        throw std::invalid_argument("K-fold scoring: folds must be a 1-D tensor with one entry per feature row");
+    const auto folds = foldOf.to(torch::kCPU, torch::kLong).contiguous();
+    if (folds.min().item<int64_t>() < 0)
+        throw std::invalid_argument("K-fold scoring: folds must be >= 0");
+    const int k = static_cast<int>(folds.max().item<int64_t>() + 1);
+    if (k < 2)
+        throw std::invalid_argument("K-fold scoring needs at least 2 non-empty folds");
     const auto x = features.to(torch::kCPU, torch::kFloat);
     const auto y = labels.to(torch::kCPU, torch::kLong);
-    const auto folds = stratifiedFolds(y, k, seed);
-    // Every fold starts from the head fitted on all rows (same problem with 1/k of the rows left out).
-    const LogisticHead all = fitHead(x, y, numClasses, options, init);
-    std::vector<torch::Tensor> heldIdx(k), foldProbs(k);
+    KFoldHeads local;
+    KFoldHeads& h = heads ? *heads : local;
+    h.folds.resize(size_t(k));
+    // The head on all rows starts from the previous one; every fold then starts from its own previous head, or
+    // from the head on all rows (the same problem with 1/k of the rows left out).
+    h.all = fitHead(x, y, numClasses, options, h.all.isValid() ? &h.all : nullptr);
+    std::vector<torch::Tensor> heldIdx(static_cast<size_t>(k)), foldProbs(static_cast<size_t>(k));
     for (int fold = 0; fold < k; ++fold)
-        heldIdx[fold] = folds.eq(fold).nonzero().flatten();
+        heldIdx[size_t(fold)] = folds.eq(fold).nonzero().flatten();
     // Folds are independent and each is a chain of small ops that barely uses intra-op threads: run them side by
     // side. Each fold's result depends only on its own rows, so the output is the same for any thread count.
     const int workers = std::clamp(torch::get_num_threads(), 1, k);
@@ -222,12 +246,15 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
     auto work = [&] {
         try {
             for (int fold = next++; fold < k; fold = next++) {
-                if (heldIdx[fold].numel() == 0)
+                auto& head = h.folds[size_t(fold)];
+                if (heldIdx[size_t(fold)].numel() == 0) {
+                    head = {};
                     continue;
+                }
                 const auto trainIdx = folds.ne(fold).nonzero().flatten();
-                const LogisticHead head =
-                    fitHead(x.index_select(0, trainIdx), y.index_select(0, trainIdx), numClasses, options, &all);
-                foldProbs[fold] = head.probs(x.index_select(0, heldIdx[fold]));
+                const LogisticHead* start = head.isValid() ? &head : &h.all;
+                head = fitHead(x.index_select(0, trainIdx), y.index_select(0, trainIdx), numClasses, options, start);
+                foldProbs[size_t(fold)] = head.probs(x.index_select(0, heldIdx[size_t(fold)]));
             }
         } catch (...) {
             std::lock_guard lock(failureMutex);
@@ -244,8 +271,8 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
         std::rethrow_exception(failure);
     auto out = torch::zeros({ n, numClasses });
     for (int fold = 0; fold < k; ++fold)
-        if (foldProbs[fold].defined())
-            out.index_copy_(0, heldIdx[fold], foldProbs[fold]);
+        if (foldProbs[size_t(fold)].defined())
+            out.index_copy_(0, heldIdx[size_t(fold)], foldProbs[size_t(fold)]);
     return out;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -76,6 +77,24 @@ torch::Tensor stratifiedFolds(const torch::Tensor& labels, int k, uint64_t seed)
  */
 torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
     int k = 5, uint64_t seed = 0, const LogisticOptions& options = {}, const LogisticHead* init = nullptr);
+
+/// The heads behind one K-fold scoring: the head on all rows and one per fold (an invalid head for an empty fold).
+struct KFoldHeads
+{
+    LogisticHead all;
+    std::vector<LogisticHead> folds;
+};
+
+/**
+ * K-fold out-of-sample probabilities with the fold of every row given (`folds` [N] int64 in [0, k), e.g. from the
+ * files' content so that a relabel moves no other file between folds). `heads` (optional) is both the warm start
+ * and the result: each fit starts from the matching head of a previous call (a slightly different problem: a few
+ * labels changed, or another L2 strength) when its shape fits, and the new heads are written back. A warm start
+ * changes only how fast LBFGS converges, not where: scores agree with a cold start to the fit's tolerance.
+ * @throws std::invalid_argument for bad shapes/labels/folds.
+ */
+torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
+    const torch::Tensor& folds, const LogisticOptions& options, KFoldHeads* heads);
 
 /**
  * Label agreement of each row's nearest neighbours in feature space (SimiFeat, Zhu et al. 2022): features are

@@ -125,6 +125,32 @@ private Q_SLOTS:
         QVERIFY(checkSafetensorsStructure(path).isEmpty());
     }
 
+    // The default-weights policy the Train page and the CLI share: $WINNOW_SHARED, when set, is the only shared folder
+    // looked at; without a file there (and no cached download) training starts from random initialisation.
+    void defaultWeightsPolicy()
+    {
+        const QByteArray oldShared = qgetenv("WINNOW_SHARED"), oldCache = qgetenv("WINNOW_CACHE_DIR");
+        const QString shared = m_tmp.filePath(QStringLiteral("policy-shared"));
+        QVERIFY(QDir().mkpath(shared + QStringLiteral("/weights")));
+        qputenv("WINNOW_SHARED", shared.toLocal8Bit());
+        qputenv("WINNOW_CACHE_DIR", m_tmp.filePath(QStringLiteral("policy-cache")).toLocal8Bit());
+        const QString none = defaultPretrainedWeights(QStringLiteral("resnet34"));
+        QFile f(shared + QStringLiteral("/weights/resnet34-imagenet.safetensors"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.close();
+        const QString found = defaultPretrainedWeights(QStringLiteral("resnet34"));
+        auto restore = [](const char* name, const QByteArray& value) {
+            if (value.isNull())
+                qunsetenv(name);
+            else
+                qputenv(name, value);
+        };
+        restore("WINNOW_SHARED", oldShared);
+        restore("WINNOW_CACHE_DIR", oldCache);
+        QVERIFY2(none.isEmpty(), qPrintable(none)); // not taken from ../shared beside the build
+        QCOMPARE(QFileInfo(found).canonicalFilePath(), QFileInfo(f.fileName()).canonicalFilePath());
+    }
+
     void failuresLeaveNothing_data()
     {
         QTest::addColumn<QString>("path");

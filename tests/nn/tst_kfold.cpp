@@ -48,6 +48,7 @@ private Q_SLOTS:
     void flippedLabelsRankLowest_data();
     void flippedLabelsRankLowest();
     void deterministic();
+    void givenFoldsAndWarmStarts();
     void stratifiedFoldsBalanced();
     void trainHeadFitsAndRoundTrips();
     void rejectsBadInput();
@@ -91,6 +92,46 @@ void TestKFold::deterministic()
     QVERIFY(torch::equal(a, b));
     QVERIFY(torch::equal(stratifiedFolds(s.noisy, 5, 11), stratifiedFolds(s.noisy, 5, 11)));
     QVERIFY(!torch::equal(stratifiedFolds(s.noisy, 5, 11), stratifiedFolds(s.noisy, 5, 12)));
+}
+
+// Folds given by the caller are the ones used, and a warm start from the heads of a slightly different problem (a
+// few labels changed, as after a cleaning round) lands where a cold start does.
+void TestKFold::givenFoldsAndWarmStarts()
+{
+    const Synthetic s = makeData(200, 32, 3, 0.1, 5);
+    const auto folds = torch::arange(200, torch::kLong) % 4;
+    LogisticOptions lo;
+    lo.c = 0.1;
+    KFoldHeads heads;
+    const auto first = kFoldLogisticProbs(s.features, s.noisy, 3, folds, lo, &heads);
+    QVERIFY(heads.all.isValid());
+    QCOMPARE(int(heads.folds.size()), 4);
+    // Row i is scored by the head that left fold i % 4 out.
+    for (int f = 0; f < 4; ++f) {
+        QVERIFY(heads.folds[size_t(f)].isValid());
+        const auto idx = folds.eq(f).nonzero().flatten();
+        QVERIFY(torch::allclose(
+            first.index_select(0, idx), heads.folds[size_t(f)].probs(s.features.index_select(0, idx)), 1e-5, 1e-6));
+    }
+    // Clean a few labels, then refit warm (from `heads`) and cold: the same scores to the fit's tolerance.
+    auto cleaned = s.noisy.clone();
+    int n = 0;
+    for (int64_t i : s.flipped)
+        if (n++ < 8)
+            cleaned[i] = s.clean[i];
+    KFoldHeads cold;
+    const auto warm = kFoldLogisticProbs(s.features, cleaned, 3, folds, lo, &heads);
+    const auto fresh = kFoldLogisticProbs(s.features, cleaned, 3, folds, lo, &cold);
+    const double diff = (warm - fresh).abs().max().item<double>();
+    qInfo("warm vs cold start: largest probability difference %.2e", diff);
+    QVERIFY2(diff < 2e-3, qPrintable(QString::number(diff)));
+    QVERIFY(!torch::allclose(warm, first, 1e-3, 1e-3)); // the cleaning did change the scores
+    // Bad folds are refused.
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+        kFoldLogisticProbs(s.features, s.noisy, 3, torch::zeros({ 200 }, torch::kLong), lo, nullptr));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+        kFoldLogisticProbs(s.features, s.noisy, 3, torch::zeros({ 199 }, torch::kLong), lo, nullptr));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, kFoldLogisticProbs(s.features, s.noisy, 3, folds - 1, lo, nullptr));
 }
 
 void TestKFold::stratifiedFoldsBalanced()

@@ -417,25 +417,7 @@ void TrainingPanel::buildUi()
 
 QString TrainingPanel::defaultWeightsPath(const QString& arch)
 {
-    const QString file = arch + QStringLiteral("-imagenet.safetensors");
-    QStringList dirs;
-    const QString env = qEnvironmentVariable("WINNOW_SHARED");
-    if (!env.isEmpty())
-        dirs << env + QStringLiteral("/weights");
-    if (QCoreApplication::instance()) {
-        QDir dir(QCoreApplication::applicationDirPath());
-        for (int up = 0; up < 6; ++up) {
-            dirs << dir.filePath(QStringLiteral("shared/weights")) << dir.filePath(QStringLiteral("../shared/weights"));
-            if (!dir.cdUp())
-                break;
-        }
-    }
-    for (const QString& d : std::as_const(dirs)) {
-        const QFileInfo info(QDir(d).filePath(file));
-        if (info.isFile())
-            return QDir::cleanPath(info.absoluteFilePath());
-    }
-    return {};
+    return defaultPretrainedWeights(arch);
 }
 
 TrainConfig TrainingPanel::config() const
@@ -994,7 +976,9 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
         m_progress->setValue(int(1000.0 * qBound(0.0, double(p.batch) / bpe, 1.0)));
         m_progress->setFormat(QStringLiteral("%1 %2/%3").arg(p.phase).arg(p.batch).arg(bpe));
         QString text;
-        if (p.phase.startsWith(QLatin1String("score")))
+        if (p.phase.startsWith(QLatin1String("prepare retrain")))
+            text = tr("Scores are ready. Preparing the quick retrain…");
+        else if (p.phase.startsWith(QLatin1String("score")))
             text = tr("Scoring every image…");
         else if (p.phase.startsWith(QLatin1String("cross-validation")))
             text = tr("Training the cross-validation networks that score the training images honestly (%1)…")
