@@ -13,6 +13,8 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
+#include "core/metrics/duplicates.h"
+
 namespace Winnow {
 
 void ClassCountsModel::setDataset(const Dataset& dataset)
@@ -242,6 +244,26 @@ void DatasetSummary::setDataset(const Dataset& dataset)
             1, tr("%1. Renaming it to end in its format's extension makes it usable by other tools too.").arg(reason));
         items.append(item);
     }
+    // Byte-identical copies: every copy but the one to keep, with why it matters.
+    const DuplicateReport dups = findExactDuplicates(dataset);
+    for (const DuplicateGroup& g : dups.groups) {
+        for (qsizetype k = 1; k < g.files.size(); ++k) {
+            QString reason = tr("the same bytes as %1").arg(g.files.first());
+            if (g.conflictingLabels)
+                reason += tr(", filed under another class");
+            else if (g.acrossSplit)
+                reason += tr(", in train and valid");
+            auto* item = new QTreeWidgetItem({ g.files.at(k), reason });
+            item->setIcon(0, g.conflictingLabels || g.acrossSplit ? warn : info);
+            item->setToolTip(0, g.files.at(k));
+            item->setToolTip(1,
+                g.acrossSplit
+                    ? tr("%1. A copy in valid of a training image makes the validation score look better than it is.")
+                          .arg(reason)
+                    : reason);
+            items.append(item);
+        }
+    }
     m_unreadable->addTopLevelItems(items);
     QStringList parts;
     if (!bad.isEmpty())
@@ -250,6 +272,8 @@ void DatasetSummary::setDataset(const Dataset& dataset)
         parts << tr("%n not an image", nullptr, int(dataset.skipped.size()));
     if (odd > 0)
         parts << tr("%n without an image extension", nullptr, odd);
+    if (dups.redundant > 0)
+        parts << tr("%n duplicate(s)", nullptr, dups.redundant);
     m_unreadableTitle->setText(parts.isEmpty()
             ? tr("<b>Unreadable files</b>: none")
             : tr("<b>Files to look at</b> (%1)").arg(parts.join(QStringLiteral(", "))));

@@ -10,6 +10,7 @@
 
 #include "app/cli/commands.h"
 #include "core/dataset/dataset.h"
+#include "core/metrics/duplicates.h"
 
 namespace {
 
@@ -44,6 +45,12 @@ QJsonObject toJson(const Winnow::Dataset& ds, double seconds)
     for (const Sample& s : ds.samples)
         if (s.oddName)
             oddNames.append(s.relPath);
+    const DuplicateReport dups = findExactDuplicates(ds);
+    QJsonArray groups;
+    for (const DuplicateGroup& g : dups.groups)
+        groups.append(QJsonObject { { QStringLiteral("files"), QJsonArray::fromStringList(g.files) },
+            { QStringLiteral("keep"), g.files.first() }, { QStringLiteral("across_split"), g.acrossSplit },
+            { QStringLiteral("conflicting_labels"), g.conflictingLabels } });
     QJsonObject o {
         { QStringLiteral("root"), ds.root },
         { QStringLiteral("layout"), layoutName(ds.layout) },
@@ -56,6 +63,11 @@ QJsonObject toJson(const Winnow::Dataset& ds, double seconds)
         { QStringLiteral("unreadable"), unreadable },
         { QStringLiteral("skipped"), skipped },
         { QStringLiteral("odd_names"), oddNames },
+        { QStringLiteral("duplicates"),
+            dups.checked ? QJsonValue(QJsonObject { { QStringLiteral("groups"), groups },
+                { QStringLiteral("redundant"), dups.redundant }, { QStringLiteral("leaked_valid"), dups.leakedValid },
+                { QStringLiteral("conflicting"), dups.conflicting } })
+                         : QJsonValue() },
         { QStringLiteral("warnings"), QJsonArray::fromStringList(ds.warnings) },
         { QStringLiteral("verified"), ds.options.verifyImages },
         { QStringLiteral("seconds"), seconds },
@@ -113,6 +125,23 @@ void printText(QTextStream& out, const Winnow::Dataset& ds, double seconds)
         for (const Sample& s : ds.samples)
             if (s.oddName)
                 out << "  " << s.relPath << '\n';
+    }
+    const DuplicateReport dups = findExactDuplicates(ds);
+    if (!dups.groups.isEmpty()) {
+        auto n = [](qsizetype count, const char* one, const char* many) -> QString {
+            return QString::number(count) + QLatin1Char(' ') + QLatin1String(count == 1 ? one : many);
+        };
+        out << "\nExact duplicates (" << n(dups.groups.size(), "group", "groups") << "; "
+            << n(dups.redundant, "file", "files") << " could go, " << n(dups.leakedValid, "valid copy", "valid copies")
+            << " of train files, " << n(dups.conflicting, "group", "groups") << " filed under different classes):\n";
+        for (const DuplicateGroup& g : dups.groups) {
+            out << "  " << g.files.join(QStringLiteral(" = "));
+            if (g.conflictingLabels)
+                out << "  [different classes]";
+            if (g.acrossSplit)
+                out << "  [train and valid]";
+            out << '\n';
+        }
     }
     if (!ds.warnings.isEmpty()) {
         out << "\nWarnings:\n";

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <QBuffer>
+#include <QCryptographicHash>
 #include <QDir>
 #include <QDirIterator>
 #include <QFile>
@@ -659,6 +660,8 @@ FileCheck checkImageFile(const QString& absolutePath, bool verify)
         const FileCheck decoded = decodeCheck(s.format, data);
         c.status = decoded.status;
         c.detail = decoded.detail;
+        if (c.readable())
+            c.contentHash = QCryptographicHash::hash(data, QCryptographicHash::Md5);
     }
     return c;
 }
@@ -965,6 +968,7 @@ ScanResult scanDataset(const QString& rootIn, const ScanOptions& optionsIn, cons
         s.status = c.status;
         s.detail = c.detail;
         s.bytes = c.bytes;
+        s.contentHash = c.contentHash;
         const int d = done.fetch_add(1) + 1;
         if (control.progress && (d % 16 == 0 || d == total))
             control.progress(d, total);

@@ -48,6 +48,9 @@ struct Sample
     /// The name has no image extension (`00000090.jpg?1518390504`, `photo`, `x.php?w=1500`, as web scrapes save
     /// them) but the content is an image: used like any other, and listed so the user can rename it.
     bool oddName = false;
+    /// MD5 of the file's bytes when the scan read it whole (ScanOptions::verifyImages; readable files), else empty;
+    /// the same bytes give the same hash (core/metrics/duplicates.h).
+    QByteArray contentHash;
     bool readable() const
     {
         return status == Unreadable::None;
@@ -202,6 +205,7 @@ struct FileCheck
     Unreadable status = Unreadable::None;
     QString detail;
     qint64 bytes = 0;
+    QByteArray contentHash; ///< MD5 of the bytes, for a readable file checked with `verify` (else empty)
     bool readable() const
     {
         return status == Unreadable::None;

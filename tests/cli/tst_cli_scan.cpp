@@ -186,6 +186,12 @@ void TestCliScan::scanBearsText()
     QVERIFY2(text.contains("480 (384 train, 96 valid"), qPrintable(text));
     QVERIFY(text.contains("grizzly"));
     QVERIFY(text.contains("Classes (3)"));
+    // bears-small holds three byte-identical pairs; one is filed as both black and grizzly (the review file marks the
+    // black copy wrong).
+    QVERIFY2(text.contains("Exact duplicates (3 groups; 3 files could go, 0 valid copies of train files, 1 group filed "
+                           "under different classes)"),
+        qPrintable(text));
+    QVERIFY2(text.contains("black/00000169.jpg = grizzly/00000122.jpg  [different classes]"), qPrintable(text));
 }
 
 void TestCliScan::scanBadFiles()

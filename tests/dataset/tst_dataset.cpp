@@ -16,6 +16,7 @@
 #include <QTest>
 
 #include "core/dataset/dataset.h"
+#include "core/metrics/duplicates.h"
 #include "tests/testutils.h"
 
 using namespace Winnow;
@@ -95,6 +96,7 @@ private Q_SLOTS:
     void badFiles();
     void badFilesNeverFatal();
     void judgedByContent();
+    void exactDuplicates();
     void permissionDenied();
     void symlinkLoop();
     void scanErrors();
@@ -393,6 +395,74 @@ void TestDataset::judgedByContent()
     QCOMPARE(skipped,
         QStringList({ "bears/clip.mp4: video or ISO media file", "bears/notes.txt: text file",
             "bears/show.php?itemNumber=5&w=1500: HTML page", "dogs/empty.bin: empty file" }));
+}
+
+// Byte-identical copies: grouped, the train copy kept, valid copies of train files and copies filed under different
+// classes counted; a re-encoded copy is not an exact duplicate.
+void TestDataset::exactDuplicates()
+{
+    QTemporaryDir tmp;
+    const QString r = tmp.path();
+    // Names chosen so that the split puts one copy in train and one in valid (checked below, not assumed).
+    for (int i = 0; i < 30; ++i)
+        writeFile(QStringLiteral("%1/black/%2.jpg").arg(r).arg(i), jpeg(100 + i));
+    writeFile(r + "/grizzly/g0.jpg", jpeg(200));
+    writeFile(r + "/grizzly/g1.jpg", jpeg(201));
+    writeFile(r + "/grizzly/copy-of-black-3.jpg", jpeg(103)); // the same bytes under another class
+    writeFile(r + "/unlabeled/u.jpg", jpeg(200)); // an unlabeled copy of a labeled file
+    writeFile(r + "/grizzly/recoded.png", encode(".png", 64, 48, 201)); // same picture, other bytes: not exact
+    ScanResult res = scanDataset(r);
+    QVERIFY2(res.ok(), qPrintable(res.error));
+    Dataset ds = *res.dataset;
+    // Plant one train/valid pair: copy a valid file into train under a new name, then rescan.
+    int validIdx = -1;
+    for (int i = 0; i < 30 && validIdx < 0; ++i)
+        if (i != 3 && ds.samples.at(ds.findSample(QStringLiteral("black/%1.jpg").arg(i))).split == Split::Valid)
+            validIdx = i;
+    QVERIFY(validIdx >= 0);
+    const QString validFile = QStringLiteral("black/%1.jpg").arg(validIdx);
+    QString trainCopy;
+    for (int k = 0; trainCopy.isEmpty() && k < 200; ++k) {
+        const QString name = QStringLiteral("black/leak%1.jpg").arg(k);
+        if (splitFor(name, ds.options.seed, ds.options.validPct) == Split::Train)
+            trainCopy = name;
+    }
+    writeFile(r + "/" + trainCopy, jpeg(100 + validIdx));
+    res = scanDataset(r);
+    QVERIFY2(res.ok(), qPrintable(res.error));
+    ds = *res.dataset;
+    QCOMPARE(ds.samples.at(ds.findSample(trainCopy)).split, Split::Train);
+    QCOMPARE(ds.samples.at(ds.findSample(validFile)).split, Split::Valid);
+
+    const DuplicateReport rep = findExactDuplicates(ds);
+    QVERIFY(rep.checked);
+    QCOMPARE(rep.groups.size(), 3);
+    QCOMPARE(rep.redundant, 3);
+    QCOMPARE(rep.leakedValid, 1);
+    QCOMPARE(rep.conflicting, 1);
+    auto groupOf = [&](const QString& file) {
+        for (const DuplicateGroup& g : rep.groups)
+            if (g.files.contains(file))
+                return g;
+        return DuplicateGroup {};
+    };
+    const DuplicateGroup leak = groupOf(validFile);
+    QVERIFY(leak.acrossSplit);
+    QCOMPARE(leak.files.first(), trainCopy); // the train copy is kept: deleting the other ends the leak
+    const DuplicateGroup other = groupOf(QStringLiteral("grizzly/copy-of-black-3.jpg"));
+    QVERIFY(other.conflictingLabels);
+    const DuplicateGroup unl = groupOf(QStringLiteral("unlabeled/u.jpg"));
+    QCOMPARE(unl.files, QStringList({ "grizzly/g0.jpg", "unlabeled/u.jpg" })); // labeled before unlabeled
+    QVERIFY(!unl.conflictingLabels);
+    QVERIFY(groupOf(QStringLiteral("grizzly/recoded.png")).files.isEmpty());
+    // Without whole-file reads there are no hashes, and the report says it did not look.
+    ScanOptions cheap;
+    cheap.verifyImages = false;
+    const ScanResult quick = scanDataset(r, cheap);
+    QVERIFY(quick.ok());
+    const DuplicateReport none = findExactDuplicates(*quick.dataset);
+    QVERIFY(!none.checked);
+    QVERIFY(none.groups.isEmpty());
 }
 
 void TestDataset::badFilesNeverFatal()

@@ -209,9 +209,13 @@ private Q_SLOTS:
             QCOMPARE(countForClass(counts, c.name, ClassCountsModel::TrainColumn), c.train);
             QCOMPARE(countForClass(counts, c.name, ClassCountsModel::ValidColumn), c.valid);
         }
-        // The corrupt file is listed with a reason.
+        // The corrupt file is listed with a reason, first (the test images of a class are byte-identical copies, which
+        // are listed after it).
         const QTreeWidget* bad = window.summary()->unreadableList();
-        QCOMPARE(bad->topLevelItemCount(), 1);
+        QVERIFY(bad->topLevelItemCount() >= 1);
+        for (int i = 1; i < bad->topLevelItemCount(); ++i)
+            QVERIFY2(bad->topLevelItem(i)->text(1).startsWith(QStringLiteral("the same bytes as")),
+                qPrintable(bad->topLevelItem(i)->text(1)));
         QCOMPARE(bad->topLevelItem(0)->text(0), QStringLiteral("square/broken.jpg"));
         QVERIFY(!bad->topLevelItem(0)->text(1).isEmpty());
 

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/metrics/duplicates.h"
+
+#include <algorithm>
+
+#include <QHash>
+#include <QSet>
+
+namespace Winnow {
+
+namespace {
+
+int splitRank(Split s)
+{
+    return s == Split::Train ? 0 : s == Split::Valid ? 1 : 2;
+}
+
+} // namespace
+
+DuplicateReport findExactDuplicates(const Dataset& dataset)
+{
+    DuplicateReport report;
+    QHash<QByteArray, QList<int>> byHash;
+    bool anyHash = false;
+    for (int i = 0; i < dataset.size(); ++i) {
+        const Sample& s = dataset.samples.at(i);
+        if (!s.readable() || s.contentHash.isEmpty())
+            continue;
+        anyHash = true;
+        byHash[s.contentHash].append(i);
+    }
+    report.checked = anyHash || dataset.samples.isEmpty();
+    for (auto it = byHash.cbegin(); it != byHash.cend(); ++it) {
+        QList<int> members = it.value();
+        if (members.size() < 2)
+            continue;
+        std::sort(members.begin(), members.end(), [&](int a, int b) {
+            const Sample& x = dataset.samples.at(a);
+            const Sample& y = dataset.samples.at(b);
+            if (splitRank(x.split) != splitRank(y.split))
+                return splitRank(x.split) < splitRank(y.split);
+            if (x.relPath.size() != y.relPath.size())
+                return x.relPath.size() < y.relPath.size();
+            return x.relPath < y.relPath;
+        });
+        DuplicateGroup g;
+        bool train = false, valid = false;
+        QSet<int> labels;
+        for (int i : members) {
+            const Sample& s = dataset.samples.at(i);
+            g.files << s.relPath;
+            train = train || s.split == Split::Train;
+            valid = valid || s.split == Split::Valid;
+            if (s.label >= 0)
+                labels.insert(s.label);
+        }
+        g.acrossSplit = train && valid;
+        g.conflictingLabels = labels.size() > 1;
+        report.redundant += int(members.size()) - 1;
+        if (train)
+            for (int i : members)
+                report.leakedValid += dataset.samples.at(i).split == Split::Valid;
+        report.conflicting += g.conflictingLabels;
+        report.groups.append(g);
+    }
+    std::sort(report.groups.begin(), report.groups.end(), [](const DuplicateGroup& a, const DuplicateGroup& b) {
+        if (a.files.size() != b.files.size())
+            return a.files.size() > b.files.size();
+        return a.files.first() < b.files.first();
+    });
+    return report;
+}
+
+} // namespace Winnow
