@@ -280,12 +280,20 @@ void CleaningSession::apply()
     }
     if (m_confirm) {
         QMessageBox box(QMessageBox::Question, tr("Apply Decisions"),
-            tr("Apply %1 to \"%2\"?").arg(summary.text(), QDir::toNativeSeparators(m_root)), QMessageBox::NoButton,
-            dialogParent());
-        box.setInformativeText(tr("Deleted files go to the dataset's trash (.winnow/trash), relabelled files move to "
-                                  "their class folder under a free name. Nothing is lost: Clean ▸ Undo Last Apply "
-                                  "(%1) puts everything back. Show Details lists every file.")
-                                   .arg(m_undo->shortcut().toString(QKeySequence::NativeText)));
+            tr("Apply %n decision(s) to the files of \"%1\"?", nullptr, summary.total())
+                .arg(QFileInfo(m_root).fileName()),
+            QMessageBox::NoButton, dialogParent());
+        QStringList what;
+        if (summary.deletes > 0)
+            what << tr("%n file(s) to the dataset's trash (.winnow/trash)", nullptr, summary.deletes);
+        if (summary.relabels > 0)
+            what << tr("%n file(s) to the folder of their new class", nullptr, summary.relabels);
+        if (summary.labels > 0)
+            what << tr("%n unlabeled file(s) into a class folder", nullptr, summary.labels);
+        box.setInformativeText(
+            tr("Moves %1. A name that is taken there gets a free one. Nothing is lost: Clean ▸ "
+               "Undo Last Apply (%2) puts everything back. Show Details lists every file.")
+                .arg(what.join(QStringLiteral("; ")), m_undo->shortcut().toString(QKeySequence::NativeText)));
         box.setDetailedText(planDetails(plan));
         auto* retrain = new QCheckBox(tr("Retrain afterwards"), &box);
         retrain->setChecked(m_retrainAfter->isChecked());

@@ -951,8 +951,12 @@ void MainWindow::showShortcuts()
     list->setRootIsDecorated(false);
     list->setAlternatingRowColors(true);
     list->setHeaderLabels({ tr("Keys"), tr("Action") });
-    for (const auto& [keys, what] : shortcutList())
-        list->addTopLevelItem(new QTreeWidgetItem({ keys, what }));
+    list->setWordWrap(true); // long descriptions wrap instead of ending in "..."
+    for (const auto& [keys, what] : shortcutList()) {
+        auto* item = new QTreeWidgetItem({ keys, what });
+        item->setToolTip(1, what);
+        list->addTopLevelItem(item);
+    }
     list->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
     list->header()->setStretchLastSection(true);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
@@ -960,7 +964,7 @@ void MainWindow::showShortcuts()
     auto* layout = new QVBoxLayout(dialog);
     layout->addWidget(list);
     layout->addWidget(buttons);
-    dialog->resize(640, 560);
+    dialog->resize(760, 600);
     dialog->show();
 }
 
