@@ -703,31 +703,22 @@ void dumpScoreParts(const QString& path, const Dataset& ds, const std::vector<in
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
         return;
     torch::NoGradGuard noGrad;
-    auto x = feats.to(torch::kFloat);
-    x = (x - x.mean(0, true)) / (x.std(0, true, true) + 1e-6);
-    x = x / (x.norm(2, 1, true) + 1e-12);
-    const int64_t n = x.size(0);
-    const int64_t k = std::min<int64_t>(30, n - 1);
+    const auto near = nn::nearestNeighbours(feats, 30);
+    const auto idx = near.indices.contiguous();
+    const int64_t n = idx.size(0), k = idx.size(1);
     QTextStream out(&f);
-    for (int64_t b = 0; b < n; b += 1024) {
-        const int64_t e = std::min(n, b + 1024);
-        auto sim = torch::mm(x.slice(0, b, e), x.t());
-        for (int64_t i = b; i < e; ++i)
-            sim[i - b][i] = -10;
-        auto idx = std::get<1>(sim.topk(k, 1)).contiguous();
-        for (int64_t i = b; i < e; ++i) {
-            const Sample& s = ds.samples.at(samples[size_t(i)]);
-            out << s.relPath << '\t' << s.label;
-            for (const auto& t : { cvP, frozenP }) {
-                out << '\t';
-                for (int64_t c = 0; c < t.size(1); ++c)
-                    out << (c ? "," : "") << t[i][c].item<float>();
-            }
+    for (int64_t i = 0; i < n; ++i) {
+        const Sample& s = ds.samples.at(samples[size_t(i)]);
+        out << s.relPath << '\t' << s.label;
+        for (const auto& t : { cvP, frozenP }) {
             out << '\t';
-            for (int64_t j = 0; j < k; ++j)
-                out << (j ? "," : "") << ds.samples.at(samples[size_t(idx[i - b][j].item<int64_t>())]).label;
-            out << '\n';
+            for (int64_t c = 0; c < t.size(1); ++c)
+                out << (c ? "," : "") << t[i][c].item<float>();
         }
+        out << '\t';
+        for (int64_t j = 0; j < k; ++j)
+            out << (j ? "," : "") << ds.samples.at(samples[size_t(idx[i][j].item<int64_t>())]).label;
+        out << '\n';
     }
 }
 

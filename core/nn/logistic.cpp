@@ -276,21 +276,17 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
     return out;
 }
 
-torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses, int k,
-    double smoothing, uint64_t seed)
+Neighbours nearestNeighbours(const torch::Tensor& features, int k, const torch::Tensor& skip, uint64_t seed)
 {
-    if (features.dim() != 2 || labels.dim() != 1 || labels.size(0) != features.size(0))
-        throw std::invalid_argument("neighbourLabelProbs: features must be [N, F] and labels [N]");
-    if (numClasses < 1)
-        throw std::invalid_argument("neighbourLabelProbs: numClasses must be >= 1");
-    torch::NoGradGuard noGrad;
+    if (!features.defined() || features.dim() != 2)
+        throw std::invalid_argument("nearestNeighbours: features must be [N, F]");
     const int64_t n = features.size(0);
-    auto lab = labels.to(torch::kCPU, torch::kInt64).contiguous();
-    if (n > 0 && lab.max().item<int64_t>() >= numClasses)
-        throw std::invalid_argument("neighbourLabelProbs: label out of range");
-    auto out = torch::full({ n, numClasses }, 1.0 / double(numClasses), torch::kFloat);
-    const int64_t kk = std::min<int64_t>(k, n - 1);
-    if (n < 2 || kk < 1)
+    if (skip.defined() && (skip.dim() != 1 || skip.size(0) != n))
+        throw std::invalid_argument("nearestNeighbours: skip must be [N]");
+    torch::NoGradGuard noGrad;
+    const int64_t kk = std::clamp<int64_t>(k, 0, std::max<int64_t>(n - 1, 0));
+    Neighbours out { torch::empty({ n, kk }, torch::kInt64), torch::empty({ n, kk }, torch::kFloat) };
+    if (kk == 0)
         return out;
     auto x = features.to(torch::kCPU, torch::kFloat);
     x = (x - x.mean(0, true)) / (x.std(0, true, true).clamp_min(1e-6));
@@ -306,35 +302,59 @@ torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Te
         x = torch::mm(x, proj);
     }
     x = x / x.norm(2, 1, true).clamp_min(1e-12);
-    const auto* labp = lab.data_ptr<int64_t>();
-    auto acc = out.accessor<float, 2>();
+    const auto skipped = skip.defined() ? skip.to(torch::kCPU, torch::kBool) : torch::Tensor();
+    const bool anySkipped = skipped.defined() && skipped.any().item<bool>();
     constexpr int64_t kBlock = 2048;
     for (int64_t b = 0; b < n; b += kBlock) {
         const int64_t e = std::min(n, b + kBlock);
         auto sim = torch::mm(x.slice(0, b, e), x.t());
-        // Itself never votes; neither do unlabeled rows.
-        sim.diagonal(b).fill_(-3); // row i - b of the block is row i: its column is i
-        auto unlabeled = (lab < 0);
-        if (unlabeled.any().item<bool>())
-            sim.masked_fill_(unlabeled.unsqueeze(0).expand_as(sim), -3);
-        auto idx = std::get<1>(sim.topk(kk, 1)).contiguous();
-        const auto* ip = idx.data_ptr<int64_t>();
-        for (int64_t i = b; i < e; ++i) {
-            std::vector<double> votes(size_t(numClasses), smoothing);
-            int64_t cast = 0;
-            for (int64_t j = 0; j < kk; ++j) {
-                const int64_t l = labp[ip[(i - b) * kk + j]];
-                if (l >= 0) {
-                    votes[size_t(l)] += 1;
-                    ++cast;
-                }
+        if (anySkipped)
+            sim.masked_fill_(skipped.unsqueeze(0).expand_as(sim), -3);
+        sim.diagonal(b).fill_(-4); // row i - b of the block is row i: its column is i; below any skipped row
+        auto [values, idx] = sim.topk(kk, 1);
+        out.indices.slice(0, b, e).copy_(idx);
+        out.similarities.slice(0, b, e).copy_(values);
+    }
+    return out;
+}
+
+torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses, int k,
+    double smoothing, uint64_t seed)
+{
+    if (features.dim() != 2 || labels.dim() != 1 || labels.size(0) != features.size(0))
+        throw std::invalid_argument("neighbourLabelProbs: features must be [N, F] and labels [N]");
+    if (numClasses < 1)
+        throw std::invalid_argument("neighbourLabelProbs: numClasses must be >= 1");
+    torch::NoGradGuard noGrad;
+    const int64_t n = features.size(0);
+    auto lab = labels.to(torch::kCPU, torch::kInt64).contiguous();
+    if (n > 0 && lab.max().item<int64_t>() >= numClasses)
+        throw std::invalid_argument("neighbourLabelProbs: label out of range");
+    auto out = torch::full({ n, numClasses }, 1.0 / double(numClasses), torch::kFloat);
+    if (n < 2 || k < 1)
+        return out;
+    // Unlabeled rows never vote.
+    const Neighbours near = nearestNeighbours(features, k, lab < 0, seed);
+    const int64_t kk = near.indices.size(1);
+    const auto idx = near.indices.contiguous();
+    const auto* ip = idx.data_ptr<int64_t>();
+    const auto* labp = lab.data_ptr<int64_t>();
+    auto acc = out.accessor<float, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+        std::vector<double> votes(size_t(numClasses), smoothing);
+        int64_t cast = 0;
+        for (int64_t j = 0; j < kk; ++j) {
+            const int64_t l = labp[ip[i * kk + j]];
+            if (l >= 0) {
+                votes[size_t(l)] += 1;
+                ++cast;
             }
-            const double total = double(cast) + double(numClasses) * smoothing;
-            if (total <= 0)
-                continue;
-            for (int64_t c = 0; c < numClasses; ++c)
-                acc[i][c] = float(votes[size_t(c)] / total);
         }
+        const double total = double(cast) + double(numClasses) * smoothing;
+        if (total <= 0)
+            continue;
+        for (int64_t c = 0; c < numClasses; ++c)
+            acc[i][c] = float(votes[size_t(c)] / total);
     }
     return out;
 }

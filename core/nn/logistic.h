@@ -96,13 +96,28 @@ struct KFoldHeads
 torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,
     const torch::Tensor& folds, const LogisticOptions& options, KFoldHeads* heads);
 
+/// Nearest neighbours of every row: indices [N, k] int64 and cosine similarities [N, k] float, most similar first.
+struct Neighbours
+{
+    torch::Tensor indices;
+    torch::Tensor similarities;
+};
+
+/**
+ * The `k` (at most N - 1) most cosine-similar other rows of each row of `features` [N, F], after standardising each
+ * column: exact search in blocks of 2,048 rows; above 20,000 rows on a seeded 256-dimensional random projection,
+ * which keeps cosine similarity nearly unchanged. A row is never its own neighbour. Rows where `skip` ([N] bool,
+ * optional) is true are only returned when fewer than k other rows remain, with similarity -3.
+ * @throws std::invalid_argument for bad shapes.
+ */
+Neighbours nearestNeighbours(const torch::Tensor& features, int k, const torch::Tensor& skip = {}, uint64_t seed = 0);
+
 /**
  * Label agreement of each row's nearest neighbours in feature space (SimiFeat, Zhu et al. 2022): features are
  * standardised per column and L2-normalised, the `k` most cosine-similar other rows vote with their labels, and
  * row i gets (votes_c + smoothing) / (k + numClasses * smoothing) for each class c. A row never votes for itself,
- * so a file's own (possibly wrong) label cannot hold its score up. Exact search in blocks; above 20,000 rows the
- * features are first projected to 256 random directions (seeded), which keeps cosine similarity nearly unchanged
- * and the cost at about N^2 * 256. `labels` [N] int64 in [0, numClasses); a label < 0 (unlabeled) never votes.
+ * so a file's own (possibly wrong) label cannot hold its score up. The search is nearestNeighbours(). `labels` [N]
+ * int64 in [0, numClasses); a label < 0 (unlabeled) never votes.
  * @throws std::invalid_argument for bad shapes/labels.
  */
 torch::Tensor neighbourLabelProbs(const torch::Tensor& features, const torch::Tensor& labels, int64_t numClasses,

@@ -53,6 +53,7 @@ private Q_SLOTS:
     void trainHeadFitsAndRoundTrips();
     void rejectsBadInput();
     void neighboursVoteWithoutThemselves();
+    void nearestNeighboursFindTwins();
     void speedAtBearsScale();
 };
 
@@ -178,6 +179,33 @@ void TestKFold::rejectsBadInput()
         std::invalid_argument, kFoldLogisticProbs(x.flatten(), torch::zeros({ 10 }, torch::kLong), 2));
     QVERIFY_THROWS_EXCEPTION(
         std::invalid_argument, kFoldLogisticProbs(x.narrow(0, 0, 1), torch::zeros({ 1 }, torch::kLong), 2));
+}
+
+// Every row's nearest neighbour is its planted near-copy (never itself); skipped rows are not returned while others
+// remain; similarities come most similar first.
+void TestKFold::nearestNeighboursFindTwins()
+{
+    torch::manual_seed(9);
+    const auto base = torch::randn({ 50, 24 });
+    const auto feats = torch::cat({ base, base + 0.01 * torch::randn({ 50, 24 }) }); // row i and i + 50 are twins
+    const auto near = nearestNeighbours(feats, 3);
+    QCOMPARE(near.indices.sizes().vec(), (std::vector<int64_t> { 100, 3 }));
+    for (int64_t i = 0; i < 100; ++i) {
+        QCOMPARE(near.indices[i][0].item<int64_t>(), (i + 50) % 100);
+        for (int64_t j = 0; j < 3; ++j)
+            QVERIFY(near.indices[i][j].item<int64_t>() != i);
+        QVERIFY(near.similarities[i][0].item<float>() > 0.99f);
+        QVERIFY(near.similarities[i][0].item<float>() >= near.similarities[i][1].item<float>());
+    }
+    auto skip = torch::zeros({ 100 }, torch::kBool);
+    skip.slice(0, 50).fill_(true); // the twins may not be returned
+    const auto without = nearestNeighbours(feats, 3, skip);
+    for (int64_t i = 0; i < 50; ++i)
+        for (int64_t j = 0; j < 3; ++j)
+            QVERIFY(without.indices[i][j].item<int64_t>() < 50);
+    QCOMPARE(nearestNeighbours(feats.narrow(0, 0, 1), 5).indices.size(1), 0); // one row has no other
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, nearestNeighbours(feats.flatten(), 3));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, nearestNeighbours(feats, 3, torch::zeros({ 7 }, torch::kBool)));
 }
 
 void TestKFold::speedAtBearsScale()
