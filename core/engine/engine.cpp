@@ -783,69 +783,50 @@ EngineStatus Engine::score(
         // alone when it may): the model skips the train split, each fine-tune the folds it learnt from.
         // prepareRetrain() fills in the rest, which only a retrain needs.
         std::vector<std::vector<int64_t>> rowsOf(members.size());
+        std::vector<quint16> sources(all.size(), 0);
+        std::vector<int64_t> orphans; // labeled rows that no fine-tuned network may score
         for (size_t i = 0; i < all.size(); ++i) {
             const QByteArray& key = keys[i];
             const bool unlabeledRow = i >= nLabeled;
-            bool used = false, byModel = false; // the same choice as the combination below
+            quint16 src = 0;
             for (size_t m = 0; !key.isEmpty() && m < members.size(); ++m) {
-                if (members[m]->trained.contains(key) || (unlabeledRow && m > 0 && byModel))
+                // Unlabeled files: the model alone when it may (what the exported model predicts).
+                if (members[m]->trained.contains(key) || (unlabeledRow && m > 0 && (src & SourceModel)))
                     continue;
                 rowsOf[m].push_back(int64_t(i));
-                used = true;
-                byModel = byModel || m == 0;
-            }
-            if (!used && unlabeledRow)
-                rowsOf[0].push_back(int64_t(i)); // an unlabeled file the model trained on: the model, in-sample
-        }
-        std::vector<torch::Tensor> memberProbs;
-        for (size_t m = 0; m < members.size(); ++m) {
-            auto full = torch::zeros({ int64_t(all.size()), C });
-            if (!rowsOf[m].empty()) {
-                std::vector<int> subset;
-                subset.reserve(rowsOf[m].size());
-                for (int64_t i : rowsOf[m])
-                    subset.push_back(all[size_t(i)]);
-                torch::Tensor pen;
-                const QString phase = m == 0 ? QStringLiteral("score") : QStringLiteral("score cv%1").arg(m - 1);
-                if (auto st = d->cachedFeatures(members[m]->net, true, members[m]->penultimate, dataset, subset, &pen,
-                        cb, phase, members[m]->size);
-                    !st.ok())
-                    return st;
-                full.index_copy_(
-                    0, torch::tensor(rowsOf[m], torch::kInt64), Private::probsFromPenultimate(members[m]->net, pen));
-            }
-            memberProbs.push_back(full);
-        }
-        timer.lap("fine-tuned networks");
-        const int64_t n = int64_t(all.size());
-        auto probs = torch::zeros({ n, C });
-        std::vector<quint16> sources(all.size(), 0);
-        std::vector<int64_t> orphans; // labeled rows that no fine-tuned network may score
-        for (int64_t i = 0; i < n; ++i) {
-            const QByteArray& key = keys[size_t(i)];
-            const bool unlabeledRow = size_t(i) >= nLabeled;
-            int used = 0;
-            quint16 src = 0;
-            for (size_t m = 0; m < members.size(); ++m) {
-                if (key.isEmpty() || members[m]->trained.contains(key))
-                    continue;
-                // Unlabeled files: the model alone when it may (what the exported model predicts).
-                if (unlabeledRow && m > 0 && (src & SourceModel))
-                    continue;
-                probs[i] += memberProbs[m][i];
-                ++used;
                 src |= m == 0 ? quint16(SourceModel) : quint16(SourceCrossValBase << (m - 1));
             }
-            if (used > 0) {
-                probs[i] /= double(used);
-            } else if (!unlabeledRow) {
-                orphans.push_back(i);
-            } else {
-                probs[i] = memberProbs[0][i]; // an unlabeled file the model trained on once: say so
+            if (src == 0 && unlabeledRow) {
+                rowsOf[0].push_back(int64_t(i)); // an unlabeled file the model trained on once: say so
                 src = SourceInSample;
+            } else if (src == 0) {
+                orphans.push_back(int64_t(i));
             }
-            sources[size_t(i)] = src;
+            sources[i] = src;
         }
+        // The mean of the networks each row may use.
+        const int64_t n = int64_t(all.size());
+        auto probs = torch::zeros({ n, C });
+        auto used = torch::zeros({ n });
+        for (size_t m = 0; m < members.size(); ++m) {
+            if (rowsOf[m].empty())
+                continue;
+            std::vector<int> subset;
+            subset.reserve(rowsOf[m].size());
+            for (int64_t i : rowsOf[m])
+                subset.push_back(all[size_t(i)]);
+            torch::Tensor pen;
+            const QString phase = m == 0 ? QStringLiteral("score") : QStringLiteral("score cv%1").arg(m - 1);
+            if (auto st = d->cachedFeatures(
+                    members[m]->net, true, members[m]->penultimate, dataset, subset, &pen, cb, phase, members[m]->size);
+                !st.ok())
+                return st;
+            const auto rows = torch::tensor(rowsOf[m], torch::kInt64);
+            probs.index_add_(0, rows, Private::probsFromPenultimate(members[m]->net, pen));
+            used.index_add_(0, rows, torch::ones({ rows.size(0) }));
+        }
+        probs.div_(used.clamp_min(1).unsqueeze(1));
+        timer.lap("fine-tuned networks");
         const double w = std::clamp(options.frozenWeight, 0.0, 1.0);
         const double u = options.neighbours > 0 ? std::clamp(options.neighbourWeight, 0.0, 1.0) : 0.0;
         if (nLabeled > 0 && (!orphans.empty() || w > 0 || u > 0)) {
