@@ -276,7 +276,8 @@ torch::Tensor kFoldLogisticProbs(const torch::Tensor& features, const torch::Ten
     return out;
 }
 
-Neighbours nearestNeighbours(const torch::Tensor& features, int k, const torch::Tensor& skip, uint64_t seed)
+Neighbours nearestNeighbours(
+    const torch::Tensor& features, int k, const torch::Tensor& skip, uint64_t seed, bool standardise)
 {
     if (!features.defined() || features.dim() != 2)
         throw std::invalid_argument("nearestNeighbours: features must be [N, F]");
@@ -289,7 +290,8 @@ Neighbours nearestNeighbours(const torch::Tensor& features, int k, const torch::
     if (kk == 0)
         return out;
     auto x = features.to(torch::kCPU, torch::kFloat);
-    x = (x - x.mean(0, true)) / (x.std(0, true, true).clamp_min(1e-6));
+    if (standardise)
+        x = (x - x.mean(0, true)) / (x.std(0, true, true).clamp_min(1e-6));
     constexpr int64_t kProjectAbove = 20000;
     constexpr int64_t kProjectedDims = 256;
     if (n > kProjectAbove && x.size(1) > kProjectedDims) {

@@ -105,12 +105,15 @@ struct Neighbours
 
 /**
  * The `k` (at most N - 1) most cosine-similar other rows of each row of `features` [N, F], after standardising each
- * column: exact search in blocks of 2,048 rows; above 20,000 rows on a seeded 256-dimensional random projection,
- * which keeps cosine similarity nearly unchanged. A row is never its own neighbour. Rows where `skip` ([N] bool,
- * optional) is true are only returned when fewer than k other rows remain, with similarity -3.
+ * column (unless `standardise` is false: then on the features as they are, which suits finding copies of a photo,
+ * whose standardised features differ in the many columns of little variance): exact search in blocks of 2,048 rows;
+ * above 20,000 rows on a seeded 256-dimensional random projection, which keeps cosine similarity nearly unchanged. A
+ * row is never its own neighbour. Rows where `skip` ([N] bool, optional) is true are only returned when fewer than k
+ * other rows remain, with similarity -3.
  * @throws std::invalid_argument for bad shapes.
  */
-Neighbours nearestNeighbours(const torch::Tensor& features, int k, const torch::Tensor& skip = {}, uint64_t seed = 0);
+Neighbours nearestNeighbours(
+    const torch::Tensor& features, int k, const torch::Tensor& skip = {}, uint64_t seed = 0, bool standardise = true);
 
 /**
  * Label agreement of each row's nearest neighbours in feature space (SimiFeat, Zhu et al. 2022): features are
