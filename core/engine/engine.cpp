@@ -21,6 +21,7 @@
 
 #include "core/engine/featurecache.h"
 #include "core/imaging/loader.h"
+#include "core/metrics/dataissues.h"
 #include "core/metrics/labelissues.h"
 #include "core/nn/device.h"
 #include "core/nn/logistic.h"
@@ -986,6 +987,54 @@ torch::Tensor priorFor(nn::Classifier& net, const QStringList& before, const QSt
 void Engine::setScoreDump(const QString& path)
 {
     d->scoreDump = path;
+}
+
+EngineStatus Engine::featureNeighbours(
+    const Dataset& dataset, int k, FeatureNeighbours* out, const EngineCallbacks& cb, const TrainConfig* withoutRun)
+{
+    if (!out)
+        return EngineStatus::failed(QStringLiteral("featureNeighbours: no output"));
+    if (!d->hasModel) {
+        if (!withoutRun || withoutRun->weights.isEmpty())
+            return EngineStatus::failed(
+                QStringLiteral("no model: train or load a run first, or give pretrained weights for the features"));
+        d->info.config = *withoutRun;
+        d->info.vocab = dataset.vocab;
+        if (auto st = d->prepareDevice(withoutRun->device); !st.ok())
+            return st;
+        ensureThreads(withoutRun->threads);
+    }
+    std::vector<int> samples;
+    for (int i = 0; i < dataset.size(); ++i)
+        if (dataset.samples.at(i).readable())
+            samples.push_back(i);
+    *out = {};
+    const auto& cfg = d->info.config;
+    out->extractor = QStringLiteral("%1 (%2, %3 px)")
+                         .arg(cfg.arch,
+                             cfg.weights.isEmpty() ? QStringLiteral("the fine-tuned body")
+                                                   : QFileInfo(cfg.weights).completeBaseName(),
+                             QString::number(cfg.size));
+    if (samples.size() < 2)
+        return {};
+    torch::Tensor feats;
+    if (auto st = d->featuresFor(dataset, samples, &feats, cb); !st.ok())
+        return st;
+    torch::NoGradGuard noGrad;
+    // Plain cosine of the pooled features: standardising the columns (as the label-agreement vote does) spreads the
+    // copies of one photo apart in the many columns of little variance (tests/metrics/tst_dataissues.cpp).
+    const auto near = nn::nearestNeighbours(feats, k, {}, 0, false);
+    const auto idx = near.indices.contiguous();
+    const auto sim = near.similarities.contiguous();
+    out->k = int(idx.size(1));
+    out->samples = QVector<int>(samples.begin(), samples.end());
+    out->neighbours.resize(idx.numel());
+    out->similarity.resize(sim.numel());
+    const int64_t* ip = idx.data_ptr<int64_t>();
+    std::copy(ip, ip + idx.numel(), out->neighbours.begin());
+    const float* sp = sim.data_ptr<float>();
+    std::copy(sp, sp + sim.numel(), out->similarity.begin());
+    return {};
 }
 
 EngineStatus Engine::prepareRetrain(const Dataset& dataset, const EngineCallbacks& cb)

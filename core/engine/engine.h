@@ -11,6 +11,8 @@
 
 namespace Winnow {
 
+struct FeatureNeighbours;
+
 /// What a long engine call reports while it runs. All callbacks are invoked in the calling thread.
 struct EngineCallbacks
 {
@@ -80,6 +82,12 @@ public:
     double estimatedFineTuneSeconds(const Dataset& dataset) const;
     /// True when the model runs on a GPU.
     bool onGpu() const;
+
+    /// The `k` nearest other readable files of every readable file in frozen pretrained-feature space (the features
+    /// the honest scores use, from the same cache), for the data-issue detectors (core/metrics/dataissues.h). Uses
+    /// the run's architecture, weights and size; without a run, `withoutRun` says which (its weights must be set).
+    EngineStatus featureNeighbours(const Dataset& dataset, int k, FeatureNeighbours* out,
+        const EngineCallbacks& callbacks = {}, const TrainConfig* withoutRun = nullptr);
 
     /// Experiment aid for the label-noise benchmark: each honest score() also writes, per labeled file, the parts it
     /// mixes (fine-tuned networks' and frozen heads' probabilities, the labels of its 30 nearest neighbours) to

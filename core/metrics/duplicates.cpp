@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <QDateTime>
+#include <QFileInfo>
 #include <QHash>
 #include <QSet>
 
@@ -39,8 +41,10 @@ DuplicateReport findExactDuplicates(const Dataset& dataset)
             const Sample& y = dataset.samples.at(b);
             if (splitRank(x.split) != splitRank(y.split))
                 return splitRank(x.split) < splitRank(y.split);
-            if (x.relPath.size() != y.relPath.size())
-                return x.relPath.size() < y.relPath.size();
+            const qint64 mx = QFileInfo(dataset.absolutePath(a)).lastModified().toMSecsSinceEpoch();
+            const qint64 my = QFileInfo(dataset.absolutePath(b)).lastModified().toMSecsSinceEpoch();
+            if (mx != my)
+                return mx < my; // the first one saved; a copy is newer
             return x.relPath < y.relPath;
         });
         DuplicateGroup g;

@@ -30,7 +30,8 @@ struct DuplicateReport
 /**
  * Groups the dataset's readable files by content. The file to keep in each group is a train copy if there is one (so
  * deleting the others also removes the leak into valid), else a valid one, else an unlabeled one; ties go to the
- * shortest, then the first path. Cheap: the hashes come from the scan, which read every byte anyway.
+ * oldest file (a copy is saved later), then the first path. Cheap: the hashes come from the scan, which read every
+ * byte anyway.
  */
 DuplicateReport findExactDuplicates(const Dataset& dataset);
 
