@@ -30,6 +30,7 @@ constexpr Subcommand kCommands[] = {
     { "demo", Winnow::Cli::demo, "write the built-in demo dataset (with planted label errors)" },
     { "train", Winnow::Cli::train, "fine-tune a pretrained CNN the fastai way and write a run folder" },
     { "score", Winnow::Cli::score, "print a score for every image of a run, highest loss first" },
+    { "issues", Winnow::Cli::issues, "duplicates, leakage, outliers and unusable photos of a run's dataset" },
     { "predict", Winnow::Cli::predict, "predict the class of images with an exported or pretrained model" },
     { "export", Winnow::Cli::exportModel, "export a run's model to one portable file" },
     { "serve", Winnow::Cli::serve, "serve an exported model over local HTTP" },

@@ -29,5 +29,6 @@ int retrain(const QStringList& args);
 int bench(const QStringList& args);
 int weights(const QStringList& args);
 int noisebench(const QStringList& args);
+int issues(const QStringList& args);
 
 } // namespace Winnow::Cli

@@ -3,12 +3,14 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -90,6 +92,7 @@ private Q_SLOTS:
     void scanErrors();
     void scanNoClasses();
     void demo();
+    void issuesCommand();
 };
 
 void TestCliScan::initTestCase()
@@ -303,6 +306,75 @@ void TestCliScan::demo()
     QVERIFY2(refused.err.contains("not a Winnow demo"), refused.err.constData());
     QVERIFY(QFileInfo::exists(tmp.path() + "/mine/photo.jpg"));
     QCOMPARE(QDir(tmp.path() + "/mine").entryList(QDir::AllEntries | QDir::NoDotAndDotDot).size(), 1);
+}
+
+/// `winnow issues --dataset DIR`: cleanlab's columns per file, the summary on stderr, usage errors with exit code 2.
+void TestCliScan::issuesCommand()
+{
+    QTemporaryDir dir;
+    const QString root = dir.path();
+    // 64 px noise photos (sharp, colourful), an exact copy and one nearly black.
+    auto photo = [](int seed, double gain) {
+        cv::Mat img(64, 64, CV_8UC3);
+        cv::RNG rng(static_cast<uint64>(seed));
+        rng.fill(img, cv::RNG::UNIFORM, cv::Scalar::all(30), cv::Scalar::all(220));
+        img.convertTo(img, -1, gain, 0);
+        std::vector<uchar> buf;
+        cv::imencode(".png", img, buf);
+        return QByteArray(reinterpret_cast<const char*>(buf.data()), qsizetype(buf.size()));
+    };
+    for (int i = 0; i < 4; ++i) {
+        QVERIFY(writeFile(root + QStringLiteral("/a/a%1.png").arg(i), photo(i, 1.0)));
+        QVERIFY(writeFile(root + QStringLiteral("/b/b%1.png").arg(i), photo(10 + i, 1.0)));
+    }
+    // A browser's second download: the same bytes, saved later, under a name that sorts first.
+    QVERIFY(writeFile(root + QStringLiteral("/a/a0 copy.png"), photo(0, 1.0)));
+    {
+        QFile copy(root + QStringLiteral("/a/a0 copy.png"));
+        QVERIFY(copy.open(QIODevice::ReadWrite));
+        QVERIFY(copy.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
+    }
+    QVERIFY(writeFile(root + QStringLiteral("/b/dark.png"), photo(20, 0.1)));
+
+    const Run json = runWinnow({ "issues", "--dataset", root, "--no-features", "--json" });
+    QCOMPARE(json.exitCode, 0);
+    const QList<QByteArray> lines = json.out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 3); // only the flagged files: the two copies and the dark one
+    QSet<QString> exact, dark;
+    for (const QByteArray& line : lines) {
+        const QJsonObject o = parseJson(line);
+        QVERIFY(o.contains(QStringLiteral("outlier_score")));
+        if (o.value(QStringLiteral("is_exact_duplicate")).toBool())
+            exact << o.value(QStringLiteral("file")).toString();
+        if (o.value(QStringLiteral("is_dark")).toBool())
+            dark << o.value(QStringLiteral("file")).toString();
+    }
+    QCOMPARE(exact, (QSet<QString> { QStringLiteral("a/a0.png"), QStringLiteral("a/a0 copy.png") }));
+    QCOMPARE(dark, QSet<QString> { QStringLiteral("b/dark.png") });
+    const QJsonObject summary = parseJson(json.err.trimmed().split('\n').constLast());
+    QCOMPARE(summary.value(QStringLiteral("files")).toInt(), 10);
+    QCOMPARE(summary.value(QStringLiteral("flagged_files")).toInt(), 3);
+    const QJsonArray groups = summary.value(QStringLiteral("groups")).toArray();
+    QCOMPARE(groups.size(), 1);
+    QCOMPARE(
+        groups.at(0).toObject().value(QStringLiteral("files")).toArray().at(0).toString(), QStringLiteral("a/a0.png"));
+
+    const Run csv = runWinnow({ "issues", "--dataset", root, "--no-features", "--csv", "--all" });
+    QCOMPARE(csv.exitCode, 0);
+    QVERIFY2(csv.out.startsWith("file,split,label,is_exact_duplicate,exact_duplicate_score,"),
+        csv.out.left(200).constData());
+    QCOMPARE(csv.out.trimmed().split('\n').size(), 11); // header + every file
+
+    const Run text = runWinnow({ "issues", "--dataset", root, "--no-features" });
+    QCOMPARE(text.exitCode, 0);
+    QVERIFY2(text.out.contains("Exact duplicates"), text.out.constData());
+    QVERIFY2(text.out.contains("b/dark.png  dark"), text.out.constData());
+
+    QCOMPARE(runWinnow({ "issues" }).exitCode, 2);
+    QCOMPARE(runWinnow({ "issues", "--dataset", root, "--json", "--csv" }).exitCode, 2);
+    const Run noRun = runWinnow({ "issues", dir.filePath(QStringLiteral("no-such-run")) });
+    QCOMPARE(noRun.exitCode, 1);
+    QVERIFY(!noRun.err.isEmpty());
 }
 
 QTEST_APPLESS_MAIN(TestCliScan)
