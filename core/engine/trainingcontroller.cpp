@@ -10,6 +10,7 @@
 
 #include "core/engine/engine.h"
 #include "core/engine/roundhistory.h"
+#include "core/engine/weightscatalogue.h"
 #include "core/nn/allocator.h"
 
 namespace Winnow {
@@ -106,6 +107,8 @@ public:
             return;
         }
         Q_EMIT scoresReady(job, scores);
+        if (kind == Kind::Train || kind == Kind::RetrainFull)
+            detectIssues(job, dataset, &scores, cb);
         if (kind == Kind::Train || kind == Kind::RetrainFull) {
             // The scores are shown; while the user reviews them, compute what the first quick retrain would
             // otherwise compute itself. Not part of the job's outcome: cancelled or failed, the retrain does it.
@@ -120,6 +123,57 @@ public:
         }
         if (kind != Kind::Score)
             Q_EMIT roundFinished(job, summary);
+        Q_EMIT finished(job);
+    }
+
+    /// The data-issue detectors (core/metrics/dataissues.h) on `dataset`: pixels, then the frozen features (the
+    /// run's network, or the default pretrained weights before any run). Emits dataIssuesReady unless cancelled;
+    /// without usable weights the report holds the pixel checks and exact copies only.
+    void detectIssues(quint64 job, const Dataset& dataset, const ScoreSet* scores, const EngineCallbacks& cb)
+    {
+        try {
+            const auto stats = measureDatasetImages(dataset, [&](int done, int total) {
+                if (cb.progress)
+                    cb.progress({ 0, 0, done, total, 0, QStringLiteral("checking images") });
+                return !cb.cancelled();
+            });
+            if (cb.cancelled())
+                return;
+            FeatureNeighbours graph;
+            TrainConfig fallback;
+            fallback.weights = defaultPretrainedWeights(fallback.arch);
+            const EngineStatus st =
+                m_engine.featureNeighbours(dataset, 10, &graph, cb, m_engine.hasModel() ? nullptr : &fallback);
+            if (st.code == EngineStatus::Code::Cancelled || cb.cancelled())
+                return;
+            if (!st.ok())
+                qWarning("data issues without features: %s", qPrintable(st.message));
+            Q_EMIT dataIssuesReady(
+                job, findDataIssues(dataset, stats, st.ok() ? &graph : nullptr, scores), dataset.root);
+        } catch (const std::exception& e) {
+            qWarning("finding data issues failed: %s", e.what());
+        }
+        nn::releaseFreeMemory();
+    }
+
+    void issues(quint64 job, const Dataset& dataset, const ScoreSet& scores)
+    {
+        Q_EMIT started(job, QStringLiteral("find data issues"));
+        EngineCallbacks cb;
+        cb.cancelled = [this, job] { return m_cancelJob->load() == job; };
+        QElapsedTimer throttle;
+        throttle.start();
+        cb.progress = [this, job, &throttle](const TrainProgress& p) {
+            if (throttle.elapsed() < 100 && p.batch != p.batchesPerEpoch)
+                return;
+            throttle.restart();
+            Q_EMIT progress(job, p);
+        };
+        detectIssues(job, dataset, scores.isEmpty() ? nullptr : &scores, cb);
+        if (m_cancelJob->load() == job) {
+            Q_EMIT cancelled(job);
+            return;
+        }
         Q_EMIT finished(job);
     }
 
@@ -193,6 +247,7 @@ Q_SIGNALS:
     void finished(quint64 job);
     void failed(quint64 job, const QString& message);
     void cancelled(quint64 job);
+    void dataIssuesReady(quint64 job, const Winnow::DataIssueReport& report, const QString& datasetRoot);
 
 private:
     std::atomic<quint64>* m_cancelJob;
@@ -207,6 +262,7 @@ struct TrainingController::Private
     quint64 nextJob = 1;
     quint64 current = 0;
     bool hasModel = false;
+    quint64 issuesJob = 0; ///< the last findDataIssues() job (which leaves no model behind)
 };
 
 TrainingController::TrainingController(QObject* parent)
@@ -219,6 +275,7 @@ TrainingController::TrainingController(QObject* parent)
     qRegisterMetaType<Winnow::RoundSummary>();
     qRegisterMetaType<Winnow::RunInfo>();
     qRegisterMetaType<QVector<Winnow::RoundSummary>>();
+    qRegisterMetaType<Winnow::DataIssueReport>();
 
     d->thread.setObjectName(QStringLiteral("TrainingEngine"));
     d->worker = new TrainingWorker(&d->cancelJob);
@@ -252,6 +309,11 @@ TrainingController::TrainingController(QObject* parent)
             if (current(job) && d->cancelJob.load() != job)
                 Q_EMIT runLoaded(job, dir, info, rounds);
         });
+    connect(d->worker, &TrainingWorker::dataIssuesReady, this,
+        [=, this](quint64 job, const DataIssueReport& r, const QString& root) {
+            if (current(job) && d->cancelJob.load() != job)
+                Q_EMIT dataIssuesReady(job, r, root);
+        });
     connect(d->worker, &TrainingWorker::finished, this, [=, this](quint64 job) {
         if (!current(job))
             return;
@@ -260,7 +322,8 @@ TrainingController::TrainingController(QObject* parent)
             Q_EMIT cancelled(job);
             return;
         }
-        d->hasModel = true;
+        if (job != d->issuesJob)
+            d->hasModel = true;
         Q_EMIT finished(job);
     });
     connect(d->worker, &TrainingWorker::failed, this, [=, this](quint64 job, const QString& m) {
@@ -338,6 +401,15 @@ quint64 TrainingController::retrain(const Dataset& dataset, RetrainMode mode, co
                                                 : TrainingWorker::Kind::RetrainAuto;
     QMetaObject::invokeMethod(
         d->worker, [w = d->worker, job, kind, dataset, scoring] { w->run(job, kind, dataset, {}, {}, scoring); });
+    return job;
+}
+
+quint64 TrainingController::findDataIssues(const Dataset& dataset, const ScoreSet& scores)
+{
+    if (isBusy())
+        return 0;
+    const quint64 job = d->current = d->issuesJob = d->nextJob++;
+    QMetaObject::invokeMethod(d->worker, [w = d->worker, job, dataset, scores] { w->issues(job, dataset, scores); });
     return job;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/engine/run.h"
 #include "core/engine/types.h"
+#include "core/metrics/dataissues.h"
 
 namespace Winnow {
 
@@ -54,6 +55,11 @@ public:
     /// carries what it holds (epochs, rounds; the app's round history from rounds.json when there is one). Fails,
     /// with a message, when none of them fits. Returns the job id, or 0 if busy.
     quint64 loadRun(const QString& datasetRoot, const QStringList& runDirs);
+    /// Runs the data-issue detectors (core/metrics/dataissues.h) on `dataset`: duplicates, leakage, outliers, image
+    /// quality. Uses the current model's frozen features, or the default pretrained weights when there is no model
+    /// yet; `scores` (optional) give the validation error without the leaked files. Train and full-retrain jobs run
+    /// them too, after their scores. The result comes as dataIssuesReady. 0 if busy.
+    quint64 findDataIssues(const Dataset& dataset, const ScoreSet& scores = {});
     /// Request cancellation of the running job (no-op when idle). Thread-safe flag; never blocks.
     void cancel();
 
@@ -69,6 +75,9 @@ Q_SIGNALS:
     void finished(quint64 job);
     void failed(quint64 job, const QString& message);
     void cancelled(quint64 job);
+    /// The detectors' findings for the dataset at `datasetRoot` (before finished, for train, full-retrain and
+    /// findDataIssues jobs).
+    void dataIssuesReady(quint64 job, const Winnow::DataIssueReport& report, const QString& datasetRoot);
 
 private:
     struct Private;

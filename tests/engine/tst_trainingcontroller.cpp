@@ -79,6 +79,7 @@ private Q_SLOTS:
             [&](quint64, const QString& m) { order << QStringLiteral("failed: ") + m; });
         QSignalSpy done(&controller, &TrainingController::finished);
         QSignalSpy scores(&controller, &TrainingController::scoresReady);
+        QSignalSpy issues(&controller, &TrainingController::dataIssuesReady);
 
         QTemporaryDir runs;
         QVERIFY(runs.isValid());
@@ -105,6 +106,14 @@ private Q_SLOTS:
             QVERIFY(r.pPredicted >= r.pGiven - 1e-9);
         }
 
+        // The data-issue detectors ran after the scores, on the run's own features.
+        QCOMPARE(issues.count(), 1);
+        const auto report = issues.at(0).at(1).value<DataIssueReport>();
+        QCOMPARE(report.files.size(), m_dataset.size());
+        QVERIFY(report.usedPixels);
+        QVERIFY(report.usedFeatures);
+        QCOMPARE(issues.at(0).at(2).toString(), m_dataset.root);
+
         // A second round on the same worker: head retrain reuses the model.
         QSignalSpy round(&controller, &TrainingController::roundFinished);
         QVERIFY(controller.retrainHead(m_dataset) != 0);
@@ -117,6 +126,26 @@ private Q_SLOTS:
         QVERIFY2(info, qPrintable(error));
         QVERIFY(!info->rounds.isEmpty());
         QCOMPARE(info->rounds.constLast().round, 1);
+    }
+
+    /// The Issues page's check before any training: pixels always, features from the default pretrained weights
+    /// when there are some; it leaves no model behind.
+    void dataIssuesWithoutAModel()
+    {
+        TrainingController controller;
+        QSignalSpy issues(&controller, &TrainingController::dataIssuesReady);
+        QSignalSpy done(&controller, &TrainingController::finished);
+        const quint64 job = controller.findDataIssues(m_dataset);
+        QVERIFY(job != 0);
+        QCOMPARE(controller.findDataIssues(m_dataset), quint64(0)); // one job at a time
+        QVERIFY(done.wait(120000));
+        QCOMPARE(issues.count(), 1);
+        QCOMPARE(issues.at(0).at(0).toULongLong(), job);
+        const auto report = issues.at(0).at(1).value<DataIssueReport>();
+        QCOMPARE(report.files.size(), m_dataset.size());
+        QVERIFY(report.usedPixels);
+        QCOMPARE(report.counts[int(DataIssue::ExactDuplicate)], 0);
+        QCOMPARE(controller.score(m_dataset), quint64(0)); // still no model to score with
     }
 
     void cancelWithinABatch()

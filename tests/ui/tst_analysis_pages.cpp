@@ -284,7 +284,7 @@ void TestAnalysisPages::install()
     const int before = window.pages()->count();
     AnalysisPages* pages = installAnalysisPages(window);
     QVERIFY(pages);
-    QCOMPARE(window.pages()->count(), before + 4);
+    QCOMPARE(window.pages()->count(), before + 5); // Confusion matrix, Top losses, Cleaner, Label, Issues
     QCOMPARE(window.pages()->indexOf(pages->cleanerPage()), before + 2);
 
     QSignalSpy opened(&window, &MainWindow::datasetOpened);

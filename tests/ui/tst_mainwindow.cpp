@@ -252,12 +252,12 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(
             first.data(ImageGridModel::ThumbnailStateRole).toInt(), int(ImageGridModel::ThumbnailState::Ready), 5000);
 
-        // Images, Train, Confusion matrix, Top losses, Cleaner, Label, Predict.
-        QCOMPARE(window.pages()->count(), 7);
-        QCOMPARE(window.pages()->indexOf(window.predictPage()), 6);
+        // Images, Train, Confusion matrix, Top losses, Cleaner, Label, Issues, Predict.
+        QCOMPARE(window.pages()->count(), 8);
+        QCOMPARE(window.pages()->indexOf(window.predictPage()), 7);
         auto* extra = new QLabel(QStringLiteral("analysis"));
         window.addPage(extra, QStringLiteral("Extra"));
-        QCOMPARE(window.pages()->count(), 8);
+        QCOMPARE(window.pages()->count(), 9);
         window.showPage(extra);
         QCOMPARE(window.pages()->currentWidget(), extra);
     }

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/analysis/analysispages.h"
 
+#include <QHash>
+#include <QTimer>
+
+#include "core/engine/trainingcontroller.h"
 #include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/confusionmatrixpage.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
+#include "ui/analysis/issuespage.h"
 #include "ui/analysis/labelpage.h"
 #include "ui/analysis/toplossespage.h"
 #include "ui/imagegrid/imagegridmodel.h"
@@ -20,7 +25,11 @@ AnalysisPages::AnalysisPages(QObject* parent)
     , m_topLosses(new TopLossesPage)
     , m_cleaner(new CleanerPage)
     , m_label(new LabelPage)
+    , m_issues(new IssuesPage)
 {
+    m_issues->setObjectName(QStringLiteral("issuesPage"));
+    m_issues->setStore(m_store);
+    connect(m_issues, &IssuesPage::applyRequested, this, &AnalysisPages::applyRequested);
     m_confusion->setObjectName(QStringLiteral("confusionMatrixPage"));
     m_topLosses->setObjectName(QStringLiteral("topLossesPage"));
     m_cleaner->setObjectName(QStringLiteral("cleanerPage"));
@@ -38,7 +47,7 @@ AnalysisPages::AnalysisPages(QObject* parent)
 AnalysisPages::~AnalysisPages()
 {
     // Pages no one adopted are ours to delete; adopted ones die with their parent.
-    for (QWidget* w : std::initializer_list<QWidget*> { m_confusion, m_topLosses, m_cleaner, m_label })
+    for (QWidget* w : std::initializer_list<QWidget*> { m_confusion, m_topLosses, m_cleaner, m_label, m_issues })
         if (w && !w->parent())
             delete w;
 }
@@ -53,6 +62,8 @@ void AnalysisPages::setThumbnailLoader(ThumbnailLoader* loader)
         m_cleaner->setThumbnailLoader(loader);
     if (m_label)
         m_label->setThumbnailLoader(loader);
+    if (m_issues)
+        m_issues->setThumbnailLoader(loader);
 }
 
 void AnalysisPages::setDataset(const Dataset& dataset)
@@ -66,6 +77,8 @@ void AnalysisPages::setDataset(const Dataset& dataset)
         m_cleaner->setDataset(dataset);
     if (m_label)
         m_label->setDataset(dataset);
+    if (m_issues)
+        m_issues->setDataset(dataset);
 }
 
 void AnalysisPages::setScores(const ScoreSet& scores)
@@ -78,6 +91,8 @@ void AnalysisPages::setScores(const ScoreSet& scores)
         m_cleaner->setScores(scores);
     if (m_label)
         m_label->setScores(scores);
+    if (m_issues)
+        m_issues->setScores(scores);
 }
 
 ConfusionMatrixPage* AnalysisPages::confusionPage() const
@@ -100,6 +115,11 @@ LabelPage* AnalysisPages::labelPage() const
     return m_label;
 }
 
+IssuesPage* AnalysisPages::issuesPage() const
+{
+    return m_issues;
+}
+
 void AnalysisPages::setPlan(const CleaningPlan& plan)
 {
     m_store->setPlan(plan);
@@ -118,12 +138,82 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
     window.addPage(pages->topLossesPage(), QObject::tr("Top losses"));
     window.addPage(pages->cleanerPage(), QObject::tr("Cleaner"));
     window.addPage(pages->labelPage(), QObject::tr("Label"));
+    window.addPage(pages->issuesPage(), QObject::tr("Issues"));
     QObject::connect(&window, &MainWindow::datasetOpened, pages, &AnalysisPages::setDataset);
     QObject::connect(&window, &MainWindow::scoresChanged, pages, &AnalysisPages::setScores);
     if (const Dataset* ds = window.dataset())
         pages->setDataset(*ds);
     if (!window.scores().isEmpty())
         pages->setScores(window.scores());
+
+    // The Issues page's checks run on the training worker, one job at a time: a request while another job runs
+    // waits for it to end.
+    if (TrainingController* controller = window.controller()) {
+        IssuesPage* issues = pages->issuesPage();
+        auto pending = std::make_shared<bool>(false);
+        auto check = [controller, issues, pending, w = QPointer<MainWindow>(&window)] {
+            if (!w || !issues)
+                return;
+            const Dataset* ds = w->dataset();
+            if (!ds)
+                return;
+            if (controller->findDataIssues(*ds, w->scores()) != 0) {
+                *pending = false;
+                issues->setChecking(
+                    QObject::tr("Checking %1 images for duplicates, outliers and unusable photos…").arg(ds->size()));
+            } else {
+                *pending = true;
+                issues->setChecking(QObject::tr("The check starts when the running job ends…"));
+            }
+        };
+        QObject::connect(issues, &IssuesPage::findRequested, issues, check);
+        auto retry = [pending, check] {
+            if (*pending)
+                QTimer::singleShot(0, check); // after the panel's own follow-up jobs have had their turn
+        };
+        QObject::connect(controller, &TrainingController::finished, issues, retry);
+        QObject::connect(controller, &TrainingController::failed, issues, retry);
+        QObject::connect(controller, &TrainingController::cancelled, issues, retry);
+        // Every card in every grid shows its file's issues as small badges, from the latest report of the open
+        // dataset (looked up by path, so a rescan that reorders files keeps them right until the next report).
+        auto badges = std::make_shared<QHash<QString, QString>>();
+        QList<QPointer<ImageGridModel>> models { window.imageModel() };
+        for (DecisionGrid* g : { pages->confusionPage()->grid(), pages->topLossesPage()->grid(),
+                 pages->cleanerPage()->grid(), pages->labelPage()->grid(), issues->grid() })
+            models << g->model();
+        for (const QPointer<ImageGridModel>& m : models)
+            if (m)
+                m->setDataIssueProvider([badges, model = m](int sample) -> QString {
+                    if (!model || sample < 0 || sample >= model->dataset().samples.size())
+                        return {};
+                    return badges->value(model->dataset().samples.at(sample).relPath);
+                });
+        QObject::connect(controller, &TrainingController::dataIssuesReady, issues,
+            [issues, badges, models, w = QPointer<MainWindow>(&window)](
+                quint64, const DataIssueReport& report, const QString& root) {
+                issues->setReport(report, root);
+                if (!w || !w->dataset() || w->dataset()->root != root)
+                    return;
+                badges->clear();
+                for (const FileDataIssues& f : report.files)
+                    if (f.flags && f.sample < w->dataset()->samples.size())
+                        badges->insert(w->dataset()->samples.at(f.sample).relPath, dataIssueBadges(f.flags));
+                for (const QPointer<ImageGridModel>& m : models)
+                    if (m)
+                        m->refreshDataIssues();
+            });
+        // Another dataset: its files have no badges until its own report.
+        QObject::connect(&window, &MainWindow::datasetOpened, issues,
+            [badges, models, last = std::make_shared<QString>()](const Dataset& ds) {
+                if (ds.root == *last)
+                    return;
+                *last = ds.root;
+                badges->clear();
+                for (const QPointer<ImageGridModel>& m : models)
+                    if (m)
+                        m->refreshDataIssues();
+            });
+    }
 
     // The Images page shows the same decisions, and its K / D keys record into the same plan.
     DecisionStore* store = pages->store();

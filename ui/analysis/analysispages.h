@@ -13,6 +13,7 @@ namespace Winnow {
 class CleanerPage;
 class ConfusionMatrixPage;
 class DecisionStore;
+class IssuesPage;
 class LabelPage;
 class MainWindow;
 class ThumbnailLoader;
@@ -38,6 +39,7 @@ public:
     TopLossesPage* topLossesPage() const; ///< null once the window has destroyed it
     CleanerPage* cleanerPage() const; ///< null once the window has destroyed it
     LabelPage* labelPage() const; ///< null once the window has destroyed it
+    IssuesPage* issuesPage() const; ///< null once the window has destroyed it
 
     void setThumbnailLoader(ThumbnailLoader* loader);
     /// A dataset was opened or rescanned (the store keeps the plan for the same root, see DecisionStore).
@@ -58,12 +60,14 @@ private:
     QPointer<TopLossesPage> m_topLosses;
     QPointer<CleanerPage> m_cleaner;
     QPointer<LabelPage> m_label;
+    QPointer<IssuesPage> m_issues;
 };
 
 /**
- * Creates the analysis pages, adds them to `window` as tabs ("Confusion matrix", "Top losses", "Cleaner", "Label")
- * and wires them: datasetOpened / scoresChanged feed every page (and the store), the window's thumbnail loader is
- * shared, and the window's Images grid shows the same decisions (its K / D keys record into the same plan). The
+ * Creates the analysis pages, adds them to `window` as tabs ("Confusion matrix", "Top losses", "Cleaner", "Label",
+ * "Issues") and wires them: the Issues page asks the window's TrainingController for checks and shows its
+ * dataIssuesReady reports; datasetOpened / scoresChanged feed every page (and the store), the window's thumbnail loader
+ * is shared, and the window's Images grid shows the same decisions (its K / D keys record into the same plan). The
  * returned object is owned by the window. The caller still connects AnalysisPages::applyRequested to the
  * transactional apply (core/cleaning/transaction.h applyPlan), then hands the emptied plan back with setPlan().
  */

@@ -223,6 +223,20 @@ void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
         painter->drawText(badge, Qt::AlignCenter, text);
     }
 
+    // Data-issue badges over the thumbnail's bottom-left corner ("copy · dark"), quieter than a decision.
+    if (const QString issues = index.data(ImageGridModel::DataIssuesRole).toString(); !issues.isEmpty()) {
+        const QFontMetrics ifm(small);
+        const QString text = ifm.elidedText(issues, Qt::ElideRight, m_thumbPx - 16);
+        const QRect badge(thumbBox.left() + 4, thumbBox.bottom() - ifm.height() - 6, ifm.horizontalAdvance(text) + 10,
+            ifm.height() + 2);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(QColor(40, 40, 40, 200));
+        painter->drawRoundedRect(QRectF(badge), 3, 3);
+        painter->setFont(small);
+        painter->setPen(Qt::white);
+        painter->drawText(badge, Qt::AlignCenter, text);
+    }
+
     // Text lines.
     const QFontMetrics fm(small);
     const int lh = lineHeight();

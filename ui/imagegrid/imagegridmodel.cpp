@@ -164,6 +164,18 @@ void ImageGridModel::setDecisionProvider(std::function<QString(const QString&)> 
     refreshDecisions();
 }
 
+void ImageGridModel::setDataIssueProvider(std::function<QString(int)> provider)
+{
+    m_dataIssueProvider = std::move(provider);
+    refreshDataIssues();
+}
+
+void ImageGridModel::refreshDataIssues()
+{
+    if (!m_rows.empty())
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1), { DataIssuesRole });
+}
+
 void ImageGridModel::refreshDecisions()
 {
     if (!m_rows.empty())
@@ -433,6 +445,8 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
         return sample.readable() ? QString() : unreadableReason(sample.status);
     case DecisionRole:
         return decision(index.row());
+    case DataIssuesRole:
+        return m_dataIssueProvider ? m_dataIssueProvider(sampleIndex(index.row())) : QString();
     case HasScoreRole:
         return rec != nullptr;
     case ThumbnailStateRole:

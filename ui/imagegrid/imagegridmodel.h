@@ -60,6 +60,7 @@ public:
         ScoreKindRole, ///< int (Winnow::ScoreKind); invalid without a score
         IssueRole, ///< bool: flagged as a likely label error (ScoreRecord::issue); false without a score
         SuggestedLabelRole, ///< QString: the likely right class (ScoreRecord::suggested); invalid without one
+        DataIssuesRole, ///< QString: the card's data-issue badges ("copy · dark"), "" without (setDataIssueProvider)
     };
     Q_ENUM(Roles)
 
@@ -91,6 +92,10 @@ public:
     void setDecision(const QString& relPath, const QString& text); ///< empty text clears
     /// Alternative to setDecisions(): queried lazily per row; call refreshDecisions() when its answers change.
     void setDecisionProvider(std::function<QString(const QString& relPath)> provider);
+    /// Where DataIssuesRole comes from: the badges of a sample index (core/metrics/dataissues.h dataIssueBadges).
+    void setDataIssueProvider(std::function<QString(int sampleIndex)> provider);
+    /// The provider's answers changed (a new report): every row's DataIssuesRole is announced.
+    void refreshDataIssues();
     void refreshDecisions();
 
     /// Edge of the square thumbnails are decoded for (device pixels). Changing it re-requests visible thumbnails.
@@ -132,6 +137,7 @@ private:
     std::vector<int> m_scoreOfSample; ///< sample index -> record index or -1
     QHash<QString, QString> m_decisions;
     std::function<QString(const QString&)> m_decisionProvider;
+    std::function<QString(int)> m_dataIssueProvider;
     QPointer<ThumbnailLoader> m_loader;
     int m_thumbPx = kDefaultThumbnailPx;
     mutable QCache<int, QPixmap> m_pixmaps; ///< sample index -> pixmap at m_thumbPx (byte cost)

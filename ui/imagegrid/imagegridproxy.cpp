@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/imagegrid/imagegridproxy.h"
 
+#include <climits>
+
 #include "ui/imagegrid/imagegridmodel.h"
 
 namespace Winnow {
@@ -184,6 +186,36 @@ QString ImageGridProxy::textFilter() const
     return m_text;
 }
 
+void ImageGridProxy::setSampleList(const QVector<int>& samples)
+{
+    if (!m_listOn)
+        m_orderBeforeList = m_order;
+    m_listOn = true;
+    m_listRank.clear();
+    m_listRank.reserve(samples.size());
+    for (int i = 0; i < samples.size(); ++i)
+        m_listRank.insert(samples.at(i), i);
+    invalidateFilter();
+    setSortOrder(SortOrder::ByList);
+    Q_EMIT filterChanged();
+}
+
+void ImageGridProxy::clearSampleList()
+{
+    if (!m_listOn)
+        return;
+    m_listOn = false;
+    m_listRank.clear();
+    invalidateFilter();
+    setSortOrder(m_orderBeforeList);
+    Q_EMIT filterChanged();
+}
+
+bool ImageGridProxy::hasSampleList() const
+{
+    return m_listOn;
+}
+
 void ImageGridProxy::setSortOrder(SortOrder order)
 {
     m_order = order;
@@ -219,6 +251,8 @@ bool ImageGridProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourcePa
     if (!sample)
         return false;
     if (m_readableOnly && !sample->readable())
+        return false;
+    if (m_listOn && !m_listRank.contains(m_grid->sampleIndex(sourceRow)))
         return false;
     switch (m_split) {
     case SplitFilter::All:
@@ -280,6 +314,11 @@ bool ImageGridProxy::lessThan(const QModelIndex& left, const QModelIndex& right)
     };
     if (m_order == SortOrder::ByName || m_order == SortOrder::None)
         return byName();
+    if (m_order == SortOrder::ByList) {
+        const int a = m_listRank.value(m_grid->sampleIndex(l), INT_MAX);
+        const int b = m_listRank.value(m_grid->sampleIndex(r), INT_MAX);
+        return a != b ? a < b : l < r;
+    }
 
     const ScoreRecord* a = m_grid->score(l);
     const ScoreRecord* b = m_grid->score(r);

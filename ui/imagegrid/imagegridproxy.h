@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <QHash>
 #include <QSortFilterProxyModel>
+#include <QVector>
 
 namespace Winnow {
 
@@ -23,7 +25,7 @@ class ImageGridProxy : public QSortFilterProxyModel
 public:
     enum class SplitFilter { All, Train, Valid, Unlabeled, Labeled };
     Q_ENUM(SplitFilter)
-    enum class SortOrder { ByName, ByLossDesc, ByMarginAsc, ByPGivenAsc, None };
+    enum class SortOrder { ByName, ByLossDesc, ByMarginAsc, ByPGivenAsc, None, ByList };
     Q_ENUM(SortOrder)
 
     explicit ImageGridProxy(QObject* parent = nullptr);
@@ -54,6 +56,13 @@ public:
     void setTextFilter(const QString& text); ///< case-insensitive substring of the relative path
     QString textFilter() const;
 
+    /// Keep only these samples (Dataset::samples indices) and show them in this order (sort order ByList): the
+    /// Issues page's flagged files, duplicate groups side by side. An empty list shows nothing until
+    /// clearSampleList(), which also returns to the sort order before.
+    void setSampleList(const QVector<int>& samples);
+    void clearSampleList();
+    bool hasSampleList() const;
+
     void setSortOrder(SortOrder order);
     SortOrder sortOrder() const;
 
@@ -83,6 +92,9 @@ private:
     bool m_decidedOnly = false;
     bool m_flaggedOnly = false;
     QString m_text;
+    bool m_listOn = false;
+    QHash<int, int> m_listRank; ///< sample index -> position in the sample list
+    SortOrder m_orderBeforeList = SortOrder::None;
     SortOrder m_order = SortOrder::None; // source order: the dataset is already sorted by path
 };
 

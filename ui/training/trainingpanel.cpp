@@ -945,6 +945,8 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
         setStatus(tr("Scoring…"));
     else if (what == QLatin1String("load"))
         setStatus(tr("Loading the last run of this dataset…"));
+    else if (what == QLatin1String("find data issues"))
+        setStatus(tr("Checking the images for duplicates, outliers and unusable photos…"));
     else
         setStatus(tr("Starting %1…").arg(what));
 }
@@ -985,6 +987,8 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
                        .arg(p.phase.mid(int(qstrlen("cross-validation"))).trimmed());
         else if (p.phase == QLatin1String("features"))
             text = tr("Computing backbone features…");
+        else if (p.phase == QLatin1String("checking images"))
+            text = tr("Checking the images for duplicates, outliers and unusable photos…");
         else if (p.phase == QLatin1String("k-fold"))
             text = tr("Fitting out-of-sample heads…");
         else if (p.phase == QLatin1String("valid"))
@@ -1087,7 +1091,7 @@ void TrainingPanel::onFinished(quint64 job)
         QSettings().setValue(lastRunKey(m_jobRoot), m_lastRunDir);
         Q_EMIT runWritten(m_lastRunDir);
     }
-    if (ours)
+    if (ours && m_jobKind != QLatin1String("find data issues")) // that job leaves no model behind
         m_hasModel = true;
     setBusy(false);
     m_progress->setRange(0, 1000);

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The Issues page on a small real dataset: counts per issue type, duplicate groups shown side by side with the copy
+// to keep first, bulk decisions that go through the shared DecisionStore (and so through apply and undo).
+#include <random>
+
+#include <QDir>
+#include <QFile>
+#include <QImage>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include "core/metrics/dataissues.h"
+#include "ui/analysis/decisiongrid.h"
+#include "ui/analysis/decisionstore.h"
+#include "ui/analysis/issuespage.h"
+#include "ui/imagegrid/imagegridproxy.h"
+
+using namespace Winnow;
+
+namespace {
+
+/// A 64x64 photo stand-in: a colour from `seed` under a fine random texture (sharp, colourful, not blank).
+bool writePhoto(const QString& path, int seed, double gain = 1.0)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QImage img(64, 64, QImage::Format_RGB32);
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::uniform_int_distribution<int> noise(0, 80);
+    const QColor base = QColor::fromHsv((seed * 47) % 360, 160, 170);
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x) {
+            auto c = [&](int v) { return std::clamp(int((v + noise(rng)) * gain), 0, 255); };
+            img.setPixel(x, y, qRgb(c(base.red()), c(base.green()), c(base.blue())));
+        }
+    return img.save(path, "PNG");
+}
+
+} // namespace
+
+class TestAnalysisIssues : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void issuesPage()
+    {
+        QTemporaryDir dir;
+        const QString root = dir.path();
+        for (int i = 0; i < 6; ++i) {
+            QVERIFY(writePhoto(root + QStringLiteral("/train/cat/c%1.png").arg(i), i));
+            QVERIFY(writePhoto(root + QStringLiteral("/train/dog/d%1.png").arg(i), 100 + i));
+        }
+        QVERIFY(writePhoto(root + QStringLiteral("/valid/cat/v0.png"), 50));
+        QVERIFY(writePhoto(root + QStringLiteral("/valid/dog/v1.png"), 150));
+        // An exact copy inside train, a leaked copy in valid, and a photo far too dark.
+        QVERIFY(
+            QFile::copy(root + QStringLiteral("/train/cat/c0.png"), root + QStringLiteral("/train/cat/zz_copy.png")));
+        QVERIFY(QFile::copy(root + QStringLiteral("/train/dog/d3.png"), root + QStringLiteral("/valid/dog/leak.png")));
+        QVERIFY(writePhoto(root + QStringLiteral("/train/dog/dark.png"), 7, 0.1));
+
+        const auto scan = scanDataset(root);
+        QVERIFY2(scan.ok(), qPrintable(scan.error));
+        const Dataset& ds = *scan.dataset;
+        QCOMPARE(ds.size(), 17);
+        const auto stats = measureDatasetImages(ds);
+        const DataIssueReport report = findDataIssues(ds, stats, nullptr, nullptr);
+        QCOMPARE(report.counts[int(DataIssue::ExactDuplicate)], 4);
+        QCOMPARE(report.counts[int(DataIssue::Leakage)], 1);
+        QCOMPARE(report.counts[int(DataIssue::Dark)], 1);
+        QCOMPARE(report.counts[int(DataIssue::Blurry)], 0);
+
+        DecisionStore store;
+        store.setDataset(ds);
+        IssuesPage page;
+        page.setStore(&store);
+        page.setDataset(ds);
+        QSignalSpy asked(&page, &IssuesPage::findRequested);
+        page.setReport(report, QStringLiteral("/somewhere/else")); // another dataset's report is ignored
+        QVERIFY(!page.hasReport());
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        QCOMPARE(asked.count(), 1); // shown without a report: it asks for a check, once
+        page.setReport(report, ds.root);
+        QVERIFY(page.hasReport());
+        QCOMPARE(page.issueList()->count(), kDataIssueCount);
+        QVERIFY(page.issueList()->item(int(DataIssue::ExactDuplicate))->text().contains(QStringLiteral("(4)")));
+        QVERIFY(page.issueList()->item(int(DataIssue::NearDuplicate))->text().contains(QStringLiteral("(–)")));
+
+        // Duplicate groups side by side, the copy to keep first (a train copy before a valid one).
+        page.showIssue(DataIssue::ExactDuplicate);
+        ImageGridProxy* proxy = page.grid()->proxy();
+        QCOMPARE(proxy->rowCount(), 4);
+        QStringList shown;
+        for (int row = 0; row < proxy->rowCount(); ++row)
+            shown << ds.samples.at(proxy->sampleIndex(row)).relPath;
+        QVERIFY2(shown.indexOf(QStringLiteral("train/cat/c0.png")) + 1
+                == shown.indexOf(QStringLiteral("train/cat/zz_copy.png")),
+            qPrintable(shown.join(QLatin1Char(' '))));
+        QVERIFY2(shown.indexOf(QStringLiteral("train/dog/d3.png")) + 1
+                == shown.indexOf(QStringLiteral("valid/dog/leak.png")),
+            qPrintable(shown.join(QLatin1Char(' '))));
+
+        // "Delete all but one of each group": the two copies, not the kept ones.
+        QCOMPARE(page.applyBulkAction(), 2);
+        QCOMPARE(store.plan().size(), 2);
+        QVERIFY(store.decisionText(QStringLiteral("train/cat/zz_copy.png")).contains(QStringLiteral("Delete")));
+        QVERIFY(store.decisionText(QStringLiteral("valid/dog/leak.png")).contains(QStringLiteral("Delete")));
+        QVERIFY(store.decisionText(QStringLiteral("train/cat/c0.png")).isEmpty());
+        store.undoStack()->undo();
+        QCOMPARE(store.plan().size(), 0);
+
+        // Leakage: only the validation copy.
+        page.showIssue(DataIssue::Leakage);
+        QCOMPARE(page.currentIssue(), DataIssue::Leakage);
+        QCOMPARE(page.applyBulkAction(), 1);
+        QCOMPARE(store.plan().size(), 1);
+        QCOMPARE(store.plan().decisions().constFirst().file, QStringLiteral("valid/dog/leak.png"));
+
+        // Quality issues: the button selects what is shown, for review by key.
+        page.showIssue(DataIssue::Dark);
+        QCOMPARE(proxy->rowCount(), 1);
+        QCOMPARE(ds.samples.at(proxy->sampleIndex(0)).relPath, QStringLiteral("train/dog/dark.png"));
+        QCOMPARE(page.applyBulkAction(), 0);
+        QCOMPARE(page.grid()->targetSamples().size(), 1);
+
+        // Switching the list row switches the grid; the decisions stay.
+        page.issueList()->setCurrentRow(int(DataIssue::Grayscale));
+        QCOMPARE(page.currentIssue(), DataIssue::Grayscale);
+        QCOMPARE(proxy->rowCount(), 0);
+        QCOMPARE(store.plan().size(), 1);
+
+        // Another dataset: the report goes.
+        Dataset other = ds;
+        other.root = dir.filePath(QStringLiteral("elsewhere"));
+        page.setDataset(other);
+        QVERIFY(!page.hasReport());
+    }
+};
+
+QTEST_MAIN(TestAnalysisIssues)
+#include "tst_analysis_issues.moc"
