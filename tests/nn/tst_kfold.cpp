@@ -204,6 +204,19 @@ void TestKFold::nearestNeighboursFindTwins()
         for (int64_t j = 0; j < 3; ++j)
             QVERIFY(without.indices[i][j].item<int64_t>() < 50);
     QCOMPARE(nearestNeighbours(feats.narrow(0, 0, 1), 5).indices.size(1), 0); // one row has no other
+
+    // standardise = false: plain cosine of the rows as they are. A column shared by every row (a large offset) makes
+    // all rows alike there; standardising removes it.
+    const auto offset = torch::cat({ feats, torch::full({ 100, 1 }, 50.0) }, 1);
+    const auto plain = nearestNeighbours(offset, 3, {}, 0, false);
+    const auto standard = nearestNeighbours(offset, 3);
+    const auto x = offset / offset.norm(2, 1, true);
+    QVERIFY(std::abs(plain.similarities[0][0].item<float>()
+                - (x[0] * x[plain.indices[0][0].item<int64_t>()]).sum().item<float>())
+        < 1e-4f);
+    QVERIFY(plain.similarities[0][2].item<float>() > 0.9f); // every row is close to every other through the offset
+    QVERIFY(standard.similarities[0][2].item<float>() < 0.9f);
+    QCOMPARE(plain.indices[0][0].item<int64_t>(), 50); // the twin is still the nearest
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, nearestNeighbours(feats.flatten(), 3));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, nearestNeighbours(feats, 3, torch::zeros({ 7 }, torch::kBool)));
 }
