@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QFile>
 #include <QImage>
+#include <QJsonObject>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -72,6 +73,31 @@ private Q_SLOTS:
         QCOMPARE(report.counts[int(DataIssue::Dark)], 1);
         QCOMPARE(report.counts[int(DataIssue::Blurry)], 0);
 
+        // With scores, the validation error with and without the leaked copy (which the model got right, as a
+        // file it trained on tends to be).
+        {
+            ScoreSet scores;
+            scores.vocab = ds.vocab;
+            for (const Sample& s : ds.samples) {
+                if (s.split != Split::Valid)
+                    continue;
+                ScoreRecord r;
+                r.file = s.relPath;
+                r.split = s.split;
+                r.given = s.label;
+                r.predicted = s.relPath == QLatin1String("valid/cat/v0.png") ? 1 - s.label : s.label;
+                scores.records.append(r);
+            }
+            const DataIssueReport withScores = findDataIssues(ds, stats, nullptr, &scores);
+            QCOMPARE(withScores.validScored, 3);
+            QCOMPARE(withScores.validLeakedScored, 1);
+            QVERIFY(std::abs(withScores.validError - 1.0 / 3) < 1e-9);
+            QVERIFY(std::abs(withScores.validErrorWithoutLeaked - 0.5) < 1e-9);
+            const QJsonObject leak = dataIssueSummaryJson(withScores, ds).value(QStringLiteral("leakage")).toObject();
+            QCOMPARE(leak.value(QStringLiteral("valid_leaked")).toInt(), 1);
+            QCOMPARE(report.validError, -1.0); // no scores, no figure
+        }
+
         DecisionStore store;
         store.setDataset(ds);
         IssuesPage page;
@@ -131,6 +157,19 @@ private Q_SLOTS:
         QCOMPARE(page.currentIssue(), DataIssue::Grayscale);
         QCOMPARE(proxy->rowCount(), 0);
         QCOMPARE(store.plan().size(), 1);
+
+        // A rescan with the same files keeps the report; one with other files (an Apply) drops it, since its
+        // sample indices would now name other files.
+        page.setDataset(ds);
+        QVERIFY(page.hasReport());
+        Dataset fewer = ds;
+        fewer.samples.removeAt(0);
+        page.setDataset(fewer);
+        QVERIFY(!page.hasReport());
+        QCOMPARE(page.grid()->proxy()->rowCount(), 0);
+        page.setDataset(ds);
+        page.setReport(report, ds.root);
+        QVERIFY(page.hasReport());
 
         // Another dataset: the report goes.
         Dataset other = ds;

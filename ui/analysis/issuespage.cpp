@@ -105,6 +105,13 @@ void IssuesPage::setThumbnailLoader(ThumbnailLoader* loader)
 void IssuesPage::setDataset(const Dataset& dataset)
 {
     const bool other = dataset.root != m_dataset.root;
+    // The report names files by their index in the scan it came from: after a rescan that changed the files (an
+    // Apply, files added), those indices mean other files, so the report goes rather than show or delete the wrong
+    // ones.
+    bool sameFiles = !other && dataset.samples.size() == m_dataset.samples.size();
+    for (int i = 0; sameFiles && i < dataset.samples.size(); ++i)
+        sameFiles = dataset.samples.at(i).relPath == m_dataset.samples.at(i).relPath
+            && dataset.samples.at(i).split == m_dataset.samples.at(i).split;
     m_dataset = dataset;
     m_grid->setDataset(dataset);
     if (other) {
@@ -112,10 +119,11 @@ void IssuesPage::setDataset(const Dataset& dataset)
         m_hasReport = false;
         m_requested = false;
         m_summary->setText(tr("Not checked yet: the check runs after training, or now with Check again."));
-    } else if (m_hasReport) {
-        // A rescan after Apply: the files may have moved; the report stays until the next check.
-        m_summary->setText(m_summary->text().section(QLatin1Char('\n'), 0, 0) + QLatin1Char('\n')
-            + tr("The files changed since: press Check again for a fresh report."));
+    } else if (m_hasReport && !sameFiles) {
+        m_report = {};
+        m_hasReport = false;
+        m_requested = false;
+        m_summary->setText(tr("The files changed since the last check: press Check again for a fresh report."));
     }
     rebuildList();
     if (isVisible() && !m_hasReport && !m_requested && !dataset.root.isEmpty()) {
