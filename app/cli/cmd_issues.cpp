@@ -93,6 +93,8 @@ int Winnow::Cli::issues(const QStringList& args)
 
     std::optional<FeatureNeighbours> graph;
     std::optional<ScoreSet> scores;
+    if (info && !p.isSet(QStringLiteral("dataset")))
+        scores = readScores(pos.constFirst(), &error);
     if (!p.isSet(QStringLiteral("no-features"))) {
         Engine engine;
         TrainConfig fallback;
@@ -101,8 +103,6 @@ int Winnow::Cli::issues(const QStringList& args)
                 err << "winnow issues: " << st.message << '\n';
                 return 1;
             }
-            if (!p.isSet(QStringLiteral("dataset")))
-                scores = readScores(pos.constFirst(), &error);
         } else {
             fallback.weights = p.isSet(QStringLiteral("weights")) ? p.value(QStringLiteral("weights"))
                                                                   : defaultPretrainedWeights(fallback.arch);
@@ -189,12 +189,17 @@ int Winnow::Cli::issues(const QStringList& args)
             out << "\nClasses \"" << ds.vocab.at(c.a) << "\" and \"" << ds.vocab.at(c.b)
                 << "\" look alike: " << qRound(c.overlap * 100)
                 << "% of their photos' nearest neighbours are in the other class.\n";
-    if (report.validError >= 0 && report.validLeakedScored > 0)
-        out << QStringLiteral("\nValidation error %1% on %2 files; %3% without the %4 with a copy in train.\n")
+    if (report.validError >= 0 && report.validLeakedScored > 0) {
+        out << QStringLiteral("\nValidation error %1% on %2 files; ")
                    .arg(report.validError * 100, 0, 'f', 1)
-                   .arg(report.validScored)
-                   .arg(report.validErrorWithoutLeaked * 100, 0, 'f', 1)
-                   .arg(report.validLeakedScored);
+                   .arg(report.validScored);
+        if (report.validErrorWithoutLeaked >= 0)
+            out << QStringLiteral("%1% without the %2 with a copy in train.\n")
+                       .arg(report.validErrorWithoutLeaked * 100, 0, 'f', 1)
+                       .arg(report.validLeakedScored);
+        else
+            out << "every one of them has a copy in train.\n";
+    }
     if (!report.groups.isEmpty()) {
         out << "\nDuplicate groups (the first is the one to keep):\n";
         for (const DuplicateSet& g : report.groups) {

@@ -173,6 +173,7 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
             continue;
         FileDataIssues f;
         f.sample = i;
+        f.file = ds.samples.at(i).relPath;
         f.score.fill(1.0f);
         fileOf[i] = int(r.files.size());
         r.files.append(f);
@@ -242,6 +243,7 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
     }
     std::vector<std::pair<int, int>> nearPairs;
     std::vector<float> nearSim;
+    QSet<quint64> pairSeen;
     r.usedFeatures = neighbours && neighbours->rows() > 1 && neighbours->k > 0;
     if (r.usedFeatures) {
         const FeatureNeighbours& g = *neighbours;
@@ -255,9 +257,12 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
                 const float sim = g.similarity[row * k + j];
                 if (sim < o.nearDuplicateSimilarity)
                     break;
+                // Neighbour lists are not symmetric: take the pair from whichever side lists it, once.
                 const int b = g.samples[g.neighbours[row * k + j]];
-                if (a < b) {
-                    nearPairs.emplace_back(a, b);
+                const quint64 key = (quint64(quint32(std::min(a, b))) << 32) | quint32(std::max(a, b));
+                if (a != b && !pairSeen.contains(key)) {
+                    pairSeen.insert(key);
+                    nearPairs.emplace_back(std::min(a, b), std::max(a, b));
                     nearSim.push_back(sim);
                 }
             }
@@ -383,6 +388,9 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
             return a.samples.size() > b.samples.size();
         return ds.samples.at(a.samples.first()).relPath < ds.samples.at(b.samples.first()).relPath;
     });
+    QHash<quint64, float> pairSimilarity;
+    for (size_t p = 0; p < nearPairs.size(); ++p)
+        pairSimilarity.insert((quint64(quint32(nearPairs[p].first)) << 32) | quint32(nearPairs[p].second), nearSim[p]);
     for (int gi = 0; gi < r.groups.size(); ++gi) {
         const DuplicateSet& set = r.groups[gi];
         const bool anyTrain = ds.samples.at(set.samples.first()).split == Split::Train;
@@ -401,6 +409,15 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
                 f.score[size_t(DataIssue::ExactDuplicate)] = 0;
             } else {
                 f.flags |= 1u << int(DataIssue::NearDuplicate);
+            }
+            if (pos > 0) {
+                const int kept = set.samples.first();
+                const QByteArray& kh = ds.samples.at(kept).contentHash;
+                if (!h.isEmpty() && h == kh)
+                    f.keptSimilarity = 1;
+                else
+                    f.keptSimilarity = pairSimilarity.value(
+                        (quint64(quint32(std::min(s, kept))) << 32) | quint32(std::max(s, kept)), -1.0f);
             }
             if (anyTrain && ds.samples.at(s).split == Split::Valid) {
                 f.flags |= 1u << int(DataIssue::Leakage);
@@ -453,6 +470,57 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
     return r;
 }
 
+DataIssueReport remapDataIssues(const DataIssueReport& report, const Dataset& ds)
+{
+    QHash<QString, int> index;
+    for (int i = 0; i < ds.size(); ++i)
+        if (ds.samples.at(i).readable())
+            index.insert(ds.samples.at(i).relPath, i);
+    DataIssueReport r = report;
+    QHash<int, int> moved; // old sample -> new sample
+    r.files.clear();
+    r.counts.fill(0);
+    for (FileDataIssues f : report.files) {
+        const int now = index.value(f.file, -1);
+        if (now < 0)
+            continue;
+        moved.insert(f.sample, now);
+        f.sample = now;
+        r.files.append(f);
+    }
+    std::sort(r.files.begin(), r.files.end(),
+        [](const FileDataIssues& a, const FileDataIssues& b) { return a.sample < b.sample; });
+    r.groups.clear();
+    QHash<int, int> groupOf; // old group -> new group
+    for (int gi = 0; gi < report.groups.size(); ++gi) {
+        DuplicateSet g = report.groups.at(gi);
+        QVector<int> members;
+        for (int old : g.samples)
+            if (moved.contains(old))
+                members.append(moved.value(old));
+        if (members.size() < 2 || members.first() != moved.value(g.samples.first(), -1))
+            continue; // a group that lost its kept file or all but one member is no group to act on any more
+        g.samples = members;
+        groupOf.insert(gi, int(r.groups.size()));
+        r.groups.append(g);
+    }
+    for (FileDataIssues& f : r.files) {
+        if (f.group >= 0) {
+            const int g = groupOf.value(f.group, -1);
+            if (g < 0) {
+                f.flags &= ~((1u << int(DataIssue::ExactDuplicate)) | (1u << int(DataIssue::NearDuplicate))
+                    | (1u << int(DataIssue::Leakage)));
+                f.keep = true;
+                f.keptSimilarity = -1;
+            }
+            f.group = g;
+        }
+        for (int t = 0; t < kDataIssueCount; ++t)
+            r.counts[size_t(t)] += (f.flags >> t) & 1u;
+    }
+    return r;
+}
+
 QJsonObject dataIssueSummaryJson(const DataIssueReport& r, const Dataset& ds)
 {
     QJsonObject o;
@@ -461,8 +529,10 @@ QJsonObject dataIssueSummaryJson(const DataIssueReport& r, const Dataset& ds)
     QJsonArray issues;
     for (int t = 0; t < kDataIssueCount; ++t) {
         const DataIssue type = dataIssueAt(t);
-        const bool ran =
-            (t <= int(DataIssue::Outlier)) ? (t == int(DataIssue::ExactDuplicate) || r.usedFeatures) : r.usedPixels;
+        // Exact copies and the leaks they make need no features; near copies and outliers do.
+        const bool ran = (t <= int(DataIssue::Outlier))
+            ? (type == DataIssue::ExactDuplicate || type == DataIssue::Leakage || r.usedFeatures)
+            : r.usedPixels;
         issues.append(QJsonObject { { QStringLiteral("type"), dataIssueKey(type) },
             { QStringLiteral("title"), dataIssueTitle(type) }, { QStringLiteral("count"), r.counts[size_t(t)] },
             { QStringLiteral("checked"), ran } });
@@ -512,6 +582,8 @@ QJsonObject fileDataIssuesJson(const FileDataIssues& f, const Dataset& ds)
     }
     o[QStringLiteral("group")] = f.group;
     o[QStringLiteral("keep")] = f.keep;
+    if (!f.keep)
+        o[QStringLiteral("kept_similarity")] = double(f.keptSimilarity);
     return o;
 }
 

@@ -91,12 +91,17 @@ struct DataIssueOptions
 /// The issues of one readable file.
 struct FileDataIssues
 {
-    int sample = -1; ///< index into Dataset::samples
+    int sample = -1; ///< index into Dataset::samples of the scan the report was made from
+    QString file; ///< its relative path: what ties the report to a later scan (remapDataIssues)
     /// Per DataIssue: 1 = no sign of it, towards 0 = more severe (cleanlab's convention; `<issue>_score`).
     std::array<float, kDataIssueCount> score {};
     quint32 flags = 0; ///< bit DataIssue
     int group = -1; ///< index into DataIssueReport::groups, or -1
     bool keep = true; ///< false for the members of a duplicate group other than the one to keep
+    /// For a member that is not kept: its similarity to the group's kept file (1 for an exact copy), or -1 when the
+    /// two are only linked through other members (a chain of near copies may join distinct photos: such a member
+    /// is shown with its group but left out of "delete all but one").
+    float keptSimilarity = -1;
     bool has(DataIssue t) const
     {
         return flags & (1u << int(t));
@@ -155,6 +160,13 @@ QVector<ImageStats> measureDatasetImages(
  */
 DataIssueReport findDataIssues(const Dataset& dataset, const QVector<ImageStats>& stats,
     const FeatureNeighbours* neighbours, const ScoreSet* scores, const DataIssueOptions& options = {});
+
+/**
+ * The report for another scan of the same dataset (a rescan after Apply, files added): every file is found again
+ * by its path (FileDataIssues::file) and gets its index in `dataset`; files that are gone drop out of the files,
+ * groups and counts. A report must never be read against another scan without this.
+ */
+DataIssueReport remapDataIssues(const DataIssueReport& report, const Dataset& dataset);
 
 /// {"files", "flagged_files", "issues": [{"type", "title", "count"}], "groups", "class_imbalance", "similar_classes",
 /// "leakage": {...}, "extractor"} for `winnow issues` and the run folder.

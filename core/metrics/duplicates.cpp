@@ -36,13 +36,16 @@ DuplicateReport findExactDuplicates(const Dataset& dataset)
         QList<int> members = it.value();
         if (members.size() < 2)
             continue;
+        // Read once: a comparator must not see a value change during the sort.
+        QHash<int, qint64> modified;
+        for (int i : members)
+            modified.insert(i, QFileInfo(dataset.absolutePath(i)).lastModified().toMSecsSinceEpoch());
         std::sort(members.begin(), members.end(), [&](int a, int b) {
             const Sample& x = dataset.samples.at(a);
             const Sample& y = dataset.samples.at(b);
             if (splitRank(x.split) != splitRank(y.split))
                 return splitRank(x.split) < splitRank(y.split);
-            const qint64 mx = QFileInfo(dataset.absolutePath(a)).lastModified().toMSecsSinceEpoch();
-            const qint64 my = QFileInfo(dataset.absolutePath(b)).lastModified().toMSecsSinceEpoch();
+            const qint64 mx = modified.value(a), my = modified.value(b);
             if (mx != my)
                 return mx < my; // the first one saved; a copy is newer
             return x.relPath < y.relPath;

@@ -292,6 +292,8 @@ private Q_SLOTS:
         QCOMPARE(summary.value(QStringLiteral("files")).toInt(), ds.size());
     }
 
+    void groupsFromOneSidedNeighbours();
+
     void qualityChecksOnSyntheticImages()
     {
         // Independent of any dataset: each check's own fixture.
@@ -356,6 +358,54 @@ private Q_SLOTS:
         QVERIFY(!r.usedFeatures);
     }
 };
+
+void TestDataIssues::groupsFromOneSidedNeighbours()
+{
+    // Neighbour lists are one-sided: 2 lists 1 and 3 lists 2, but 1 and 2 list other files. Both pairs count; 3 is
+    // linked to the kept file 1 only through 2, so it is grouped but not a copy of the kept one.
+    Dataset ds;
+    ds.root = QStringLiteral("/nonexistent");
+    ds.vocab = { QStringLiteral("a") };
+    for (int i = 0; i < 5; ++i) {
+        Sample s;
+        s.relPath = QStringLiteral("a/%1.jpg").arg(i);
+        s.label = 0;
+        ds.samples.append(s);
+    }
+    FeatureNeighbours g;
+    g.samples = { 0, 1, 2, 3, 4 };
+    g.k = 1;
+    g.neighbours = { 4, 0, 1, 2, 0 };
+    g.similarity = { 0.5f, 0.5f, 0.95f, 0.93f, 0.5f };
+    const DataIssueReport r = findDataIssues(ds, {}, &g, nullptr);
+    QCOMPARE(r.groups.size(), 1);
+    QCOMPARE(r.groups.at(0).samples, (QVector<int> { 1, 2, 3 }));
+    QCOMPARE(r.counts[int(DataIssue::NearDuplicate)], 3);
+    QVERIFY(r.files[1].keep);
+    QCOMPARE(r.files[2].keptSimilarity, 0.95f);
+    QCOMPARE(r.files[3].keptSimilarity, -1.0f);
+    QCOMPARE(r.files[2].file, QStringLiteral("a/2.jpg"));
+
+    // The same report read against a later scan (a/0.jpg deleted, the rest in another order) by path.
+    Dataset later = ds;
+    later.samples.removeAt(0);
+    std::reverse(later.samples.begin(), later.samples.end()); // a/4, a/3, a/2, a/1
+    const DataIssueReport m = remapDataIssues(r, later);
+    QCOMPARE(m.files.size(), 4);
+    const FileDataIssues* kept = m.forSample(3); // a/1.jpg now
+    QVERIFY(kept);
+    QCOMPARE(kept->file, QStringLiteral("a/1.jpg"));
+    QVERIFY(kept->keep);
+    QCOMPARE(m.groups.size(), 1);
+    QCOMPARE(m.groups.at(0).samples, (QVector<int> { 3, 2, 1 }));
+    QCOMPARE(m.counts[int(DataIssue::NearDuplicate)], 3);
+    // The kept file gone: the group is no group to act on any more, and its flags go with it.
+    Dataset noKept = ds;
+    noKept.samples.removeAt(1);
+    const DataIssueReport n = remapDataIssues(r, noKept);
+    QCOMPARE(n.groups.size(), 0);
+    QCOMPARE(n.counts[int(DataIssue::NearDuplicate)], 0);
+}
 
 QTEST_GUILESS_MAIN(TestDataIssues)
 #include "tst_dataissues.moc"
