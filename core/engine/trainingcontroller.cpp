@@ -107,6 +107,10 @@ public:
             return;
         }
         Q_EMIT scoresReady(job, scores);
+        // The job's outcome is settled with its scores: what follows are extras that a cancel stops early without
+        // undoing the model, its scores or its round (TrainingController: a settled job finishes, never cancels).
+        if (kind != Kind::Score)
+            Q_EMIT roundFinished(job, summary);
         if (kind == Kind::Train || kind == Kind::RetrainFull)
             detectIssues(job, dataset, &scores, cb);
         if (kind == Kind::Train || kind == Kind::RetrainFull) {
@@ -121,16 +125,15 @@ public:
             }
             nn::releaseFreeMemory();
         }
-        if (kind != Kind::Score)
-            Q_EMIT roundFinished(job, summary);
         Q_EMIT finished(job);
     }
 
     /// The data-issue detectors (core/metrics/dataissues.h) on `dataset`: pixels, then the frozen features (the
     /// run's network, or the default pretrained weights before any run). Emits dataIssuesReady unless cancelled;
     /// without usable weights the report holds the pixel checks and exact copies only.
-    void detectIssues(quint64 job, const Dataset& dataset, const ScoreSet* scores, const EngineCallbacks& cb)
+    QString detectIssues(quint64 job, const Dataset& dataset, const ScoreSet* scores, const EngineCallbacks& cb)
     {
+        QString error;
         try {
             const auto stats = measureDatasetImages(dataset, [&](int done, int total) {
                 if (cb.progress)
@@ -138,22 +141,24 @@ public:
                 return !cb.cancelled();
             });
             if (cb.cancelled())
-                return;
+                return {};
             FeatureNeighbours graph;
             TrainConfig fallback;
             fallback.weights = defaultPretrainedWeights(fallback.arch);
             const EngineStatus st =
                 m_engine.featureNeighbours(dataset, 10, &graph, cb, m_engine.hasModel() ? nullptr : &fallback);
             if (st.code == EngineStatus::Code::Cancelled || cb.cancelled())
-                return;
+                return {};
             if (!st.ok())
                 qWarning("data issues without features: %s", qPrintable(st.message));
             Q_EMIT dataIssuesReady(
                 job, findDataIssues(dataset, stats, st.ok() ? &graph : nullptr, scores), dataset.root);
         } catch (const std::exception& e) {
+            error = QString::fromUtf8(e.what());
             qWarning("finding data issues failed: %s", e.what());
         }
         nn::releaseFreeMemory();
+        return error;
     }
 
     void issues(quint64 job, const Dataset& dataset, const ScoreSet& scores)
@@ -169,9 +174,13 @@ public:
             throttle.restart();
             Q_EMIT progress(job, p);
         };
-        detectIssues(job, dataset, scores.isEmpty() ? nullptr : &scores, cb);
+        const QString error = detectIssues(job, dataset, scores.isEmpty() ? nullptr : &scores, cb);
         if (m_cancelJob->load() == job) {
             Q_EMIT cancelled(job);
+            return;
+        }
+        if (!error.isEmpty()) {
+            Q_EMIT failed(job, error);
             return;
         }
         Q_EMIT finished(job);
@@ -263,6 +272,7 @@ struct TrainingController::Private
     quint64 current = 0;
     bool hasModel = false;
     quint64 issuesJob = 0; ///< the last findDataIssues() job (which leaves no model behind)
+    quint64 settledJob = 0; ///< the last job whose scores came out: it finishes even if cancelled afterwards
 };
 
 TrainingController::TrainingController(QObject* parent)
@@ -297,11 +307,13 @@ TrainingController::TrainingController(QObject* parent)
             Q_EMIT epochFinished(job, e);
     });
     connect(d->worker, &TrainingWorker::scoresReady, this, [=, this](quint64 job, const ScoreSet& s) {
-        if (current(job) && d->cancelJob.load() != job)
+        if (current(job) && d->cancelJob.load() != job) {
+            d->settledJob = job; // from here on a cancel only stops the job's extras
             Q_EMIT scoresReady(job, s);
+        }
     });
     connect(d->worker, &TrainingWorker::roundFinished, this, [=, this](quint64 job, const RoundSummary& r) {
-        if (current(job) && d->cancelJob.load() != job)
+        if (current(job) && (d->cancelJob.load() != job || d->settledJob == job))
             Q_EMIT roundFinished(job, r);
     });
     connect(d->worker, &TrainingWorker::runLoaded, this,
@@ -318,7 +330,7 @@ TrainingController::TrainingController(QObject* parent)
         if (!current(job))
             return;
         d->current = 0;
-        if (d->cancelJob.load() == job) {
+        if (d->cancelJob.load() == job && d->settledJob != job) {
             Q_EMIT cancelled(job);
             return;
         }

@@ -20,7 +20,9 @@ class TrainingWorker;
  * is refused (returns 0). Cancel takes effect within one batch; results of a cancelled or superseded job are dropped.
  *
  * Signal order for a job: started, then any number of progress / epochFinished, then scoresReady (for jobs that
- * score), then exactly one of finished, failed or cancelled.
+ * score) and roundFinished, then exactly one of finished, failed or cancelled. A job whose scores came out is
+ * settled: a cancel after that only cuts its extras short (the data-issue check, the retrain warm-up) and it still
+ * ends with finished.
  */
 class TrainingController : public QObject
 {

@@ -148,6 +148,24 @@ private Q_SLOTS:
         QCOMPARE(controller.score(m_dataset), quint64(0)); // still no model to score with
     }
 
+    /// A cancel after the scores came out only stops the job's extras: the job finishes, with its round, and the
+    /// model is there to score with.
+    void cancelAfterTheScoresFinishes()
+    {
+        TrainingController controller;
+        QSignalSpy finished(&controller, &TrainingController::finished);
+        QSignalSpy cancelled(&controller, &TrainingController::cancelled);
+        QSignalSpy round(&controller, &TrainingController::roundFinished);
+        connect(&controller, &TrainingController::scoresReady, &controller, [&] { controller.cancel(); });
+        QVERIFY(controller.train(m_dataset, tinyConfig()) != 0);
+        QVERIFY(finished.wait(240000));
+        QCOMPARE(cancelled.count(), 0);
+        QCOMPARE(round.count(), 1);
+        QSignalSpy scored(&controller, &TrainingController::finished);
+        QVERIFY(controller.score(m_dataset) != 0); // the model is there
+        QVERIFY(scored.wait(120000));
+    }
+
     void cancelWithinABatch()
     {
         TrainingController controller;
