@@ -50,6 +50,7 @@
 #include "core/dataset/demogenerator.h"
 #include "core/dataset/importimages.h"
 #include "core/engine/trainingcontroller.h"
+#include "core/metrics/dataissues.h"
 #include "core/thumbnail/thumbnailloader.h"
 #include "ui/analysis/analysispages.h"
 #include "ui/analysis/decisionstore.h"
@@ -214,7 +215,7 @@ void MainWindow::buildImagesPage()
     m_classCombo = new QComboBox(m_imagesPage);
     m_classCombo->setObjectName(QStringLiteral("classFilter"));
     m_classCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    m_classCombo->setMinimumContentsLength(12);
+    m_classCombo->setMinimumContentsLength(9);
     m_splitCombo = new QComboBox(m_imagesPage);
     m_splitCombo->setObjectName(QStringLiteral("splitFilter"));
     m_splitCombo->addItem(tr("All splits"), int(ImageGridProxy::SplitFilter::All));
@@ -223,10 +224,22 @@ void MainWindow::buildImagesPage()
     m_splitCombo->addItem(tr("Unlabeled"), int(ImageGridProxy::SplitFilter::Unlabeled));
     m_sortCombo = new QComboBox(m_imagesPage);
     m_sortCombo->setObjectName(QStringLiteral("sortOrder"));
+    m_sortCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_sortCombo->setMinimumContentsLength(11);
     m_sortCombo->addItem(tr("File name"), int(ImageGridProxy::SortOrder::None));
     m_sortCombo->addItem(tr("Highest loss first"), int(ImageGridProxy::SortOrder::ByLossDesc));
     m_sortCombo->addItem(tr("Smallest margin first"), int(ImageGridProxy::SortOrder::ByMarginAsc));
     m_sortCombo->addItem(tr("Lowest p(given) first"), int(ImageGridProxy::SortOrder::ByPGivenAsc));
+    m_issueCombo = new QComboBox(m_imagesPage);
+    m_issueCombo->setObjectName(QStringLiteral("issueFilter"));
+    // Narrow (the toolbar must fit a 1366-pixel screen beside the dock); the list opens as wide as its items.
+    m_issueCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_issueCombo->setMinimumContentsLength(6);
+    m_issueCombo->setToolTip(tr("Only files with this data issue (from the Issues page's last check)"));
+    m_issueCombo->addItem(tr("All files"), 0u);
+    m_issueCombo->addItem(tr("Files with an issue"), (1u << kDataIssueCount) - 1);
+    for (int t = 0; t < kDataIssueCount; ++t)
+        m_issueCombo->addItem(dataIssueTitle(dataIssueAt(t)), 1u << t);
     m_search = new QLineEdit(m_imagesPage);
     m_search->setObjectName(QStringLiteral("searchEdit"));
     m_search->setPlaceholderText(tr("Filter by file name"));
@@ -250,6 +263,7 @@ void MainWindow::buildImagesPage()
     zoomIcon->setToolTip(tr("Thumbnail size"));
     QSlider* zoom = m_imageView->createZoomSlider(m_imagesPage);
     zoom->setObjectName(QStringLiteral("zoomSlider"));
+    zoom->setFixedWidth(90);
 
     auto* bar = new QHBoxLayout;
     bar->setContentsMargins(10, 8, 10, 6);
@@ -267,6 +281,8 @@ void MainWindow::buildImagesPage()
     bar->addSpacing(6);
     bar->addWidget(label(tr("S&ort:"), m_sortCombo));
     bar->addWidget(m_sortCombo);
+    bar->addSpacing(6);
+    bar->addWidget(m_issueCombo); // its items say what it filters by ("All files", "Outliers"...)
     bar->addSpacing(6);
     bar->addWidget(m_search, 1);
     bar->addStretch(1);
@@ -289,6 +305,8 @@ void MainWindow::buildImagesPage()
         m_imageProxy->setSortOrder(ImageGridProxy::SortOrder(m_sortCombo->currentData().toInt()));
         m_imageView->scrollToTop();
     });
+    connect(m_issueCombo, &QComboBox::currentIndexChanged, this,
+        [this] { m_imageProxy->setDataIssueFilter(m_issueCombo->currentData().toUInt()); });
     connect(m_search, &QLineEdit::textChanged, m_imageProxy, &ImageGridProxy::setTextFilter);
     connect(m_imageProxy, &ImageGridProxy::filterChanged, this, &MainWindow::updateImageCount);
     connect(m_imageProxy, &QAbstractItemModel::modelReset, this, &MainWindow::updateImageCount);

@@ -177,6 +177,7 @@ private:
 
     QComboBox* m_classCombo = nullptr;
     QComboBox* m_splitCombo = nullptr;
+    QComboBox* m_issueCombo = nullptr;
     QComboBox* m_sortCombo = nullptr;
     QLineEdit* m_search = nullptr;
     QLabel* m_countLabel = nullptr;

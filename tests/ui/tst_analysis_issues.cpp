@@ -18,6 +18,7 @@
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/issuespage.h"
+#include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 
 using namespace Winnow;
@@ -167,9 +168,40 @@ private Q_SLOTS:
         page.setDataset(fewer);
         QVERIFY(!page.hasReport());
         QCOMPARE(page.grid()->proxy()->rowCount(), 0);
+        // A report that arrives after such a rescan is read by path: the grid names the same files.
+        page.setReport(report, ds.root);
+        QVERIFY(page.hasReport());
+        page.showIssue(DataIssue::Dark);
+        QCOMPARE(page.grid()->proxy()->rowCount(), 1);
+        QCOMPARE(fewer.samples.at(page.grid()->proxy()->sampleIndex(0)).relPath, QStringLiteral("train/dog/dark.png"));
+        for (const FileDataIssues& f : page.report().files)
+            QCOMPARE(fewer.samples.at(f.sample).relPath, f.file);
         page.setDataset(ds);
         page.setReport(report, ds.root);
         QVERIFY(page.hasReport());
+
+        // Any grid can show the flags as badges and filter on them (the Images page's Issue filter).
+        {
+            ImageGridModel model;
+            model.setDataset(ds);
+            ImageGridProxy filter;
+            filter.setSourceModel(&model);
+            model.setDataIssueProvider([&](int sample) -> quint32 {
+                const FileDataIssues* f = report.forSample(sample);
+                return f ? f->flags : 0;
+            });
+            QCOMPARE(filter.rowCount(), ds.size());
+            filter.setDataIssueFilter(1u << int(DataIssue::Dark));
+            QCOMPARE(filter.rowCount(), 1);
+            QCOMPARE(filter.index(0, 0).data(ImageGridModel::DataIssuesRole).toString(), QStringLiteral("dark"));
+            filter.setDataIssueFilter((1u << kDataIssueCount) - 1);
+            QCOMPARE(filter.rowCount(), report.flaggedFiles());
+            // A new report announced through refreshDataIssues() refilters.
+            model.setDataIssueProvider([](int) -> quint32 { return 0; });
+            QCOMPARE(filter.rowCount(), 0);
+            filter.setDataIssueFilter(0);
+            QCOMPARE(filter.rowCount(), ds.size());
+        }
 
         // Another dataset: the report goes.
         Dataset other = ds;

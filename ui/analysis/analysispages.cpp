@@ -151,8 +151,9 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
     if (TrainingController* controller = window.controller()) {
         IssuesPage* issues = pages->issuesPage();
         auto pending = std::make_shared<bool>(false);
-        auto check = [controller, issues, pending, w = QPointer<MainWindow>(&window)] {
-            if (!w || !issues)
+        auto check = [controller = QPointer<TrainingController>(controller), issues = QPointer<IssuesPage>(issues),
+                         pending, w = QPointer<MainWindow>(&window)] {
+            if (!w || !issues || !controller)
                 return;
             const Dataset* ds = w->dataset();
             if (!ds)
@@ -167,37 +168,39 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
             }
         };
         QObject::connect(issues, &IssuesPage::findRequested, issues, check);
-        auto retry = [pending, check] {
+        auto retry = [pending, check, issues] {
             if (*pending)
-                QTimer::singleShot(0, check); // after the panel's own follow-up jobs have had their turn
+                QTimer::singleShot(0, issues, check); // after the panel's own follow-up jobs have had their turn
         };
         QObject::connect(controller, &TrainingController::finished, issues, retry);
         QObject::connect(controller, &TrainingController::failed, issues, retry);
         QObject::connect(controller, &TrainingController::cancelled, issues, retry);
         // Every card in every grid shows its file's issues as small badges, from the latest report of the open
         // dataset (looked up by path, so a rescan that reorders files keeps them right until the next report).
-        auto badges = std::make_shared<QHash<QString, QString>>();
+        auto badges = std::make_shared<QHash<QString, quint32>>();
         QList<QPointer<ImageGridModel>> models { window.imageModel() };
         for (DecisionGrid* g : { pages->confusionPage()->grid(), pages->topLossesPage()->grid(),
                  pages->cleanerPage()->grid(), pages->labelPage()->grid(), issues->grid() })
             models << g->model();
         for (const QPointer<ImageGridModel>& m : models)
             if (m)
-                m->setDataIssueProvider([badges, model = m](int sample) -> QString {
+                m->setDataIssueProvider([badges, model = m](int sample) -> quint32 {
                     if (!model || sample < 0 || sample >= model->dataset().samples.size())
-                        return {};
+                        return 0;
                     return badges->value(model->dataset().samples.at(sample).relPath);
                 });
         QObject::connect(controller, &TrainingController::dataIssuesReady, issues,
-            [issues, badges, models, w = QPointer<MainWindow>(&window)](
+            [issues, badges, models, pending, w = QPointer<MainWindow>(&window)](
                 quint64, const DataIssueReport& report, const QString& root) {
                 issues->setReport(report, root);
+                if (w && w->dataset() && w->dataset()->root == root)
+                    *pending = false; // a train job's own report answers a check asked for meanwhile
                 if (!w || !w->dataset() || w->dataset()->root != root)
                     return;
                 badges->clear();
                 for (const FileDataIssues& f : report.files)
-                    if (f.flags && f.sample < w->dataset()->samples.size())
-                        badges->insert(w->dataset()->samples.at(f.sample).relPath, dataIssueBadges(f.flags));
+                    if (f.flags)
+                        badges->insert(f.file, f.flags); // by path: right for any later scan too
                 for (const QPointer<ImageGridModel>& m : models)
                     if (m)
                         m->refreshDataIssues();

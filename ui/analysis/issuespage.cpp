@@ -141,7 +141,9 @@ void IssuesPage::setReport(const DataIssueReport& report, const QString& dataset
 {
     if (datasetRoot != m_dataset.root)
         return;
-    m_report = report;
+    // The report may come from an earlier scan than the one shown (a rescan while the check ran): its files are
+    // found again by path, so that nothing shown or decided here names another file.
+    m_report = remapDataIssues(report, m_dataset);
     m_hasReport = true;
     QString text = tr("%1 of %2 files have an issue.").arg(report.flaggedFiles()).arg(report.files.size());
     if (report.usedFeatures)
@@ -291,11 +293,21 @@ int IssuesPage::applyBulkAction()
         return 0;
     }
     QStringList paths;
+    int linkedOnly = 0;
     for (const FileDataIssues& f : m_report.files) {
-        const bool take = type == DataIssue::Leakage ? f.has(DataIssue::Leakage) : (f.has(type) && !f.keep);
-        if (take && f.sample < m_dataset.samples.size())
-            paths << m_dataset.samples.at(f.sample).relPath;
+        bool take = type == DataIssue::Leakage ? f.has(DataIssue::Leakage) : (f.has(type) && !f.keep);
+        // Only a copy of the kept file itself: a member joined through a chain of near copies may be another photo.
+        if (take && type != DataIssue::Leakage && f.keptSimilarity < 0) {
+            take = false;
+            ++linkedOnly;
+        }
+        if (take && f.sample < m_dataset.samples.size() && m_dataset.samples.at(f.sample).relPath == f.file)
+            paths << f.file;
     }
+    if (linkedOnly > 0)
+        m_summary->setText(tr("%n file(s) only resemble a copy of the kept one, not the kept one itself: decide "
+                              "those by hand.",
+            nullptr, linkedOnly));
     QString error;
     if (!m_store->decide(paths, CleanAction::Delete, {}, &error)) {
         m_summary->setText(error);

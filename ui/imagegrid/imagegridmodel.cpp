@@ -10,6 +10,7 @@
 #include <QStyle>
 
 #include "core/engine/run.h"
+#include "core/metrics/dataissues.h"
 #include "core/thumbnail/thumbnailloader.h"
 
 namespace Winnow {
@@ -164,16 +165,23 @@ void ImageGridModel::setDecisionProvider(std::function<QString(const QString&)> 
     refreshDecisions();
 }
 
-void ImageGridModel::setDataIssueProvider(std::function<QString(int)> provider)
+void ImageGridModel::setDataIssueProvider(std::function<quint32(int)> provider)
 {
     m_dataIssueProvider = std::move(provider);
     refreshDataIssues();
 }
 
+quint32 ImageGridModel::dataIssueFlags(int row) const
+{
+    const int s = sampleIndex(row);
+    return m_dataIssueProvider && s >= 0 ? m_dataIssueProvider(s) : 0;
+}
+
 void ImageGridModel::refreshDataIssues()
 {
     if (!m_rows.empty())
-        Q_EMIT dataChanged(index(0), index(rowCount() - 1), { DataIssuesRole });
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1), { DataIssuesRole, DataIssueFlagsRole });
+    Q_EMIT dataIssuesChanged();
 }
 
 void ImageGridModel::refreshDecisions()
@@ -446,7 +454,9 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
     case DecisionRole:
         return decision(index.row());
     case DataIssuesRole:
-        return m_dataIssueProvider ? m_dataIssueProvider(sampleIndex(index.row())) : QString();
+        return dataIssueBadges(dataIssueFlags(index.row()));
+    case DataIssueFlagsRole:
+        return int(dataIssueFlags(index.row()));
     case HasScoreRole:
         return rec != nullptr;
     case ThumbnailStateRole:

@@ -61,6 +61,7 @@ public:
         IssueRole, ///< bool: flagged as a likely label error (ScoreRecord::issue); false without a score
         SuggestedLabelRole, ///< QString: the likely right class (ScoreRecord::suggested); invalid without one
         DataIssuesRole, ///< QString: the card's data-issue badges ("copy · dark"), "" without (setDataIssueProvider)
+        DataIssueFlagsRole, ///< int: the file's data-issue flags (bit DataIssue), 0 without
     };
     Q_ENUM(Roles)
 
@@ -92,8 +93,10 @@ public:
     void setDecision(const QString& relPath, const QString& text); ///< empty text clears
     /// Alternative to setDecisions(): queried lazily per row; call refreshDecisions() when its answers change.
     void setDecisionProvider(std::function<QString(const QString& relPath)> provider);
-    /// Where DataIssuesRole comes from: the badges of a sample index (core/metrics/dataissues.h dataIssueBadges).
-    void setDataIssueProvider(std::function<QString(int sampleIndex)> provider);
+    /// Where DataIssuesRole / DataIssueFlagsRole come from: a sample index's data-issue flags (bit DataIssue of
+    /// core/metrics/dataissues.h).
+    void setDataIssueProvider(std::function<quint32(int sampleIndex)> provider);
+    quint32 dataIssueFlags(int row) const; ///< 0 without a provider
     /// The provider's answers changed (a new report): every row's DataIssuesRole is announced.
     void refreshDataIssues();
     void refreshDecisions();
@@ -122,6 +125,7 @@ public:
 Q_SIGNALS:
     void scoresChanged();
     void decisionsChanged();
+    void dataIssuesChanged(); ///< refreshDataIssues(): filters on the flags need a new pass
 
 private:
     void onThumbnailLoaded(quint64 id, const QImage& image);
@@ -137,7 +141,7 @@ private:
     std::vector<int> m_scoreOfSample; ///< sample index -> record index or -1
     QHash<QString, QString> m_decisions;
     std::function<QString(const QString&)> m_decisionProvider;
-    std::function<QString(int)> m_dataIssueProvider;
+    std::function<quint32(int)> m_dataIssueProvider;
     QPointer<ThumbnailLoader> m_loader;
     int m_thumbPx = kDefaultThumbnailPx;
     mutable QCache<int, QPixmap> m_pixmaps; ///< sample index -> pixmap at m_thumbPx (byte cost)

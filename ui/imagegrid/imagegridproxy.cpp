@@ -25,6 +25,10 @@ void ImageGridProxy::setSourceModel(QAbstractItemModel* source)
     QSortFilterProxyModel::setSourceModel(source);
     if (m_grid)
         connect(m_grid, &ImageGridModel::scoresChanged, this, &ImageGridProxy::onScoresChanged);
+    connect(m_grid, &ImageGridModel::dataIssuesChanged, this, [this] {
+        if (m_issueMask)
+            refilter();
+    });
     setSortOrder(m_order);
 }
 
@@ -186,6 +190,19 @@ QString ImageGridProxy::textFilter() const
     return m_text;
 }
 
+void ImageGridProxy::setDataIssueFilter(quint32 mask)
+{
+    if (mask == m_issueMask)
+        return;
+    m_issueMask = mask;
+    refilter();
+}
+
+quint32 ImageGridProxy::dataIssueFilter() const
+{
+    return m_issueMask;
+}
+
 void ImageGridProxy::setSampleList(const QVector<int>& samples)
 {
     if (!m_listOn)
@@ -253,6 +270,8 @@ bool ImageGridProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourcePa
     if (m_readableOnly && !sample->readable())
         return false;
     if (m_listOn && !m_listRank.contains(m_grid->sampleIndex(sourceRow)))
+        return false;
+    if (m_issueMask && !(m_grid->dataIssueFlags(sourceRow) & m_issueMask))
         return false;
     switch (m_split) {
     case SplitFilter::All:

@@ -53,6 +53,9 @@ public:
     bool decidedOnly() const;
     void setFlaggedOnly(bool on); ///< rows whose score is flagged as a likely label error (ScoreRecord::issue)
     bool flaggedOnly() const;
+    /// Rows whose data-issue flags (ImageGridModel::dataIssueFlags) have any bit of `mask`; 0 = off.
+    void setDataIssueFilter(quint32 mask);
+    quint32 dataIssueFilter() const;
     void setTextFilter(const QString& text); ///< case-insensitive substring of the relative path
     QString textFilter() const;
 
@@ -92,6 +95,7 @@ private:
     bool m_decidedOnly = false;
     bool m_flaggedOnly = false;
     QString m_text;
+    quint32 m_issueMask = 0;
     bool m_listOn = false;
     QHash<int, int> m_listRank; ///< sample index -> position in the sample list
     SortOrder m_orderBeforeList = SortOrder::None;
