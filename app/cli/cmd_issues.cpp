@@ -12,17 +12,6 @@
 #include "core/engine/weightscatalogue.h"
 #include "core/metrics/dataissues.h"
 
-namespace {
-
-QString csvField(QString s)
-{
-    if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
-        return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
-    return s;
-}
-
-} // namespace
-
 int Winnow::Cli::issues(const QStringList& args)
 {
     QCommandLineParser p;

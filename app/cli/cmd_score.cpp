@@ -7,17 +7,6 @@
 #include "core/engine/engine.h"
 #include "core/metrics/labelissues.h"
 
-namespace {
-
-QString csvField(QString s)
-{
-    if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
-        return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
-    return s;
-}
-
-} // namespace
-
 int Winnow::Cli::score(const QStringList& args)
 {
     QCommandLineParser p;

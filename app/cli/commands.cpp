@@ -19,4 +19,11 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const QString& nam
     return std::nullopt;
 }
 
+QString csvField(QString s)
+{
+    if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))
+        return QLatin1Char('"') + s.replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+    return s;
+}
+
 } // namespace Winnow::Cli

@@ -15,6 +15,9 @@ namespace Winnow::Cli {
 /// (returns 0); std::nullopt means carry on.
 std::optional<int> parseArguments(QCommandLineParser& parser, const QString& name, const QStringList& args);
 
+/// A CSV field: quoted (with doubled quotes) when it holds a comma, a quote or a newline.
+QString csvField(QString s);
+
 int scan(const QStringList& args);
 int demo(const QStringList& args);
 int train(const QStringList& args);
