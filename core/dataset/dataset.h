@@ -11,6 +11,8 @@
 #include <QStringList>
 #include <QtGlobal>
 
+#include "core/dataset/filecheck.h"
+
 class QThreadPool;
 
 namespace Winnow {
@@ -20,21 +22,6 @@ namespace Winnow {
 enum class Split : quint8 { Train, Valid, Unlabeled };
 
 QString splitName(Split s); ///< "train", "valid", "unlabeled"
-
-/// Why a file cannot be used. Readable files carry `None`.
-enum class Unreadable : quint8 {
-    None,
-    Empty, ///< 0 bytes
-    NotAnImage, ///< content is not an image (an HTML page saved as x.jpg, a PDF, text, unknown bytes)
-    Truncated, ///< a known format whose data ends early or is corrupt (JPEG without EOI, PNG without IEND, decode
-               ///< fails)
-    Unsupported, ///< an image format we recognise but cannot decode (HEIC/AVIF, PSD, JPEG XL, SVG, odd TIFF)
-    IoError ///< could not be opened or read (permissions, broken link, I/O error)
-};
-
-QString unreadableReason(Unreadable r); ///< human-readable: "empty file", "not an image", ...
-/// Stable machine name for JSON: "empty", "not-an-image", "truncated", "unsupported", "io-error" ("" for None).
-QString unreadableKey(Unreadable r);
 
 /// One image file of a dataset. Paths are relative to the dataset root with '/' separators.
 struct Sample
@@ -198,22 +185,5 @@ bool hasImageExtension(const QString& fileName);
 /// Image files for a list of command-line or dropped inputs: files are kept as given; folders expand recursively
 /// (sorted; hidden entries skipped) to the files with an image extension.
 QStringList expandImageInputs(const QStringList& inputs);
-
-/// The result of checking one file.
-struct FileCheck
-{
-    Unreadable status = Unreadable::None;
-    QString detail;
-    qint64 bytes = 0;
-    QByteArray contentHash; ///< MD5 of the bytes, for a readable file checked with `verify` (else empty)
-    bool readable() const
-    {
-        return status == Unreadable::None;
-    }
-};
-
-/// Checks one image file the way scanDataset does (size, magic bytes, end marker; with `verify` a full decode).
-/// Thread-safe; never throws. GIF (which OpenCV 4.6 cannot decode) is verified with QImageReader.
-FileCheck checkImageFile(const QString& absolutePath, bool verify = true);
 
 } // namespace Winnow

@@ -278,21 +278,15 @@ bool Predictor::Private::loadTensors(const QByteArray& bytes, const QString& nam
                                           .arg(headerLen)
                                           .arg(bytes.size()))
                             : notModel(QStringLiteral("not a safetensors file"));
-    QJsonParseError jsonError;
-    const auto header = QJsonDocument::fromJson(bytes.mid(8, qsizetype(headerLen)), &jsonError);
-    if (!header.isObject())
-        return claimsWinnow ? corrupt(QStringLiteral("damaged header (%1)").arg(jsonError.errorString()))
-                            : notModel(QStringLiteral("not a safetensors file"));
-    nn::Metadata metadata;
-    const QJsonValue mdValue = header.object().value(QStringLiteral("__metadata__"));
-    if (!mdValue.isUndefined() && !mdValue.isObject())
-        return notModel(QStringLiteral("its metadata is not an object"));
-    const QJsonObject md = mdValue.toObject();
-    for (auto it = md.begin(); it != md.end(); ++it) {
-        if (!it.value().isString())
-            return corrupt(QStringLiteral("metadata \"%1\" is not a string").arg(it.key()));
-        metadata[it.key().toStdString()] = it.value().toString().toStdString();
+    // The container first, with the same parser that reads the tensors (fuzzed: tests/fuzz/fuzz_modelfile.cpp).
+    nn::SafetensorsLayout layout;
+    try {
+        layout = nn::parseSafetensorsHeader(bytes.constData(), size_t(bytes.size()), "safetensors");
+    } catch (const std::exception& e) {
+        const QString why = stripWhat(e.what(), "safetensors");
+        return claimsWinnow ? corrupt(why) : notModel(QStringLiteral("not a safetensors file: ") + why);
     }
+    const nn::Metadata& metadata = layout.metadata;
     QString mdError;
     const auto parsed = parseModelMetadata(metadata, &mdError);
     if (!parsed)

@@ -238,6 +238,15 @@ QSize jpegHeaderSize(const QByteArray& encoded)
 
 namespace {
 
+QString tooLarge(const QString& what, QSize size)
+{
+    return QStringLiteral("%1 of %2 x %3 pixels is too large to decode (limit %4 megapixels)")
+        .arg(what)
+        .arg(size.width())
+        .arg(size.height())
+        .arg(kMaxDecodePixels / 1'000'000);
+}
+
 cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options, DecodedImage& info)
 {
     info = DecodedImage {};
@@ -259,7 +268,15 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
             fail(info, Unreadable::Truncated, QStringLiteral("truncated JPEG (no end-of-image marker)"));
             return {};
         }
-        const int r = jpegReductionFor(jpeg.width, jpeg.height, options.minShortSide);
+        int r = jpegReductionFor(jpeg.width, jpeg.height, options.minShortSide);
+        // Never more than kMaxDecodePixels in memory: a huge JPEG is decoded at a smaller scale instead.
+        auto pixelsAt = [&](int f) { return qint64((jpeg.width + f - 1) / f) * ((jpeg.height + f - 1) / f); };
+        while (r < 8 && pixelsAt(r) > kMaxDecodePixels)
+            r *= 2;
+        if (pixelsAt(r) > kMaxDecodePixels) {
+            fail(info, Unreadable::Unsupported, tooLarge(QStringLiteral("JPEG"), QSize(jpeg.width, jpeg.height)));
+            return {};
+        }
         const int flags = r == 8 ? cv::IMREAD_REDUCED_COLOR_8
             : r == 4             ? cv::IMREAD_REDUCED_COLOR_4
             : r == 2             ? cv::IMREAD_REDUCED_COLOR_2
@@ -278,6 +295,11 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
         info.sourceWidth = swapped ? jpeg.height : jpeg.width;
         info.sourceHeight = swapped ? jpeg.width : jpeg.height;
     } else {
+        const QSize declared = imageHeaderSize(encoded);
+        if (declared.isValid() && qint64(declared.width()) * declared.height() > kMaxDecodePixels) {
+            fail(info, Unreadable::Unsupported, tooLarge(QStringLiteral("image"), declared));
+            return {};
+        }
         if (format != Format::Gif)
             m = imdecodeSafe(encoded, cv::IMREAD_UNCHANGED); // keeps alpha and 16 bits; no EXIF for non-JPEG
         if (!m.empty()) {
@@ -304,6 +326,10 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
         }
         info.sourceWidth = m.cols;
         info.sourceHeight = m.rows;
+    }
+    if (!m.empty() && qint64(m.cols) * m.rows > kMaxDecodePixels) { // a format whose header we do not read (TIFF)
+        fail(info, Unreadable::Unsupported, tooLarge(QStringLiteral("image"), QSize(m.cols, m.rows)));
+        return {};
     }
     if (m.empty() || m.type() != CV_8UC3) {
         fail(info, Unreadable::Unsupported, QStringLiteral("unsupported image layout"));

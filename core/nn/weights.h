@@ -10,27 +10,12 @@
 
 #include <torch/torch.h>
 
-namespace Winnow::nn {
+#include "core/nn/safetensors.h"
 
-/// Any problem with a weights file or with fitting tensors to a module. what() names the file/tensor and the fault.
-class WeightsError : public std::runtime_error
-{
-public:
-    using std::runtime_error::runtime_error;
-};
+namespace Winnow::nn {
 
 /// Name -> tensor, ordered by name (deterministic files and messages).
 using TensorMap = std::map<std::string, torch::Tensor>;
-/// Safetensors "__metadata__": string -> string.
-using Metadata = std::map<std::string, std::string>;
-
-/// Sanity limits applied while reading (a corrupt or hostile file must fail cleanly, not allocate wildly).
-struct SafetensorsLimits
-{
-    uint64_t maxHeaderBytes = 64ull << 20; ///< the JSON header
-    uint64_t maxDataBytes = 8ull << 30; ///< the tensor byte buffer
-    uint64_t maxTensors = 100000;
-};
 
 struct SafetensorsFile
 {
@@ -39,10 +24,8 @@ struct SafetensorsFile
 };
 
 /**
- * Parses a safetensors image in memory: 8-byte little-endian header length, JSON header
- * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}, data.
- * Validates everything: header length sane and within the file, JSON well-formed, dtype one of F32/F16/BF16/I64
- * (others rejected by name), shape x dtype size == byte length, offsets in bounds, no overlaps, no duplicates.
+ * Parses a safetensors image in memory into tensors: parseSafetensorsHeader() (core/nn/safetensors.h) validates
+ * everything first, then each tensor is copied out of the data section.
  * @throws WeightsError with a precise message (prefixed by `what`, e.g. the file name).
  */
 SafetensorsFile parseSafetensors(

@@ -110,6 +110,8 @@ private Q_SLOTS:
     void splitIsPinned();
     void seedChangesSplit();
     void accessors();
+    void properImageNames_data();
+    void properImageNames();
     void progressAndCancel();
     void bearsSmall();
 };
@@ -844,6 +846,50 @@ void TestDataset::bearsSmall()
     const ScanResult quick = scanDataset(root, cheap);
     QVERIFY(quick.ok());
     QCOMPARE(splitMap(*quick.dataset), splitMap(ds));
+}
+
+void TestDataset::properImageNames_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("proper");
+    QTest::newRow("url query") << "00000090.jpg?1518390504"
+                               << "JPEG"
+                               << "00000090.jpg";
+    QTest::newRow("url query png") << "00000119.png?v=1594136153"
+                                   << "PNG"
+                                   << "00000119.png";
+    QTest::newRow("php page holding a png") << "show.php?itemNumber=5&w=1500"
+                                            << "PNG"
+                                            << "show.png";
+    QTest::newRow("no extension") << "photo"
+                                  << "JPEG"
+                                  << "photo.jpg";
+    QTest::newRow("wrong image extension") << "x.png"
+                                           << "JPEG"
+                                           << "x.jpg";
+    QTest::newRow("fits already") << "x.JPEG"
+                                  << "JPEG"
+                                  << "x.JPEG";
+    QTest::newRow("dots in the name") << "v1.2 final"
+                                      << "WebP"
+                                      << "v1.2 final.webp";
+    QTest::newRow("fragment") << "a.gif#frame"
+                              << "GIF"
+                              << "a.gif";
+    QTest::newRow("not an image format") << "page.html"
+                                         << ""
+                                         << "page.html";
+}
+
+void TestDataset::properImageNames()
+{
+    QFETCH(QString, name);
+    QFETCH(QString, format);
+    QFETCH(QString, proper);
+    QCOMPARE(properImageName(name, format), proper);
+    if (!format.isEmpty())
+        QVERIFY(hasImageExtension(properImageName(name, format)));
 }
 
 QTEST_APPLESS_MAIN(TestDataset)

@@ -300,7 +300,7 @@ private Q_SLOTS:
         const qsizetype at = damaged.indexOf("\"dtype\"");
         QVERIFY(at > 0);
         damaged[at + 7] = '#';
-        QTest::newRow("damaged header") << damaged << QStringLiteral("corrupt Winnow model file: damaged header");
+        QTest::newRow("damaged header") << damaged << QStringLiteral("corrupt Winnow model file: corrupt header");
         QTest::newRow("missing tensor") << editHeader(good, [](QJsonObject& h) {
             h.remove(QStringLiteral("head.8.weight"));
         }) << QStringLiteral("head.8.weight");

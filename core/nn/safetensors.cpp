@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/nn/safetensors.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <tuple>
+
+namespace Winnow::nn {
+
+namespace {
+
+// --- A small JSON reader for the safetensors header (objects, arrays, strings, integers, literals). ---
+
+struct JsonMember;
+
+struct JsonValue
+{
+    enum class Kind { Null, Bool, Number, String, Array, Object } kind = Kind::Null;
+    bool boolean = false;
+    std::string text; // String: the value; Number: the literal
+    std::vector<JsonValue> items;
+    std::vector<JsonMember> members; // Object, in file order
+};
+
+struct JsonMember
+{
+    std::string key;
+    JsonValue value;
+};
+
+class JsonParser
+{
+public:
+    JsonParser(std::string_view text, std::string what)
+        : m_text(text)
+        , m_what(std::move(what))
+    { }
+
+    JsonValue parseDocument()
+    {
+        JsonValue v = parseValue(0);
+        skipSpace();
+        if (m_pos != m_text.size())
+            fail("unexpected trailing characters");
+        return v;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& why) const
+    {
+        throw WeightsError(m_what + ": corrupt header: " + why + " at byte " + std::to_string(m_pos) + " of the JSON");
+    }
+    void skipSpace()
+    {
+        while (m_pos < m_text.size()
+            && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r'))
+            ++m_pos;
+    }
+    char peek()
+    {
+        skipSpace();
+        if (m_pos >= m_text.size())
+            fail("unexpected end");
+        return m_text[m_pos];
+    }
+    void expect(char c)
+    {
+        if (peek() != c)
+            fail(std::string("expected '") + c + "'");
+        ++m_pos;
+    }
+    JsonValue parseValue(int depth)
+    {
+        if (depth > 32)
+            fail("nesting too deep");
+        JsonValue v;
+        const char c = peek();
+        if (c == '{') {
+            v.kind = JsonValue::Kind::Object;
+            ++m_pos;
+            if (peek() == '}') {
+                ++m_pos;
+                return v;
+            }
+            for (;;) {
+                if (peek() != '"')
+                    fail("expected a string key");
+                std::string key = parseString();
+                expect(':');
+                v.members.push_back(JsonMember { std::move(key), parseValue(depth + 1) });
+                if (peek() == ',') {
+                    ++m_pos;
+                    continue;
+                }
+                expect('}');
+                return v;
+            }
+        }
+        if (c == '[') {
+            v.kind = JsonValue::Kind::Array;
+            ++m_pos;
+            if (peek() == ']') {
+                ++m_pos;
+                return v;
+            }
+            for (;;) {
+                v.items.push_back(parseValue(depth + 1));
+                if (peek() == ',') {
+                    ++m_pos;
+                    continue;
+                }
+                expect(']');
+                return v;
+            }
+        }
+        if (c == '"') {
+            v.kind = JsonValue::Kind::String;
+            v.text = parseString();
+            return v;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            v.kind = JsonValue::Kind::Number;
+            const size_t start = m_pos;
+            while (m_pos < m_text.size() && std::strchr("+-0123456789.eE", m_text[m_pos]) != nullptr
+                && m_text[m_pos] != '\0')
+                ++m_pos;
+            v.text = std::string(m_text.substr(start, m_pos - start));
+            return v;
+        }
+        for (auto [word, kind, value] :
+            { std::tuple { "true", JsonValue::Kind::Bool, true }, std::tuple { "false", JsonValue::Kind::Bool, false },
+                std::tuple { "null", JsonValue::Kind::Null, false } }) {
+            const size_t len = std::strlen(word);
+            if (m_text.substr(m_pos, len) == word) {
+                m_pos += len;
+                v.kind = kind;
+                v.boolean = value;
+                return v;
+            }
+        }
+        fail("unexpected character");
+    }
+    static void appendUtf8(std::string& out, uint32_t cp)
+    {
+        if (cp < 0x80) {
+            out.push_back(static_cast<char>(cp));
+        } else if (cp < 0x800) {
+            out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else if (cp < 0x10000) {
+            out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        } else {
+            out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+        }
+    }
+    uint32_t parseHex4()
+    {
+        if (m_pos + 4 > m_text.size())
+            fail("truncated \\u escape");
+        uint32_t cp = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char h = m_text[m_pos++];
+            cp <<= 4;
+            if (h >= '0' && h <= '9')
+                cp |= static_cast<uint32_t>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+                cp |= static_cast<uint32_t>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+                cp |= static_cast<uint32_t>(h - 'A' + 10);
+            else
+                fail("bad \\u escape");
+        }
+        return cp;
+    }
+    std::string parseString()
+    {
+        ++m_pos; // opening quote
+        std::string out;
+        for (;;) {
+            if (m_pos >= m_text.size())
+                fail("unterminated string");
+            const char c = m_text[m_pos++];
+            if (c == '"')
+                return out;
+            if (static_cast<unsigned char>(c) < 0x20)
+                fail("control character in string");
+            if (c != '\\') {
+                out.push_back(c);
+                continue;
+            }
+            if (m_pos >= m_text.size())
+                fail("unterminated escape");
+            const char e = m_text[m_pos++];
+            switch (e) {
+            case '"':
+            case '\\':
+            case '/':
+                out.push_back(e);
+                break;
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            case 'u': {
+                uint32_t cp = parseHex4();
+                if (cp >= 0xD800 && cp < 0xDC00 && m_text.substr(m_pos, 2) == "\\u") {
+                    m_pos += 2;
+                    const uint32_t low = parseHex4();
+                    if (low < 0xDC00 || low > 0xDFFF)
+                        fail("bad surrogate pair");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                appendUtf8(out, cp);
+                break;
+            }
+            default:
+                fail("bad escape");
+            }
+        }
+    }
+
+    std::string_view m_text;
+    size_t m_pos = 0;
+    std::string m_what;
+};
+
+std::optional<uint64_t> parseUInt(const JsonValue& v)
+{
+    if (v.kind != JsonValue::Kind::Number || v.text.empty() || v.text.size() > 20)
+        return std::nullopt;
+    uint64_t r = 0;
+    for (char c : v.text) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        const uint64_t d = static_cast<uint64_t>(c - '0');
+        if (r > (std::numeric_limits<uint64_t>::max() - d) / 10)
+            return std::nullopt;
+        r = r * 10 + d;
+    }
+    return r;
+}
+
+uint64_t readLe64(const unsigned char* p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+std::string shapeString(const std::vector<int64_t>& shape)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) {
+        if (i)
+            s += ", ";
+        s += std::to_string(shape[i]);
+    }
+    return s + "]";
+}
+
+} // namespace
+
+uint64_t safetensorsDtypeSize(const std::string& dtype)
+{
+    if (dtype == "F32")
+        return 4;
+    if (dtype == "F16" || dtype == "BF16")
+        return 2;
+    if (dtype == "I64")
+        return 8;
+    return 0;
+}
+
+std::string jsonEscape(const std::string& s)
+{
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+                out += buf;
+            } else {
+                out.push_back(c);
+            }
+        }
+    }
+    return out;
+}
+
+SafetensorsLayout parseSafetensorsHeader(
+    const void* data, size_t size, const std::string& what, const SafetensorsLimits& limits)
+{
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    if (size < 8)
+        throw WeightsError(
+            what + ": file too short (" + std::to_string(size) + " bytes) to hold a safetensors header length");
+    const uint64_t headerLen = readLe64(bytes);
+    if (headerLen < 2 || headerLen > limits.maxHeaderBytes)
+        throw WeightsError(what + ": header length " + std::to_string(headerLen) + " is not plausible (limit "
+            + std::to_string(limits.maxHeaderBytes) + " bytes); not a safetensors file?");
+    if (headerLen > size - 8)
+        throw WeightsError(what + ": header length " + std::to_string(headerLen) + " exceeds the file size ("
+            + std::to_string(size) + " bytes): truncated file?");
+    const uint64_t dataSize = size - 8 - headerLen;
+    if (dataSize > limits.maxDataBytes)
+        throw WeightsError(what + ": tensor data of " + std::to_string(dataSize) + " bytes exceeds the limit of "
+            + std::to_string(limits.maxDataBytes));
+
+    const std::string_view headerText(reinterpret_cast<const char*>(bytes + 8), headerLen);
+    const JsonValue root = JsonParser(headerText, what).parseDocument();
+    if (root.kind != JsonValue::Kind::Object)
+        throw WeightsError(what + ": corrupt header: the JSON header is not an object");
+    if (root.members.size() > limits.maxTensors + 1)
+        throw WeightsError(what + ": too many tensors (" + std::to_string(root.members.size()) + ")");
+
+    SafetensorsLayout result;
+    result.dataOffset = 8 + headerLen;
+    result.dataSize = dataSize;
+    struct Span
+    {
+        uint64_t begin, end;
+        const std::string* name;
+    };
+    std::vector<Span> spans;
+    std::set<std::string> seen;
+    for (const auto& [name, entry] : root.members) {
+        if (!seen.insert(name).second)
+            throw WeightsError(what + ": corrupt header: duplicate entry '" + name + "'");
+        if (name == "__metadata__") {
+            if (entry.kind != JsonValue::Kind::Object)
+                throw WeightsError(what + ": corrupt header: __metadata__ is not an object");
+            for (const auto& [k, v] : entry.members) {
+                if (v.kind != JsonValue::Kind::String)
+                    throw WeightsError(what + ": corrupt header: __metadata__ value '" + k + "' is not a string");
+                result.metadata[k] = v.text;
+            }
+            continue;
+        }
+        const std::string where = what + ": tensor '" + name + "': ";
+        if (name.empty())
+            throw WeightsError(what + ": corrupt header: empty tensor name");
+        if (entry.kind != JsonValue::Kind::Object)
+            throw WeightsError(where + "entry is not an object");
+        const JsonValue* dtype = nullptr;
+        const JsonValue* shape = nullptr;
+        const JsonValue* offsets = nullptr;
+        for (const auto& [k, v] : entry.members) {
+            if (k == "dtype")
+                dtype = &v;
+            else if (k == "shape")
+                shape = &v;
+            else if (k == "data_offsets")
+                offsets = &v;
+        }
+        if (!dtype || dtype->kind != JsonValue::Kind::String)
+            throw WeightsError(where + "missing or non-string \"dtype\"");
+        if (!shape || shape->kind != JsonValue::Kind::Array)
+            throw WeightsError(where + "missing or non-array \"shape\"");
+        if (!offsets || offsets->kind != JsonValue::Kind::Array || offsets->items.size() != 2)
+            throw WeightsError(where + "\"data_offsets\" must be an array [begin, end]");
+        const uint64_t elementSize = safetensorsDtypeSize(dtype->text);
+        if (elementSize == 0)
+            throw WeightsError(where + "unsupported dtype '" + dtype->text + "' (supported: F32, F16, BF16, I64)");
+        std::vector<int64_t> dims;
+        uint64_t numel = 1;
+        bool overflow = false;
+        for (const auto& d : shape->items) {
+            const auto n = parseUInt(d);
+            if (!n || *n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                throw WeightsError(where + "shape entries must be non-negative integers");
+            if (*n != 0 && numel > std::numeric_limits<uint64_t>::max() / *n)
+                overflow = true;
+            else
+                numel *= *n;
+            dims.push_back(static_cast<int64_t>(*n));
+        }
+        if (dims.size() > 16)
+            throw WeightsError(where + "too many dimensions (" + std::to_string(dims.size()) + ")");
+        const auto begin = parseUInt(offsets->items[0]);
+        const auto end = parseUInt(offsets->items[1]);
+        if (!begin || !end)
+            throw WeightsError(where + "data_offsets must be non-negative integers");
+        if (*begin > *end)
+            throw WeightsError(
+                where + "data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) + "] are reversed");
+        if (*end > dataSize)
+            throw WeightsError(where + "data_offsets end " + std::to_string(*end) + " lies beyond the data section ("
+                + std::to_string(dataSize) + " bytes): truncated file?");
+        if (overflow || numel > std::numeric_limits<uint64_t>::max() / elementSize
+            || numel * elementSize != *end - *begin)
+            throw WeightsError(where + "shape " + shapeString(dims) + " x " + dtype->text + " needs "
+                + (overflow ? std::string("an impossible number of") : std::to_string(numel * elementSize))
+                + " bytes but data_offsets span " + std::to_string(*end - *begin));
+        spans.push_back({ *begin, *end, &name });
+        result.tensors.push_back(SafetensorsEntry { name, dtype->text, std::move(dims), *begin, *end });
+    }
+    std::sort(spans.begin(), spans.end(),
+        [](const Span& a, const Span& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+    for (size_t i = 1; i < spans.size(); ++i) {
+        if (spans[i].begin < spans[i - 1].end)
+            throw WeightsError(what + ": tensors '" + *spans[i - 1].name + "' and '" + *spans[i].name
+                + "' have overlapping data_offsets");
+    }
+    return result;
+}
+
+} // namespace Winnow::nn
