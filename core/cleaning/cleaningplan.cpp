@@ -60,7 +60,8 @@ bool readInt64(const QJsonValue& v, qint64* out)
     if (!v.isDouble())
         return false;
     const double d = v.toDouble();
-    if (d < 0 || d != double(qint64(d)))
+    // 2^63 and beyond (and NaN) do not fit: converting them would be undefined behaviour.
+    if (!(d >= 0 && d < 9223372036854775808.0) || d != double(qint64(d)))
         return false;
     *out = qint64(d);
     return true;

@@ -20,6 +20,7 @@
 #include <QStorageInfo>
 
 #include "core/cleaning/fsutil.h"
+#include "core/cleaning/journal_p.h"
 #include "core/cleaning/testhooks_p.h"
 
 namespace Winnow {
@@ -101,248 +102,7 @@ namespace Cleaning {
 
 namespace {
 
-constexpr int kJournalVersion = 1;
-const auto kJournalFormat = QStringLiteral("winnow-journal");
-
-enum class Phase { None, Apply, Undo, Redo };
-enum class Where { From, To, Neither };
-
-QByteArray phaseName(Phase p)
-{
-    switch (p) {
-    case Phase::Apply:
-        return "apply";
-    case Phase::Undo:
-        return "undo";
-    case Phase::Redo:
-        return "redo";
-    case Phase::None:
-        break;
-    }
-    return "none";
-}
-
-bool isForward(Phase p)
-{
-    return p != Phase::Undo;
-}
-
-QString moveKindName(MoveKind k)
-{
-    switch (k) {
-    case MoveKind::Delete:
-        return QStringLiteral("delete");
-    case MoveKind::Relabel:
-        return QStringLiteral("relabel");
-    case MoveKind::Restore:
-        return QStringLiteral("restore");
-    }
-    return {};
-}
-
-QString parentOf(const QString& rel)
-{
-    const int slash = int(rel.lastIndexOf(QLatin1Char('/')));
-    return slash < 0 ? QString() : rel.left(slash);
-}
-
-struct Step
-{
-    MoveKind kind = MoveKind::Delete;
-    QString from;
-    QString to;
-    QString toClass;
-    qint64 size = -1;
-    qint64 mtimeMs = -1;
-    QString sha256;
-    QString split; ///< the file's split before the step ("train", "valid", "unlabeled"); empty: not recorded
-};
-
-struct Journal
-{
-    QString id;
-    int seq = 0;
-    TransactionKind kind = TransactionKind::Apply;
-    QDateTime created;
-    QString dataset;
-    QStringList createdDirs; ///< parents first
-    QStringList orphans; ///< undone transactions this one makes un-redoable
-    std::optional<SplitSettings> split; ///< the settings of the saved split that Step::split was read from
-    QList<Step> steps;
-
-    QByteArray toJson() const
-    {
-        QJsonArray steps;
-        for (const Step& s : this->steps) {
-            QJsonObject o;
-            o.insert(QStringLiteral("op"), moveKindName(s.kind));
-            o.insert(QStringLiteral("from"), s.from);
-            o.insert(QStringLiteral("to"), s.to);
-            if (!s.toClass.isEmpty())
-                o.insert(QStringLiteral("class"), s.toClass);
-            o.insert(QStringLiteral("size"), double(s.size));
-            o.insert(QStringLiteral("mtime"), double(s.mtimeMs));
-            if (!s.sha256.isEmpty())
-                o.insert(QStringLiteral("sha256"), s.sha256);
-            if (!s.split.isEmpty())
-                o.insert(QStringLiteral("split"), s.split);
-            steps.append(o);
-        }
-        QJsonObject root;
-        root.insert(QStringLiteral("format"), kJournalFormat);
-        root.insert(QStringLiteral("version"), kJournalVersion);
-        root.insert(QStringLiteral("id"), id);
-        root.insert(QStringLiteral("seq"), seq);
-        root.insert(QStringLiteral("kind"),
-            kind == TransactionKind::Restore ? QStringLiteral("restore") : QStringLiteral("apply"));
-        root.insert(QStringLiteral("created"), created.toString(Qt::ISODateWithMs));
-        root.insert(QStringLiteral("dataset"), dataset);
-        root.insert(QStringLiteral("createdDirs"), QJsonArray::fromStringList(createdDirs));
-        root.insert(QStringLiteral("orphans"), QJsonArray::fromStringList(orphans));
-        if (split) // the seed as a string: a JSON number would lose bits above 2^53
-            root.insert(QStringLiteral("split"),
-                QJsonObject { { QStringLiteral("seed"), QString::number(split->seed) },
-                    { QStringLiteral("validPct"), split->validPct } });
-        root.insert(QStringLiteral("steps"), steps);
-        return QJsonDocument(root).toJson(QJsonDocument::Indented);
-    }
-
-    static bool fromJson(const QByteArray& data, Journal* j, QString* error)
-    {
-        QJsonParseError perr;
-        const QJsonDocument doc = QJsonDocument::fromJson(data, &perr);
-        if (perr.error != QJsonParseError::NoError || !doc.isObject()) {
-            *error = QStringLiteral("not valid JSON (%1)").arg(perr.errorString());
-            return false;
-        }
-        const QJsonObject o = doc.object();
-        if (o.value(QStringLiteral("format")).toString() != kJournalFormat) {
-            *error = QStringLiteral("not a Winnow journal");
-            return false;
-        }
-        if (o.value(QStringLiteral("version")).toInt() != kJournalVersion) {
-            *error = QStringLiteral("unsupported journal version %1").arg(o.value(QStringLiteral("version")).toInt());
-            return false;
-        }
-        j->id = o.value(QStringLiteral("id")).toString();
-        j->seq = o.value(QStringLiteral("seq")).toInt();
-        j->kind = o.value(QStringLiteral("kind")).toString() == QLatin1String("restore") ? TransactionKind::Restore
-                                                                                         : TransactionKind::Apply;
-        j->created = QDateTime::fromString(o.value(QStringLiteral("created")).toString(), Qt::ISODateWithMs);
-        j->dataset = o.value(QStringLiteral("dataset")).toString();
-        for (const QJsonValue& v : o.value(QStringLiteral("createdDirs")).toArray())
-            j->createdDirs << v.toString();
-        for (const QJsonValue& v : o.value(QStringLiteral("orphans")).toArray())
-            j->orphans << v.toString();
-        if (const QJsonObject so = o.value(QStringLiteral("split")).toObject(); !so.isEmpty()) {
-            bool ok = false;
-            const quint64 seed = so.value(QStringLiteral("seed")).toString().toULongLong(&ok);
-            const double pct = so.value(QStringLiteral("validPct")).toDouble(-1);
-            if (ok && pct >= 0.0 && pct <= 1.0)
-                j->split = SplitSettings { seed, pct };
-        }
-        const QJsonArray steps = o.value(QStringLiteral("steps")).toArray();
-        for (const QJsonValue& v : steps) {
-            const QJsonObject so = v.toObject();
-            Step s;
-            const QString op = so.value(QStringLiteral("op")).toString();
-            s.kind = op == QLatin1String("relabel") ? MoveKind::Relabel
-                : op == QLatin1String("restore")    ? MoveKind::Restore
-                                                    : MoveKind::Delete;
-            s.from = so.value(QStringLiteral("from")).toString();
-            s.to = so.value(QStringLiteral("to")).toString();
-            s.toClass = so.value(QStringLiteral("class")).toString();
-            s.size = qint64(so.value(QStringLiteral("size")).toDouble(-1));
-            s.mtimeMs = qint64(so.value(QStringLiteral("mtime")).toDouble(-1));
-            s.sha256 = so.value(QStringLiteral("sha256")).toString();
-            s.split = so.value(QStringLiteral("split")).toString();
-            // A journal must never make us touch anything outside the root.
-            for (const QString& p : { s.from, s.to }) {
-                if (p.isEmpty() || p.startsWith(QLatin1Char('/'))
-                    || p.split(QLatin1Char('/')).contains(QStringLiteral(".."))
-                    || p.split(QLatin1Char('/')).contains(QString())) {
-                    *error = QStringLiteral("bad step path '%1'").arg(p);
-                    return false;
-                }
-            }
-            j->steps << s;
-        }
-        if (j->id.isEmpty() || j->steps.isEmpty()) {
-            *error = QStringLiteral("journal without id or steps");
-            return false;
-        }
-        return true;
-    }
-};
-
-/// What the event log says.
-struct LogState
-{
-    bool hasLog = false;
-    TransactionState state = TransactionState::Incomplete;
-    Phase pending = Phase::Apply; // a journal without a log is an apply that never started
-    bool rollingBack = false;
-    bool purged = false;
-    QList<qint8> pos; // per step: -1 unknown, 0 at from, 1 at to (a hint; the filesystem is the truth)
-
-    static LogState parse(const QByteArray& data, int steps)
-    {
-        LogState s;
-        s.pos = QList<qint8>(steps, -1);
-        s.hasLog = true;
-        s.pending = Phase::None;
-        s.state = TransactionState::Incomplete;
-        bool any = false;
-        const QList<QByteArray> lines = data.split('\n');
-        // The last element is what follows the final '\n': empty, or a torn line from a crash mid-write.
-        for (qsizetype li = 0; li + 1 < lines.size(); ++li) {
-            const QByteArray line = lines.at(li).trimmed();
-            const int space = int(line.indexOf(' '));
-            const QByteArray word = space < 0 ? line : line.left(space);
-            const QByteArray arg = space < 0 ? QByteArray() : line.mid(space + 1);
-            auto phaseOf = [](const QByteArray& a) {
-                if (a == "apply")
-                    return Phase::Apply;
-                if (a == "undo")
-                    return Phase::Undo;
-                if (a == "redo")
-                    return Phase::Redo;
-                return Phase::None;
-            };
-            if (word == "begin") {
-                any = true;
-                if (arg == "rollback") {
-                    s.rollingBack = true;
-                } else if (phaseOf(arg) != Phase::None) {
-                    s.pending = phaseOf(arg);
-                    s.rollingBack = false;
-                }
-            } else if (word == "commit") {
-                if (arg == "rollback") {
-                    s.state = s.pending == Phase::Apply ? TransactionState::RolledBack
-                        : s.pending == Phase::Undo      ? TransactionState::Applied
-                                                        : TransactionState::Undone;
-                } else if (phaseOf(arg) != Phase::None) {
-                    s.state = phaseOf(arg) == Phase::Undo ? TransactionState::Undone : TransactionState::Applied;
-                }
-                s.pending = Phase::None;
-                s.rollingBack = false;
-            } else if (word == "fwd" || word == "back") {
-                bool ok = false;
-                const int i = arg.toInt(&ok);
-                if (ok && i >= 0 && i < steps)
-                    s.pos[i] = word == "fwd" ? 1 : 0;
-            } else if (word == "purged") {
-                s.purged = true;
-            }
-        }
-        if (!any) { // empty log: the apply was about to begin
-            s.pending = Phase::Apply;
-            s.hasLog = false;
-        }
-        return s;
-    }
-};
+using namespace Internal;
 
 struct Txn
 {
@@ -738,7 +498,7 @@ void updateSplitStore(const Context& ctx, const Txn& t, bool forward, QStringLis
                 set(s.to, recorded);
             else
                 copy(s.kind == MoveKind::Restore ? originalOfTrashPath(s.from) : s.from, s.to);
-        } else if (s.kind == MoveKind::Relabel) { // a restore undone: back in the trash, its entry stays
+        } else if (s.kind == MoveKind::Relabel || s.kind == MoveKind::Rename) { // a restore undone: its entry stays
             if (haveRecorded)
                 set(s.from, recorded);
             else
@@ -1132,10 +892,15 @@ bool writeJournal(const Context& ctx, const Journal& j, Txn* t, QString* error)
 
 QString describeMoves(const QList<FileMove>& moves)
 {
-    int del = 0, rel = 0, res = 0;
+    int del = 0, rel = 0, res = 0, ren = 0;
     for (const FileMove& m : moves)
-        ++(m.kind == MoveKind::Delete ? del : m.kind == MoveKind::Relabel ? rel : res);
+        ++(m.kind == MoveKind::Delete         ? del
+                : m.kind == MoveKind::Relabel ? rel
+                : m.kind == MoveKind::Rename  ? ren
+                                              : res);
     QStringList parts;
+    if (ren)
+        parts << QStringLiteral("%1 renamed").arg(ren);
     if (del)
         parts << QStringLiteral("%1 moved to the trash").arg(del);
     if (rel)
@@ -1334,6 +1099,93 @@ TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const
     return res;
 }
 
+TransactionResult renameFiles(const QString& root, const QList<FileRename>& renames, const ApplyOptions& options,
+    const QStringList& unlabeledFolders)
+{
+    const Context ctx(root);
+    TransactionResult res;
+    if (renames.isEmpty()) {
+        res.error = QStringLiteral("nothing to do: no file to rename");
+        return res;
+    }
+    RootLock lock;
+    if (!openForWriting(ctx, lock, res))
+        return res;
+    const History h = loadHistory(ctx);
+    Journal j;
+    j.seq = h.maxSeq + 1;
+    j.id = newId(j.seq);
+    j.kind = TransactionKind::Apply;
+    j.created = QDateTime::currentDateTimeUtc();
+    j.dataset = ctx.root;
+    QSet<QString> reserved;
+    QSet<QString> seen;
+    for (const FileRename& r : renames) {
+        if (const QString why = validateRelativePath(r.file); !why.isEmpty()) {
+            res.problems << QStringLiteral("%1: %2").arg(r.file, why);
+            continue;
+        }
+        const QString dir = parentOf(r.file);
+        const QString target = dir.isEmpty() ? r.newName : dir + QLatin1Char('/') + r.newName;
+        if (r.newName.contains(QLatin1Char('/')) || !validateRelativePath(target).isEmpty()
+            || r.newName.startsWith(QLatin1Char('.'))) {
+            res.problems << QStringLiteral("%1: '%2' is not a usable file name").arg(r.file, r.newName);
+            continue;
+        }
+        if (seen.contains(r.file)) {
+            res.problems << QStringLiteral("%1 is listed twice").arg(r.file);
+            continue;
+        }
+        seen.insert(r.file);
+        const Fs::StatInfo st = Fs::lstatPath(ctx.abs(r.file));
+        if (!st.exists || st.isDir) {
+            res.problems << (st.isDir ? QStringLiteral("%1 is a folder, not a file").arg(r.file)
+                                      : QStringLiteral("%1 no longer exists").arg(r.file));
+            continue;
+        }
+        if (target == r.file)
+            continue; // already so named
+        checkSourceFolder(ctx, r.file, &res.problems);
+        Step s;
+        s.kind = MoveKind::Rename;
+        s.from = r.file;
+        s.to = uniqueDestination(ctx, target, reserved);
+        s.size = st.size;
+        s.mtimeMs = st.mtimeMs;
+        j.steps << s;
+    }
+    if (!res.problems.isEmpty()) {
+        res.error = QStringLiteral("nothing was renamed (%1 problem(s))").arg(res.problems.size());
+        return res;
+    }
+    if (j.steps.isEmpty()) {
+        res.error = QStringLiteral("nothing to do: every file already has that name");
+        return res;
+    }
+    for (const Txn& t : h.txns) {
+        if (t.state() == TransactionState::Undone && !t.orphaned)
+            j.orphans << t.journal.id;
+    }
+    QString err;
+    if (!enoughSpace(ctx, j, &err)) {
+        res.error = err + QStringLiteral("; nothing was renamed");
+        return res;
+    }
+    // A new name would draw a new split for the file (and, without a saved split, for others): save the split the
+    // user sees first, and record each file's split in its step, as an apply does.
+    const CleaningPlan splitContext(ctx.root, detectLayout(ctx.root), unlabeledFolders);
+    prepareSplits(ctx, splitContext, options, j, &res.warnings);
+    Txn t;
+    if (!writeJournal(ctx, j, &t, &err)) {
+        res.error = QStringLiteral("cannot write the journal (%1); nothing was renamed").arg(err);
+        return res;
+    }
+    res.transactionId = j.id;
+    if (runPhase(ctx, t, Phase::Apply, nullptr, res))
+        res.summary = QStringLiteral("Applied transaction %1: %2.").arg(j.id, describeMoves(res.moves));
+    return res;
+}
+
 TransactionResult undoLast(const QString& root)
 {
     return undoOrRedo(root, true);
@@ -1357,7 +1209,10 @@ HistoryStatus status(const QString& root)
         info.kind = t.journal.kind;
         info.created = t.journal.created;
         for (const Step& s : t.journal.steps)
-            ++(s.kind == MoveKind::Delete ? info.deletes : s.kind == MoveKind::Relabel ? info.moves : info.restores);
+            ++(s.kind == MoveKind::Delete         ? info.deletes
+                    : s.kind == MoveKind::Relabel ? info.moves
+                    : s.kind == MoveKind::Rename  ? info.renames
+                                                  : info.restores);
         info.state = t.state();
         if (info.state == TransactionState::Incomplete)
             info.pendingPhase = QString::fromLatin1(phaseName(t.log.pending));

@@ -47,7 +47,8 @@ namespace Winnow {
 enum class MoveKind : quint8 {
     Delete, ///< dataset file -> trash
     Relabel, ///< dataset file -> another class folder
-    Restore ///< trash -> dataset
+    Restore, ///< trash -> dataset
+    Rename ///< a dataset file given another name in its own folder (renameFiles(): a web scrape's odd file names)
 };
 
 /// One file move, root-relative paths with '/' separators.
@@ -139,6 +140,7 @@ struct TransactionInfo
     int deletes = 0;
     int moves = 0; ///< relabels
     int restores = 0;
+    int renames = 0;
     TransactionState state = TransactionState::Incomplete;
     QString pendingPhase; ///< for Incomplete: "apply", "undo" or "redo"
     bool purged = false; ///< some of its files were removed for good by emptyTrash(): it cannot be undone/redone
@@ -199,6 +201,23 @@ TransactionResult preview(const QString& root, const CleaningPlan& plan, const A
  * back. An empty plan is an error ("nothing to do").
  */
 TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const ApplyOptions& options = {});
+
+/// A file to rename in place: its path relative to the root, and the new file name (one path component).
+struct FileRename
+{
+    QString file;
+    QString newName;
+};
+
+/**
+ * Renames files in their own folders as one journaled, undoable transaction, like applyPlan() (pre-checks first; on
+ * any problem nothing moves; a taken name gets `name (1).ext`). Every file keeps its split: the split the user sees
+ * (`options.split`, `unlabeledFolders` as the scan had them) is saved first when the folder has no saved split yet.
+ * `winnow scan --fix-extensions` and the dataset summary use it to give photos saved as `00000090.jpg?1518390504` or
+ * `photo` a name with the extension of their content. An empty list is an error ("nothing to do").
+ */
+TransactionResult renameFiles(const QString& root, const QList<FileRename>& renames, const ApplyOptions& options = {},
+    const QStringList& unlabeledFolders = {});
 
 /// Undoes the most recent applied transaction (an apply or a restore): every file returns to its exact original path.
 /// Refused (nothing moved) if a file is missing, an original path is now taken, or the trash was emptied since.

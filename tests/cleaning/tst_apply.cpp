@@ -12,6 +12,8 @@
 #include "core/cleaning/cleaningplan.h"
 #include "core/cleaning/testhooks.h"
 #include "core/cleaning/transaction.h"
+#include "core/dataset/dataset.h"
+#include "core/dataset/splitstore.h"
 #include "tests/cleaning/cleaningtestutil.h"
 
 #ifdef Q_OS_UNIX
@@ -89,6 +91,9 @@ private Q_SLOTS:
     void emptyTrashPurges();
     void verifyHashRecorded();
     void busyLock();
+    void renameUndoRedo();
+    void renameRefusesBadNames();
+    void renameKeepsEverySplit();
     void recoverOnCleanFolderCreatesNothing();
 };
 
@@ -747,6 +752,104 @@ void TestApply::recoverOnCleanFolderCreatesNothing()
     QVERIFY(!QFileInfo::exists(dir.path() + "/.winnow"));
     QVERIFY(Cleaning::status(dir.path()).transactions.isEmpty());
     QVERIFY(Cleaning::listTrash(dir.path()).isEmpty());
+}
+
+void TestApply::renameUndoRedo()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString root = dir.path();
+    QVERIFY(writeFile(root, "cats/00000090.jpg?1518390504", "photo 1"));
+    QVERIFY(writeFile(root, "cats/photo", "photo 2"));
+    QVERIFY(writeFile(root, "cats/photo.jpg", "a different photo, already so named"));
+    QVERIFY(writeFile(root, "dogs/d.jpg", "d"));
+    SplitStore store;
+    store.settings = SplitSettings { 42, 0.2 };
+    store.entries.insert("cats/00000090.jpg?1518390504", Split::Valid);
+    store.entries.insert("cats/photo", Split::Train);
+    QVERIFY(writeSplitStore(root, store));
+    const auto before = hashTree(root);
+    const TransactionResult r = Cleaning::renameFiles(
+        root, { { "cats/00000090.jpg?1518390504", "00000090.jpg" }, { "cats/photo", "photo.jpg" } });
+    QVERIFY2(r.ok, qPrintable(r.message()));
+    QVERIFY2(r.summary.contains("2 renamed"), qPrintable(r.summary));
+    QCOMPARE(CleaningTest::readFile(root + "/cats/00000090.jpg"), QByteArray("photo 1"));
+    QCOMPARE(CleaningTest::readFile(root + "/cats/photo (1).jpg"), QByteArray("photo 2")); // the name was taken
+    QCOMPARE(CleaningTest::readFile(root + "/cats/photo.jpg"), QByteArray("a different photo, already so named"));
+    QVERIFY(!QFileInfo::exists(root + "/cats/photo"));
+    // Each file keeps its split under its new name.
+    const SplitStoreRead after = readSplitStore(root);
+    QVERIFY(after.store);
+    QCOMPARE(after.store->entries.value("cats/00000090.jpg"), Split::Valid);
+    QCOMPARE(after.store->entries.value("cats/photo (1).jpg"), Split::Train);
+    const HistoryStatus st = Cleaning::status(root);
+    QCOMPARE(st.transactions.last().renames, 2);
+
+    const TransactionResult u = Cleaning::undoLast(root);
+    QVERIFY2(u.ok, qPrintable(u.message()));
+    QCOMPARE(hashTree(root), before);
+    const TransactionResult re = Cleaning::redo(root);
+    QVERIFY2(re.ok, qPrintable(re.message()));
+    QVERIFY(QFileInfo::exists(root + "/cats/00000090.jpg"));
+}
+
+void TestApply::renameRefusesBadNames()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString root = dir.path();
+    QVERIFY(writeFile(root, "cats/a", "a"));
+    QVERIFY(writeFile(root, "cats/b", "b"));
+    const auto before = hashTree(root);
+    for (const QString& bad : { QString("../escape.jpg"), QString("sub/dir.jpg"), QString(".hidden.jpg"), QString() }) {
+        const TransactionResult r = Cleaning::renameFiles(root, { { "cats/b", "b.jpg" }, { "cats/a", bad } });
+        QVERIFY2(!r.ok, qPrintable(bad));
+        QVERIFY2(r.problems.join('\n').contains("cats/a"), qPrintable(r.message()));
+        QCOMPARE(hashTree(root), before); // the good rename beside it did not happen either
+    }
+    const TransactionResult missing = Cleaning::renameFiles(root, { { "cats/gone", "gone.jpg" } });
+    QVERIFY(!missing.ok);
+    QVERIFY(missing.problems.join('\n').contains("no longer exists"));
+    QVERIFY(!Cleaning::renameFiles(root, {}).ok);
+}
+
+void TestApply::renameKeepsEverySplit()
+{
+    // No saved split yet (a folder opened for the first time): the split comes from the rank of every path's hash,
+    // so a new name could move other files between train and valid. The rename saves the split first.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString root = dir.path();
+    QVERIFY(writeFile(root, "a/00000090.jpg?1518390504", "odd 1"));
+    QVERIFY(writeFile(root, "b/photo", "odd 2"));
+    for (int i = 0; i < 12; ++i) {
+        QVERIFY(writeFile(root, QStringLiteral("a/%1.jpg").arg(i), "a" + QByteArray::number(i)));
+        QVERIFY(writeFile(root, QStringLiteral("b/%1.jpg").arg(i), "b" + QByteArray::number(i)));
+    }
+    ScanOptions so;
+    so.verifyImages = false;
+    so.validPct = 0.3;
+    const ScanResult before = scanDataset(root, so);
+    QVERIFY(before.ok());
+    QVERIFY(!readSplitStore(root).store);
+    ApplyOptions options;
+    options.split = SplitSettings::of(before.dataset->options);
+    const TransactionResult r = Cleaning::renameFiles(
+        root, { { "a/00000090.jpg?1518390504", "00000090.jpg" }, { "b/photo", "photo.jpg" } }, options);
+    QVERIFY2(r.ok, qPrintable(r.message()));
+    const ScanResult after = scanDataset(root, so);
+    QVERIFY(after.ok());
+    const QHash<QString, QString> renamed { { "a/00000090.jpg?1518390504", "a/00000090.jpg" },
+        { "b/photo", "b/photo.jpg" } };
+    for (const Sample& s : before.dataset->samples) {
+        const int i = after.dataset->findSample(renamed.value(s.relPath, s.relPath));
+        QVERIFY2(i >= 0, qPrintable(s.relPath));
+        QVERIFY2(after.dataset->samples.at(i).split == s.split, qPrintable(s.relPath));
+    }
+    QVERIFY(Cleaning::undoLast(root).ok); // and back: the old names with their old splits
+    const ScanResult undone = scanDataset(root, so);
+    for (const Sample& s : before.dataset->samples)
+        QCOMPARE(undone.dataset->samples.at(undone.dataset->findSample(s.relPath)).split, s.split);
 }
 
 QTEST_APPLESS_MAIN(TestApply)

@@ -356,6 +356,13 @@ void TestCleaningPlan::malformedJson_data()
     QTest::newRow("bad size") << QByteArray(
         R"({"format":"winnow-plan","version":1,"decisions":[{"file":"a/b.jpg","action":"delete","size":-3}]})")
                               << "\"size\"";
+    // Found by tests/fuzz/fuzz_plan (UBSan: a double beyond qint64 was converted to it).
+    QTest::newRow("huge size") << QByteArray(
+        R"({"format":"winnow-plan","version":1,"decisions":[{"file":"a/b.jpg","action":"delete","size":48E213}]})")
+                               << "\"size\"";
+    QTest::newRow("huge mtime") << QByteArray(
+        R"({"format":"winnow-plan","version":1,"decisions":[{"file":"a/b.jpg","action":"delete","mtime":1e19}]})")
+                                << "\"mtime\"";
 }
 
 void TestCleaningPlan::malformedJson()
