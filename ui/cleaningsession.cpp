@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QMessageBox>
@@ -33,8 +34,10 @@ QString opName(int op)
         return QObject::tr("Apply");
     case 1:
         return QObject::tr("Undo");
-    default:
+    case 2:
         return QObject::tr("Redo");
+    default:
+        return QObject::tr("Rename");
     }
 }
 
@@ -321,7 +324,47 @@ void CleaningSession::redoApply()
         run(Op::Redo);
 }
 
-void CleaningSession::run(Op op)
+void CleaningSession::renameOddNames()
+{
+    const Dataset* ds = m_window ? m_window->dataset() : nullptr;
+    if (m_busy || !ds || trainingRunning())
+        return;
+    QList<Cleaning::FileRename> renames;
+    QStringList lines;
+    for (const Sample& s : ds->samples) {
+        if (!s.oddName || !s.readable())
+            continue;
+        QFile f(ds->absolutePath(s));
+        const ContentSniff sniff = f.open(QIODevice::ReadOnly) ? sniffContent(f.read(kSniffBytes)) : ContentSniff {};
+        const QString name = s.relPath.section(QLatin1Char('/'), -1);
+        const QString proper = properImageName(name, sniff.format);
+        if (!sniff.isImage() || proper == name)
+            continue;
+        renames.append({ s.relPath, proper });
+        lines << QStringLiteral("%1  ->  %2").arg(s.relPath, proper);
+    }
+    if (renames.isEmpty())
+        return;
+    if (m_confirm) {
+        QMessageBox box(QMessageBox::Question, tr("Rename Files"),
+            tr("Rename %n image(s) of \"%1\" to end in their format's extension?", nullptr, int(renames.size()))
+                .arg(QFileInfo(ds->root).fileName()),
+            QMessageBox::NoButton, dialogParent());
+        box.setInformativeText(tr("Web downloads often keep the address's tail in the name (00000090.jpg?1518390504). "
+                                  "Each file stays in its folder and keeps its split; a name that is taken gets a "
+                                  "free one. Clean ▸ Undo Last Apply (%1) puts the old names back.")
+                                   .arg(m_undo->shortcut().toString(QKeySequence::NativeText)));
+        box.setDetailedText(lines.join(QLatin1Char('\n')));
+        box.addButton(tr("&Rename"), QMessageBox::AcceptRole);
+        box.addButton(QMessageBox::Cancel);
+        box.setDefaultButton(QMessageBox::Cancel);
+        if (box.exec() != 0)
+            return;
+    }
+    run(Op::Rename, renames);
+}
+
+void CleaningSession::run(Op op, const QList<Cleaning::FileRename>& renames)
 {
     m_busy = true;
     updateActions();
@@ -337,8 +380,12 @@ void CleaningSession::run(Op op)
         watcher->deleteLater();
         onFinished(op, watcher->result());
     });
-    watcher->setFuture(QtConcurrent::run([op, root, plan, options]() -> TransactionResult {
+    const QStringList unlabeled =
+        m_window && m_window->dataset() ? m_window->dataset()->options.unlabeledFolders : plan.unlabeledFolders();
+    watcher->setFuture(QtConcurrent::run([op, root, plan, options, renames, unlabeled]() -> TransactionResult {
         switch (op) {
+        case Op::Rename:
+            return Cleaning::renameFiles(root, renames, options, unlabeled);
         case Op::Apply:
             return Cleaning::applyPlan(root, plan, options);
         case Op::Undo:
@@ -364,8 +411,9 @@ void CleaningSession::onFinished(Op op, const TransactionResult& result)
         }
         if (m_window) {
             m_window->showStatus(result.summary, 10000);
-            m_retrainPending = m_retrainAfter->isChecked();
-            m_scorePending = !m_retrainPending;
+            // A rename changes no label or image: the scores stay (they follow file content), nothing to retrain.
+            m_retrainPending = op != Op::Rename && m_retrainAfter->isChecked();
+            m_scorePending = op != Op::Rename && !m_retrainPending;
             m_window->rescan();
         }
     } else if (m_window) {

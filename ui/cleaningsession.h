@@ -76,14 +76,17 @@ public Q_SLOTS:
     void undoLastApply();
     /// Re-applies the last undone transaction.
     void redoApply();
+    /// Renames the dataset's images whose names lack their format's extension (Sample::oddName), after asking, as
+    /// one transaction that Undo Last Apply undoes; then rescans.
+    void renameOddNames();
 
 Q_SIGNALS:
     /// A transaction finished (successfully or not); the rescan has been started when it moved files.
     void transactionFinished(const Winnow::TransactionResult& result);
 
 private:
-    enum class Op { Apply, Undo, Redo };
-    void run(Op op);
+    enum class Op { Apply, Undo, Redo, Rename };
+    void run(Op op, const QList<Cleaning::FileRename>& renames = {});
     void onFinished(Op op, const TransactionResult& result);
     void onDatasetOpened(const Dataset& dataset);
     bool trainingRunning() const;

@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QLocale>
 #include <QPalette>
+#include <QPushButton>
 #include <QStyle>
 #include <QTableView>
 #include <QTreeWidget>
@@ -172,6 +173,12 @@ DatasetSummary::DatasetSummary(QWidget* parent)
     m_unreadable->header()->setSectionResizeMode(0, QHeaderView::Interactive);
     m_unreadable->header()->resizeSection(0, 150);
 
+    m_renameOdd = new QPushButton(this);
+    m_renameOdd->setObjectName(QStringLiteral("renameOddNames"));
+    m_renameOdd->setToolTip(tr("Give the images whose names lack an image extension (as web downloads save them: "
+                               "00000090.jpg?1518390504) the extension of their format. Undoable."));
+    connect(m_renameOdd, &QPushButton::clicked, this, &DatasetSummary::renameOddNamesRequested);
+
     auto* classesTitle = new QLabel(tr("<b>Classes</b>"), this);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(10, 8, 10, 10);
@@ -184,6 +191,7 @@ DatasetSummary::DatasetSummary(QWidget* parent)
     layout->addSpacing(6);
     layout->addWidget(m_unreadableTitle);
     layout->addWidget(m_unreadable, 2);
+    layout->addWidget(m_renameOdd, 0, Qt::AlignLeft);
 
     connect(m_table, &QTableView::clicked, this, [this](const QModelIndex& index) {
         Q_EMIT classActivated(index.data(ClassCountsModel::ClassIndexRole).toInt());
@@ -278,6 +286,8 @@ void DatasetSummary::setDataset(const Dataset& dataset)
             ? tr("<b>Unreadable files</b>: none")
             : tr("<b>Files to look at</b> (%1)").arg(parts.join(QStringLiteral(", "))));
     m_unreadable->setVisible(!items.isEmpty());
+    m_renameOdd->setText(tr("Rename %n file(s) to the format's extension…", nullptr, odd));
+    m_renameOdd->setVisible(odd > 0);
 }
 
 void DatasetSummary::clear()
@@ -288,6 +298,7 @@ void DatasetSummary::clear()
     m_model->clear();
     m_unreadable->clear();
     m_unreadable->hide();
+    m_renameOdd->hide();
     m_unreadableTitle->clear();
 }
 

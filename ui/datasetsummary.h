@@ -7,6 +7,7 @@
 #include "core/dataset/dataset.h"
 
 class QLabel;
+class QPushButton;
 class QTableView;
 class QTreeWidget;
 
@@ -64,6 +65,8 @@ Q_SIGNALS:
     void classActivated(int classIndex);
     /// An unreadable file was double-clicked (absolute path).
     void fileActivated(const QString& path);
+    /// "Rename…" under the list was clicked: give the images without an image extension one (CleaningSession).
+    void renameOddNamesRequested();
 
 private:
     QLabel* m_title = nullptr;
@@ -72,6 +75,7 @@ private:
     ClassCountsModel* m_model = nullptr;
     QTableView* m_table = nullptr;
     QTreeWidget* m_unreadable = nullptr;
+    QPushButton* m_renameOdd = nullptr; ///< shown when some images lack an image extension
     QString m_root;
 };
 

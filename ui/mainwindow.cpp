@@ -164,6 +164,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_analysis = installAnalysisPages(*this);
     m_cleaning = new CleaningSession(this, m_analysis);
     connect(m_analysis, &AnalysisPages::applyRequested, m_cleaning, &CleaningSession::apply);
+    connect(m_summary, &DatasetSummary::renameOddNamesRequested, m_cleaning, &CleaningSession::renameOddNames);
     m_predictPage = new PredictPage;
     m_predictPage->setObjectName(QStringLiteral("predictPage"));
     addPage(m_predictPage, tr("Predict"), themeIcon("system-search", QStyle::SP_FileDialogInfoView));

@@ -27,6 +27,8 @@ QString kindName(MoveKind k)
         return QStringLiteral("relabel");
     case MoveKind::Restore:
         return QStringLiteral("restore");
+    case MoveKind::Rename:
+        return QStringLiteral("rename");
     }
     return {};
 }
@@ -63,6 +65,7 @@ int printStatus(const QString& dir, bool json, QTextStream& out)
             o.insert(QStringLiteral("deletes"), t.deletes);
             o.insert(QStringLiteral("moves"), t.moves);
             o.insert(QStringLiteral("restores"), t.restores);
+            o.insert(QStringLiteral("renames"), t.renames);
             o.insert(QStringLiteral("state"), transactionStateName(t.state));
             if (!t.pendingPhase.isEmpty())
                 o.insert(QStringLiteral("pendingPhase"), t.pendingPhase);

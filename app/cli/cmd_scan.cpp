@@ -2,6 +2,8 @@
 // winnow scan DIR: classes, split sizes and unreadable files of a dataset folder, as text or JSON.
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -9,7 +11,9 @@
 #include <QTextStream>
 
 #include "app/cli/commands.h"
+#include "core/cleaning/transaction.h"
 #include "core/dataset/dataset.h"
+#include "core/dataset/splitstore.h"
 #include "core/metrics/duplicates.h"
 
 namespace {
@@ -125,6 +129,7 @@ void printText(QTextStream& out, const Winnow::Dataset& ds, double seconds)
         for (const Sample& s : ds.samples)
             if (s.oddName)
                 out << "  " << s.relPath << '\n';
+        out << "  (winnow scan --fix-extensions renames them, undoably)\n";
     }
     const DuplicateReport dups = findExactDuplicates(ds);
     if (!dups.groups.isEmpty()) {
@@ -176,7 +181,10 @@ int Winnow::Cli::scan(const QStringList& args)
         QStringLiteral("another folder (relative to DIR) holding unlabeled images; "
                        "repeatable. 'unlabeled' always counts"),
         QStringLiteral("FOLDER"));
-    parser.addOptions({ validPct, seed, json, noVerify, unlabeled });
+    const QCommandLineOption fixExtensions(QStringLiteral("fix-extensions"),
+        QStringLiteral("rename the images whose names lack their format's extension (00000090.jpg?1518390504, photo) "
+                       "to one that has it, as one transaction ('winnow clean DIR --undo' undoes it), then scan"));
+    parser.addOptions({ validPct, seed, json, noVerify, unlabeled, fixExtensions });
 
     QStringList argv = args;
     argv.prepend(QStringLiteral("winnow scan"));
@@ -209,17 +217,58 @@ int Winnow::Cli::scan(const QStringList& args)
     options.verifyImages = !parser.isSet(noVerify);
     options.unlabeledFolders = parser.values(unlabeled);
 
+    const QFileInfo rootInfo(pos.first());
+    if (!rootInfo.isDir()) {
+        err << "winnow scan: " << (rootInfo.exists() ? "not a folder: " : "no such folder: ") << pos.first() << '\n';
+        return 2;
+    }
+
     QElapsedTimer timer;
     timer.start();
-    const ScanResult result = scanDataset(pos.first(), options);
-    const double seconds = double(timer.nsecsElapsed()) / 1e9;
+    ScanResult result = scanDataset(pos.first(), options);
     if (!result.ok()) {
         err << "winnow scan: " << result.error << '\n';
         return 1;
     }
-    if (parser.isSet(json))
-        out << QJsonDocument(toJson(*result.dataset, seconds)).toJson(QJsonDocument::Indented);
-    else
+    QJsonArray renamed;
+    if (parser.isSet(fixExtensions) && result.dataset->oddNames() > 0) {
+        const Dataset& ds = *result.dataset;
+        QList<Cleaning::FileRename> renames;
+        for (const Sample& s : ds.samples) {
+            if (!s.oddName)
+                continue;
+            QFile f(ds.absolutePath(s));
+            const ContentSniff sniff =
+                f.open(QIODevice::ReadOnly) ? sniffContent(f.read(kSniffBytes)) : ContentSniff {};
+            const QString name = s.relPath.section(QLatin1Char('/'), -1);
+            const QString proper = properImageName(name, sniff.format);
+            if (sniff.isImage() && proper != name)
+                renames.append({ s.relPath, proper });
+        }
+        ApplyOptions keepSplit; // the split this scan drew, saved before any name changes
+        keepSplit.split = SplitSettings::of(ds.options);
+        const TransactionResult r = Cleaning::renameFiles(ds.root, renames, keepSplit, ds.options.unlabeledFolders);
+        if (!r.ok) {
+            err << "winnow scan: could not rename: " << r.message() << '\n';
+            return 1;
+        }
+        for (const FileMove& m : r.moves)
+            renamed.append(QJsonObject { { QStringLiteral("from"), m.from }, { QStringLiteral("to"), m.to } });
+        (parser.isSet(json) ? err : out) << r.summary << " Undo: winnow clean " << ds.root << " --undo\n";
+        result = scanDataset(ds.root, options);
+        if (!result.ok()) {
+            err << "winnow scan: " << result.error << '\n';
+            return 1;
+        }
+    }
+    const double seconds = double(timer.nsecsElapsed()) / 1e9;
+    if (parser.isSet(json)) {
+        QJsonObject o = toJson(*result.dataset, seconds);
+        if (parser.isSet(fixExtensions))
+            o.insert(QStringLiteral("renamed"), renamed);
+        out << QJsonDocument(o).toJson(QJsonDocument::Indented);
+    } else {
         printText(out, *result.dataset, seconds);
+    }
     return 0;
 }

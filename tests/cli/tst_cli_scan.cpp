@@ -88,6 +88,7 @@ private Q_SLOTS:
     void scanBearsJson();
     void scanBearsText();
     void scanBadFiles();
+    void fixExtensions();
     void scanErrors_data();
     void scanErrors();
     void scanNoClasses();
@@ -241,13 +242,50 @@ void TestCliScan::scanBadFiles()
     QVERIFY(text.contains("other/empty.jpeg: empty file"));
 }
 
+void TestCliScan::fixExtensions()
+{
+    // A web scrape's names: photos named like URLs are renamed to their format's extension, undoably; a page is left.
+    QTemporaryDir tmp;
+    const QString r = tmp.path();
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(writeFile(r + QStringLiteral("/a/%1.jpg").arg(i), jpeg(i)));
+    QVERIFY(writeFile(r + "/a/00000090.jpg?1518390504", jpeg(5)));
+    QVERIFY(writeFile(r + "/b/photo", jpeg(6)));
+    QVERIFY(writeFile(r + "/b/photo.jpg", jpeg(7)));
+    QVERIFY(writeFile(r + "/b/page.php?id=3", "<html><body>gone</body></html>"));
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(writeFile(r + QStringLiteral("/b/%1.jpg").arg(i), jpeg(10 + i)));
+
+    const Run before = runWinnow({ "scan", r });
+    QVERIFY2(before.out.contains("--fix-extensions"), before.out.constData());
+    const Run j = runWinnow({ "scan", r, "--json", "--fix-extensions" });
+    QVERIFY2(j.exitCode == 0, j.err.constData());
+    const QJsonObject o = parseJson(j.out);
+    QCOMPARE(o.value("odd_names").toArray().size(), 0);
+    QHash<QString, QString> renamed;
+    for (const auto& v : o.value("renamed").toArray())
+        renamed.insert(v.toObject().value("from").toString(), v.toObject().value("to").toString());
+    QCOMPARE(renamed.value("a/00000090.jpg?1518390504"), QStringLiteral("a/00000090.jpg"));
+    QCOMPARE(renamed.value("b/photo"), QStringLiteral("b/photo (1).jpg")); // photo.jpg was taken
+    QCOMPARE(renamed.size(), 2);
+    QVERIFY(QFileInfo::exists(r + "/b/page.php?id=3")); // not an image: reported, never renamed
+    QCOMPARE(o.value("skipped").toArray().size(), 1);
+    QCOMPARE(o.value("images").toInt(), 9);
+
+    const Run undo = runWinnow({ "clean", r, "--undo" });
+    QVERIFY2(undo.exitCode == 0, undo.err.constData());
+    QVERIFY(QFileInfo::exists(r + "/a/00000090.jpg?1518390504"));
+    QVERIFY(QFileInfo::exists(r + "/b/photo"));
+    QVERIFY(!QFileInfo::exists(r + "/b/photo (1).jpg"));
+}
+
 void TestCliScan::scanErrors_data()
 {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<int>("exitCode");
     QTest::addColumn<QString>("message");
-    QTest::newRow("missing") << QStringList { "scan", "/nonexistent/winnow/dataset" } << 1
-                             << QStringLiteral("does not exist");
+    QTest::newRow("missing") << QStringList { "scan", "/nonexistent/winnow/dataset" } << 2
+                             << QStringLiteral("no such folder: /nonexistent/winnow/dataset");
     QTest::newRow("no dir") << QStringList { "scan" } << 2 << QStringLiteral("expected exactly one");
     QTest::newRow("bad pct") << QStringList { "scan", ".", "--valid-pct", "2" } << 2 << QStringLiteral("--valid-pct");
     QTest::newRow("bad seed") << QStringList { "scan", ".", "--seed", "abc" } << 2 << QStringLiteral("--seed");
@@ -273,8 +311,8 @@ void TestCliScan::scanNoClasses()
     QCOMPARE(none.exitCode, 1);
     QVERIFY2(none.err.contains("No classes"), none.err.constData());
     const Run file = runWinnow({ "scan", tmp.path() + "/loose.jpg" });
-    QCOMPARE(file.exitCode, 1);
-    QVERIFY2(file.err.contains("Not a folder"), file.err.constData());
+    QCOMPARE(file.exitCode, 2);
+    QVERIFY2(file.err.contains("not a folder"), file.err.constData());
 }
 
 void TestCliScan::demo()
