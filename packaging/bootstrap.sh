@@ -13,7 +13,9 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 packages=(cmake ninja-build g++ pkg-config
           qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-httpserver-dev qt6-websockets-dev libqt6svg6
           libtorch-dev libopencv-dev libopenblas0-openmp
-          xvfb xauth curl dpkg-dev file clang-format)
+          xvfb xauth curl dpkg-dev file clang-format
+          clang libclang-rt-14-dev)
+# clang + libclang-rt: the libFuzzer harnesses of tests/fuzz (the test mode builds and runs them).
 # libopenblas0-openmp: without it Debian's LibTorch runs every matrix product on the reference BLAS (netlib), which
 # made the neighbour search 19x and a retrain after cleaning 2x slower. Its OpenMP build shares LibTorch's thread pool.
 missing=()
@@ -37,6 +39,11 @@ case "$mode" in
     cmake --preset ci
     cmake --build --preset ci -j "$jobs"
     ctest --preset ci -j "$jobs" "${@:2}"
+    # Every parser that reads files from disk, fuzzed with AddressSanitizer + UBSan for FUZZ_SECONDS each
+    # (tests/fuzz/README.md). A finding fails the run and is kept in build/fuzz/findings/.
+    cmake -S tests/fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+    cmake --build build/fuzz -j "$jobs"
+    bash tests/fuzz/run.sh build/fuzz "${FUZZ_SECONDS:-60}"
     ;;
   *)
     echo "usage: $0 run|test" >&2
