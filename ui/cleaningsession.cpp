@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/cleaningsession.h"
 
+#include <algorithm>
+
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
@@ -401,6 +403,28 @@ void CleaningSession::onFinished(Op op, const TransactionResult& result)
 {
     m_busy = false;
     m_history = Cleaning::status(m_root);
+    // A rename (or its undo or redo) changes no label and no pixel: nothing to retrain. Decisions follow the files.
+    const bool renamesOnly = op == Op::Rename
+        || (!result.moves.isEmpty() && std::all_of(result.moves.cbegin(), result.moves.cend(), [](const FileMove& m) {
+               return m.kind == MoveKind::Rename;
+           }));
+    if (result.ok && renamesOnly && m_pages) {
+        CleaningPlan plan = m_pages->plan();
+        bool moved = false;
+        for (const FileMove& m : result.moves) {
+            if (const auto d = plan.decision(m.from)) {
+                plan.remove(m.from);
+                CleanDecision next = *d;
+                next.file = m.to;
+                plan.insert(next);
+                moved = true;
+            }
+        }
+        if (moved) {
+            m_pages->setPlan(plan);
+            savePending();
+        }
+    }
     if (result.ok) {
         if (op == Op::Apply && m_pages) {
             // The applied decisions are done: the next round starts from an empty plan for the same folder.
@@ -411,9 +435,9 @@ void CleaningSession::onFinished(Op op, const TransactionResult& result)
         }
         if (m_window) {
             m_window->showStatus(result.summary, 10000);
-            // A rename changes no label or image: the scores stay (they follow file content), nothing to retrain.
-            m_retrainPending = op != Op::Rename && m_retrainAfter->isChecked();
-            m_scorePending = op != Op::Rename && !m_retrainPending;
+            // Scores are kept by path: re-score after a rename too, so renamed files stay in the grids.
+            m_retrainPending = !renamesOnly && m_retrainAfter->isChecked();
+            m_scorePending = !m_retrainPending;
             m_window->rescan();
         }
     } else if (m_window) {

@@ -91,7 +91,8 @@ int printStatus(const QString& dir, bool json, QTextStream& out)
         out << "Transactions in " << QFileInfo(dir).absoluteFilePath() << " (oldest first):\n";
         out << "  " << QStringLiteral("ID").leftJustified(24) << QStringLiteral("TIME (UTC)").leftJustified(21)
             << QStringLiteral("KIND").leftJustified(9) << QStringLiteral("DELETES").leftJustified(9)
-            << QStringLiteral("MOVES").leftJustified(7) << QStringLiteral("RESTORES").leftJustified(10) << "STATE\n";
+            << QStringLiteral("MOVES").leftJustified(7) << QStringLiteral("RESTORES").leftJustified(10)
+            << QStringLiteral("RENAMES").leftJustified(9) << "STATE\n";
         for (const TransactionInfo& t : st.transactions) {
             QString state = transactionStateName(t.state);
             if (!t.pendingPhase.isEmpty())
@@ -105,7 +106,8 @@ int printStatus(const QString& dir, bool json, QTextStream& out)
                 << (t.kind == TransactionKind::Restore ? QStringLiteral("restore") : QStringLiteral("apply"))
                        .leftJustified(9)
                 << QString::number(t.deletes).leftJustified(9) << QString::number(t.moves).leftJustified(7)
-                << QString::number(t.restores).leftJustified(10) << state << '\n';
+                << QString::number(t.restores).leftJustified(10) << QString::number(t.renames).leftJustified(9) << state
+                << '\n';
         }
     }
     auto target = [&](const QString& id, const char* none) -> QString {

@@ -245,16 +245,22 @@ int Winnow::Cli::scan(const QStringList& args)
             if (sniff.isImage() && proper != name)
                 renames.append({ s.relPath, proper });
         }
-        ApplyOptions keepSplit; // the split this scan drew, saved before any name changes
-        keepSplit.split = SplitSettings::of(ds.options);
-        const TransactionResult r = Cleaning::renameFiles(ds.root, renames, keepSplit, ds.options.unlabeledFolders);
+        // The split to keep: a saved one as it is, unless --seed or --valid-pct ask for another (as clean --apply).
+        ApplyOptions keepSplit;
+        if (parser.isSet(seed) || parser.isSet(validPct))
+            keepSplit.split = SplitSettings::of(ds.options);
+        TransactionResult r;
+        r.ok = true; // nothing that needs a new name: nothing to do
+        if (!renames.isEmpty())
+            r = Cleaning::renameFiles(ds.root, renames, keepSplit, ds.options.unlabeledFolders);
         if (!r.ok) {
             err << "winnow scan: could not rename: " << r.message() << '\n';
             return 1;
         }
         for (const FileMove& m : r.moves)
             renamed.append(QJsonObject { { QStringLiteral("from"), m.from }, { QStringLiteral("to"), m.to } });
-        (parser.isSet(json) ? err : out) << r.summary << " Undo: winnow clean " << ds.root << " --undo\n";
+        if (!renames.isEmpty())
+            (parser.isSet(json) ? err : out) << r.summary << " Undo: winnow clean " << ds.root << " --undo\n";
         result = scanDataset(ds.root, options);
         if (!result.ok()) {
             err << "winnow scan: " << result.error << '\n';

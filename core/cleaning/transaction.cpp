@@ -1150,6 +1150,11 @@ TransactionResult renameFiles(const QString& root, const QList<FileRename>& rena
         s.kind = MoveKind::Rename;
         s.from = r.file;
         s.to = uniqueDestination(ctx, target, reserved);
+        if (s.to.section(QLatin1Char('/'), -1).toUtf8().size() > 255) { // NAME_MAX: refuse now, not mid-way
+            res.problems << QStringLiteral("%1: the new name '%2' is longer than a file name may be")
+                                .arg(r.file, s.to.section(QLatin1Char('/'), -1));
+            continue;
+        }
         s.size = st.size;
         s.mtimeMs = st.mtimeMs;
         j.steps << s;

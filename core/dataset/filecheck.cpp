@@ -2,7 +2,9 @@
 #include "core/dataset/filecheck.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <limits>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -326,7 +328,17 @@ FileCheck decodeCheck(Format f, const QByteArray& data)
         }
         return c;
     }
-    if (f != Format::Jpeg) { // JPEG is checked at 1/8 scale below, which always fits
+    if (const JpegFrame frame = jpegFrame(data);
+        f == Format::Jpeg && frame.progressive && qint64(frame.size.width()) * frame.size.height() > kMaxDecodePixels) {
+        // libjpeg buffers a progressive JPEG's coefficients at full size even for the 1/8-scale check below.
+        c.status = Unreadable::Unsupported;
+        c.detail = QStringLiteral("progressive JPEG of %1 x %2 pixels is too large to decode (limit %3 megapixels)")
+                       .arg(frame.size.width())
+                       .arg(frame.size.height())
+                       .arg(kMaxDecodePixels / 1'000'000);
+        return c;
+    }
+    if (f != Format::Jpeg) { // a baseline JPEG is checked at 1/8 scale below, which always fits
         const QSize declared = imageHeaderSize(data);
         if (declared.isValid() && qint64(declared.width()) * declared.height() > kMaxDecodePixels) {
             c.status = Unreadable::Unsupported;
@@ -434,9 +446,13 @@ QSize imageHeaderSize(const QByteArray& bytes)
     const qsizetype n = bytes.size();
     auto le16 = [&](qsizetype at) { return int(u[at]) | (int(u[at + 1]) << 8); };
     auto le24 = [&](qsizetype at) { return int(u[at]) | (int(u[at + 1]) << 8) | (int(u[at + 2]) << 16); };
+    // Any positive size counts, however absurd (clamped to what QSize holds): a huge claim must be refused as too
+    // large, never waved through as "unknown".
     auto valid = [](qint64 w, qint64 h) {
-        return w > 0 && h > 0 && w <= 1'000'000 && h <= 1'000'000 ? QSize(int(w), int(h)) : QSize();
+        constexpr qint64 kMax = std::numeric_limits<int>::max();
+        return w > 0 && h > 0 ? QSize(int(std::min(w, kMax)), int(std::min(h, kMax))) : QSize();
     };
+    auto be16 = [&](qsizetype at) { return (int(u[at]) << 8) | int(u[at + 1]); };
     const Sniff s = sniff(bytes.left(kSniffBytes));
     switch (s.format) {
     case Format::Jpeg:
@@ -470,6 +486,58 @@ QSize imageHeaderSize(const QByteArray& bytes)
         }
         return {};
     }
+    case Format::Pnm: { // "P6 <width> <height> ...", with '#' comments anywhere between the fields
+        qint64 dims[2] = { 0, 0 };
+        qsizetype i = 2;
+        for (qint64& d : dims) {
+            while (i < n && (std::isspace(u[i]) || u[i] == '#')) {
+                if (u[i] == '#')
+                    while (i < n && u[i] != '\n')
+                        ++i;
+                else
+                    ++i;
+            }
+            if (i >= n || !std::isdigit(u[i]))
+                return {};
+            while (i < n && std::isdigit(u[i]) && d < (qint64(1) << 40))
+                d = d * 10 + (u[i++] - '0');
+        }
+        return valid(dims[0], dims[1]);
+    }
+    case Format::Tiff: { // the first image directory's ImageWidth (256) and ImageLength (257)
+        if (n < 8)
+            return {};
+        const bool le = u[0] == 'I';
+        auto r16 = [&](qsizetype at) { return le ? le16(at) : be16(at); };
+        auto r32 = [&](qsizetype at) { return le ? qint64(le32(u + at)) : qint64(be32(u + at)); };
+        const qint64 ifd = r32(4);
+        if (u[2] != (le ? 42 : 0) || ifd < 8 || ifd + 2 > n)
+            return {};
+        const int entries = r16(ifd);
+        qint64 w = 0, h = 0;
+        for (int e = 0; e < entries && ifd + 2 + 12 * (e + 1) <= n; ++e) {
+            const qsizetype at = qsizetype(ifd + 2 + 12 * e);
+            const int tag = r16(at), type = r16(at + 2);
+            const qint64 value = type == 3 ? r16(at + 8) : type == 4 ? r32(at + 8) : 0;
+            if (tag == 256)
+                w = value;
+            else if (tag == 257)
+                h = value;
+        }
+        return valid(w, h);
+    }
+    case Format::Jp2: {
+        if (n >= 4 && u[0] == 0xFF && u[1] == 0x4F) { // codestream: SIZ follows SOC
+            if (n < 4 + 2 + 2 + 16 || u[2] != 0xFF || u[3] != 0x51)
+                return {};
+            const qint64 xs = be32(u + 8), ys = be32(u + 12), x0 = be32(u + 16), y0 = be32(u + 20);
+            return valid(xs - x0, ys - y0);
+        }
+        const qsizetype ihdr = bytes.indexOf("ihdr");
+        if (ihdr < 0 || ihdr + 12 > n)
+            return {};
+        return valid(be32(u + ihdr + 8), be32(u + ihdr + 4));
+    }
     default:
         return {};
     }
@@ -479,12 +547,11 @@ QString properImageName(const QString& fileName, const QString& format)
 {
     static const QHash<QString, QStringList> kExtensions = {
         { QStringLiteral("JPEG"), { QStringLiteral("jpg"), QStringLiteral("jpeg"), QStringLiteral("jfif") } },
-        { QStringLiteral("PNG"), { QStringLiteral("png") } },
-        { QStringLiteral("GIF"), { QStringLiteral("gif") } },
-        { QStringLiteral("BMP"), { QStringLiteral("bmp") } },
-        { QStringLiteral("WebP"), { QStringLiteral("webp") } },
+        { QStringLiteral("PNG"), { QStringLiteral("png") } }, { QStringLiteral("GIF"), { QStringLiteral("gif") } },
+        { QStringLiteral("BMP"), { QStringLiteral("bmp") } }, { QStringLiteral("WebP"), { QStringLiteral("webp") } },
         { QStringLiteral("TIFF"), { QStringLiteral("tif"), QStringLiteral("tiff") } },
         { QStringLiteral("PNM"), { QStringLiteral("ppm"), QStringLiteral("pgm"), QStringLiteral("pbm") } },
+        { QStringLiteral("JPEG 2000"), { QStringLiteral("jp2"), QStringLiteral("j2k") } }, // not in hasImageExtension
     };
     static const QStringList kWebPages = { QStringLiteral("php"), QStringLiteral("asp"), QStringLiteral("aspx"),
         QStringLiteral("jsp"), QStringLiteral("cgi"), QStringLiteral("htm"), QStringLiteral("html"),

@@ -43,6 +43,8 @@ struct JpegInfo
     int width = 0;
     int height = 0;
     qsizetype scanStart = -1; ///< offset of the first SOS marker, -1 if none was reached
+    bool progressive = false; ///< SOF2/6/10/14: libjpeg buffers every coefficient at full size, whatever the scale
+    bool twoFrames = false; ///< a second frame header before the scan (libjpeg refuses such files)
 };
 
 /// Walks the marker segments up to the first SOS. Entropy-coded data never contains FF D9 except as EOI (FF is
@@ -64,8 +66,8 @@ JpegInfo parseJpeg(const QByteArray& b)
             ++i; // fill byte
             continue;
         }
-        if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
-            i += 2; // standalone markers
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+            i += 2; // a stuffed 0xFF00 (not a marker: libjpeg skips it too) and standalone markers
             continue;
         }
         if (m == 0xD9)
@@ -79,8 +81,13 @@ JpegInfo parseJpeg(const QByteArray& b)
         }
         const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
         if (sof && i + 8 < n) {
+            if (info.width > 0 || info.height > 0) {
+                info.twoFrames = true;
+                break;
+            }
             info.height = (p[i + 5] << 8) | p[i + 6];
             info.width = (p[i + 7] << 8) | p[i + 8];
+            info.progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
         }
         if (len < 2)
             break;
@@ -228,12 +235,17 @@ int jpegReductionFor(int width, int height, int minShortSide)
 
 QSize jpegHeaderSize(const QByteArray& encoded)
 {
+    return jpegFrame(encoded).size;
+}
+
+JpegFrame jpegFrame(const QByteArray& encoded)
+{
     if (sniff(encoded) != Format::Jpeg)
         return {};
     const JpegInfo info = parseJpeg(encoded);
-    if (info.width <= 0 || info.height <= 0)
+    if (info.width <= 0 || info.height <= 0 || info.twoFrames)
         return {};
-    return { info.width, info.height };
+    return { QSize(info.width, info.height), info.progressive };
 }
 
 namespace {
@@ -260,6 +272,16 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
 
     if (format == Format::Jpeg) {
         const JpegInfo jpeg = parseJpeg(encoded);
+        if (jpeg.twoFrames) {
+            fail(info, Unreadable::Truncated, QStringLiteral("corrupt JPEG (two frame headers)"));
+            return {};
+        }
+        if (jpeg.progressive && qint64(jpeg.width) * jpeg.height > kMaxDecodePixels) {
+            // libjpeg keeps every DCT coefficient of a progressive JPEG at full size: scaling saves nothing.
+            fail(info, Unreadable::Unsupported,
+                tooLarge(QStringLiteral("progressive JPEG"), QSize(jpeg.width, jpeg.height)));
+            return {};
+        }
         if (jpeg.width <= 0 || jpeg.height <= 0 || jpeg.scanStart < 0) {
             fail(info, Unreadable::Truncated, QStringLiteral("truncated JPEG (no frame header or scan)"));
             return {};
@@ -295,6 +317,12 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
         info.sourceWidth = swapped ? jpeg.height : jpeg.width;
         info.sourceHeight = swapped ? jpeg.width : jpeg.height;
     } else {
+        const ContentSniff content = sniffContent(encoded);
+        if (!content.isImage()) { // never hand OpenCV a format the scan does not take (PFM, HDR, Sun raster...)
+            fail(info, content.verdict == Unreadable::None ? Unreadable::NotAnImage : content.verdict,
+                content.kind.isEmpty() ? QStringLiteral("not an image (unknown format)") : content.kind);
+            return {};
+        }
         const QSize declared = imageHeaderSize(encoded);
         if (declared.isValid() && qint64(declared.width()) * declared.height() > kMaxDecodePixels) {
             fail(info, Unreadable::Unsupported, tooLarge(QStringLiteral("image"), declared));

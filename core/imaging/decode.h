@@ -70,6 +70,15 @@ int jpegReductionFor(int width, int height, int minShortSide);
 /// JPEG or has no SOF before the scan data. Cheap: parses markers only.
 QSize jpegHeaderSize(const QByteArray& encoded);
 
+/// What a JPEG's first frame header (SOF) says, not orientation-corrected. Invalid size if `encoded` is not a JPEG,
+/// has no SOF before the scan data or has two. Cheap: parses markers only.
+struct JpegFrame
+{
+    QSize size;
+    bool progressive = false; ///< decoding holds every coefficient at full size (about 3 bytes a pixel), any scale
+};
+JpegFrame jpegFrame(const QByteArray& encoded);
+
 /// A deep copy as QImage::Format_RGB888 (null image if !image.ok()). For display and tests.
 QImage toQImage(const DecodedImage& image);
 

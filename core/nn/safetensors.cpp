@@ -413,6 +413,10 @@ SafetensorsLayout parseSafetensorsHeader(
                 numel *= *n;
             dims.push_back(static_cast<int64_t>(*n));
         }
+        if (std::find(dims.begin(), dims.end(), 0) != dims.end()) { // an empty tensor, whatever its other sides
+            numel = 0;
+            overflow = false;
+        }
         if (dims.size() > 16)
             throw WeightsError(where + "too many dimensions (" + std::to_string(dims.size()) + ")");
         const auto begin = parseUInt(offsets->items[0]);
