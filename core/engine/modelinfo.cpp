@@ -33,7 +33,8 @@ bool parseTriple(const std::string& text, std::array<float, 3>* out)
         return false;
     for (int i = 0; i < 3; ++i) {
         const QJsonValue v = doc.array().at(i);
-        if (!v.isDouble() || !std::isfinite(v.toDouble()))
+        // Finite as a float, not just as a double: 0.4E85 would become inf (found by tests/fuzz/fuzz_modelfile).
+        if (!v.isDouble() || !std::isfinite(float(v.toDouble())))
             return false;
         (*out)[size_t(i)] = float(v.toDouble());
     }
