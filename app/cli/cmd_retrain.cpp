@@ -77,6 +77,10 @@ int Winnow::Cli::retrain(const QStringList& args)
         err << "winnow retrain: " << status.message << '\n';
         return 1;
     }
+    if (p.isSet(QStringLiteral("full")))
+        warnUnreadable(
+            err, QStringLiteral("retrain"), engine.runInfo().unreadableFiles, QStringLiteral("while training"));
+    warnUnreadable(err, QStringLiteral("retrain"), scores.unreadable, QStringLiteral("while scoring"));
     status = engine.saveRun(runDir);
     if (status.ok() && !writeScores(runDir, scores, &error))
         status = EngineStatus::failed(error);

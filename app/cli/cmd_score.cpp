@@ -84,8 +84,10 @@ int Winnow::Cli::score(const QStringList& args)
         if (status.ok()) {
             ScoreSet computed;
             status = engine.score(*scan.dataset, so, &computed);
-            if (status.ok())
+            if (status.ok()) {
+                warnUnreadable(err, QStringLiteral("score"), computed.unreadable, QStringLiteral("while scoring"));
                 scores = computed;
+            }
         }
         if (!status.ok()) {
             err << "winnow score: " << status.message << '\n';

@@ -201,6 +201,7 @@ int Winnow::Cli::train(const QStringList& args)
         err << "winnow train: " << status.message << '\n';
         return 1;
     }
+    warnUnreadable(err, QStringLiteral("train"), engine.runInfo().unreadableFiles, QStringLiteral("while training"));
     const QString runDir = p.value(QStringLiteral("out"));
     if (!runDir.isEmpty()) {
         status = engine.saveRun(runDir);
@@ -213,6 +214,7 @@ int Winnow::Cli::train(const QStringList& args)
             so.method = *method;
             ScoreSet scores;
             status = engine.score(*scan.dataset, so, &scores);
+            warnUnreadable(err, QStringLiteral("train"), scores.unreadable, QStringLiteral("while scoring"));
             QString werr;
             if (!status.ok() || !writeScores(runDir, scores, &werr)) {
                 err << "winnow train: scoring failed: " << (status.ok() ? werr : status.message) << '\n';

@@ -19,6 +19,18 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const QString& nam
     return std::nullopt;
 }
 
+void warnUnreadable(QTextStream& err, const QString& command, const QStringList& files, const QString& what)
+{
+    if (files.isEmpty())
+        return;
+    constexpr int kShown = 5;
+    QString list = files.mid(0, kShown).join(QStringLiteral(", "));
+    if (files.size() > kShown)
+        list += QStringLiteral(" (and %1 more)").arg(files.size() - kShown);
+    err << "winnow " << command << ": warning: " << files.size() << " file(s) could not be read " << what
+        << " and were left out: " << list << '\n';
+}
+
 QString csvField(QString s)
 {
     if (s.contains(QLatin1Char(',')) || s.contains(QLatin1Char('"')) || s.contains(QLatin1Char('\n')))

@@ -6,6 +6,7 @@
 #include <QStringList>
 
 class QCommandLineParser;
+class QTextStream;
 
 /// Winnow's command-line subcommands. Each takes the arguments after its name, prints to stdout/stderr and returns
 /// the process exit code (0 ok, 1 failure, 2 usage error). They run under a QCoreApplication (no display needed).
@@ -17,6 +18,10 @@ std::optional<int> parseArguments(QCommandLineParser& parser, const QString& nam
 
 /// A CSV field: quoted (with doubled quotes) when it holds a comma, a quote or a newline.
 QString csvField(QString s);
+
+/// "winnow CMD: warning: N file(s) could not be read WHAT and were left out: a, b, c (and M more)" on stderr when
+/// `files` is not empty (files deleted or damaged after the scan; see RunInfo::unreadableFiles).
+void warnUnreadable(QTextStream& err, const QString& command, const QStringList& files, const QString& what);
 
 int scan(const QStringList& args);
 int demo(const QStringList& args);

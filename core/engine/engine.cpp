@@ -57,12 +57,21 @@ private:
 };
 
 /// Feeds the nn trainer from the OpenCV BatchLoader. Tensors returned by next() alias the loader's batch buffer
-/// and stay valid until the following next() call (the trainer is done with them by then).
+/// (or, when rows were dropped, a copy) and stay valid until the following next() call.
+///
+/// A file that cannot be decoded any more (deleted, truncated or rewritten since the scan) is never learnt from:
+/// with `dropUnreadable` (training and validation) its row leaves the batch, and a batch left with fewer than two
+/// rows while training is skipped (BatchNorm needs two). Scoring sources keep the row (the output stays aligned with
+/// the items) and the caller drops its record. Either way the file's path is added to `unreadable`.
 class LoaderSource final : public nn::BatchSource
 {
 public:
-    LoaderSource(std::vector<LoaderItem> items, const LoaderOptions& options, std::shared_ptr<PixelCache> cache)
+    LoaderSource(std::vector<LoaderItem> items, const LoaderOptions& options, std::shared_ptr<PixelCache> cache,
+        QSet<QString>* unreadable = nullptr, bool dropUnreadable = false)
         : m_loader(std::move(items), options, std::move(cache))
+        , m_unreadable(unreadable)
+        , m_drop(dropUnreadable)
+        , m_training(options.train)
     { }
 
     int64_t batchesPerEpoch() override
@@ -75,17 +84,39 @@ public:
     }
     bool next(torch::Tensor& images, torch::Tensor& labels) override
     {
-        if (!m_loader.next(m_batch))
-            return false;
-        const int64_t n = m_batch.n, h = m_batch.height, w = m_batch.width;
-        if (m_batch.channelsLast)
-            images = torch::from_blob(m_batch.pixels.data(), { n, h, w, 3 }, torch::kFloat32).permute({ 0, 3, 1, 2 });
-        else
-            images = torch::from_blob(m_batch.pixels.data(), { n, 3, h, w }, torch::kFloat32);
-        // Unlabeled items (label -1) carry no target: no loss is computed for them.
-        const bool labeled = std::none_of(m_batch.labels.begin(), m_batch.labels.end(), [](qint64 l) { return l < 0; });
-        labels = labeled ? torch::from_blob(m_batch.labels.data(), { n }, torch::kInt64) : torch::Tensor();
-        return true;
+        while (true) {
+            if (!m_loader.next(m_batch))
+                return false;
+            const int64_t n = m_batch.n, h = m_batch.height, w = m_batch.width;
+            if (m_batch.channelsLast)
+                images =
+                    torch::from_blob(m_batch.pixels.data(), { n, h, w, 3 }, torch::kFloat32).permute({ 0, 3, 1, 2 });
+            else
+                images = torch::from_blob(m_batch.pixels.data(), { n, 3, h, w }, torch::kFloat32);
+            // Unlabeled items (label -1) carry no target: no loss is computed for them.
+            const bool labeled =
+                std::none_of(m_batch.labels.begin(), m_batch.labels.end(), [](qint64 l) { return l < 0; });
+            labels = labeled ? torch::from_blob(m_batch.labels.data(), { n }, torch::kInt64) : torch::Tensor();
+            std::vector<int64_t> keep;
+            keep.reserve(size_t(n));
+            for (int64_t i = 0; i < n; ++i) {
+                if (!m_batch.failed.empty() && m_batch.failed[size_t(i)]) {
+                    if (m_unreadable)
+                        m_unreadable->insert(m_loader.items().at(size_t(m_batch.items[size_t(i)])).path);
+                } else {
+                    keep.push_back(i);
+                }
+            }
+            if (!m_drop || int64_t(keep.size()) == n)
+                return true;
+            if (keep.empty() || (m_training && keep.size() < 2))
+                continue;
+            const auto index = torch::tensor(keep, torch::kInt64);
+            images = images.index_select(0, index);
+            if (labels.defined())
+                labels = labels.index_select(0, index);
+            return true;
+        }
     }
     const Batch& lastBatch() const
     {
@@ -103,6 +134,9 @@ public:
 private:
     BatchLoader m_loader;
     Batch m_batch;
+    QSet<QString>* m_unreadable;
+    bool m_drop;
+    bool m_training;
 };
 
 struct ItemList
@@ -183,6 +217,19 @@ struct Engine::Private
     QSet<QByteArray> validKeys; ///< the previous round's validation files, for like-for-like round comparisons
     QString scoreDump; ///< Engine::setScoreDump
     QHash<QByteArray, QString> roundLabels; ///< content key -> class of the last round's labeled files
+    /// Absolute paths the loaders could not decode during the current train() or score() call (LoaderSource).
+    QSet<QString> unreadable;
+
+    /// unreadable, as sorted paths relative to the dataset's root.
+    QStringList unreadableRelative(const Dataset& ds) const
+    {
+        QStringList rel;
+        const QDir root(ds.root);
+        for (const QString& p : unreadable)
+            rel << root.relativeFilePath(p);
+        rel.sort();
+        return rel;
+    }
 
     /// Files whose content left or joined the labeled set, or whose class changed, since the last round; then
     /// remembers this round's labels.
@@ -297,7 +344,7 @@ struct Engine::Private
         }
         torch::Tensor fresh;
         if (!missing.empty()) {
-            LoaderSource src(std::move(missing), loaderOptions(false, size), pixels);
+            LoaderSource src(std::move(missing), loaderOptions(false, size), pixels, &unreadable);
             nn::PredictOptions po;
             po.run = run;
             po.withFeatures = true;
@@ -315,7 +362,8 @@ struct Engine::Private
             }
             for (size_t j = 0; j < missingPos.size(); ++j) {
                 const auto& key = keys[missingPos[j]];
-                if (!key.isEmpty())
+                // Blank pixels of a file that failed to decode are never cached as its features.
+                if (!key.isEmpty() && !unreadable.contains(ds.absolutePath(ds.samples.at(samples[missingPos[j]]))))
                     cache.insert(key, fresh[int64_t(j)].data_ptr<float>(), int(dim));
             }
             cache.flush();
@@ -446,7 +494,7 @@ struct Engine::Private
             opts.shuffle = false;
             opts.dropLast = false;
         }
-        LoaderSource src(std::move(items), opts, pixels);
+        LoaderSource src(std::move(items), opts, pixels, &unreadable);
         nn::PredictOptions po;
         po.run = run;
         po.shouldStop = cb.cancelled;
@@ -514,6 +562,7 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
     if (!sameDataset)
         d->roundLabels.clear();
     d->hasModel = false;
+    d->unreadable.clear();
     d->frozenC = 0;
     d->frozenHeads = {};
     d->quickHead.reset();
@@ -552,10 +601,11 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
         d->info.config.batchSize = n;
     }
     trainOpts.dropLast = true;
-    LoaderSource trainSrc(train.items, trainOpts, d->pixels);
+    LoaderSource trainSrc(train.items, trainOpts, d->pixels, &d->unreadable, true);
     std::unique_ptr<LoaderSource> validSrc;
     if (!valid.items.empty())
-        validSrc = std::make_unique<LoaderSource>(valid.items, d->loaderOptions(false), d->pixels);
+        validSrc =
+            std::make_unique<LoaderSource>(valid.items, d->loaderOptions(false), d->pixels, &d->unreadable, true);
 
     nn::FineTuneOptions fo;
     fo.epochs = config.epochs;
@@ -577,6 +627,8 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
         e.errorRate = r.errorRate;
         e.accuracy = r.accuracy;
         e.seconds = r.seconds;
+        e.trainSamples = int(r.trainSamples);
+        e.validSamples = int(r.validSamples);
         d->info.epochs.append(e);
         if (cb.epoch)
             cb.epoch(e);
@@ -589,6 +641,10 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
         const auto report = trainer.fineTune(trainSrc, validSrc.get(), fo, tc);
         if (report.status == nn::TrainStatus::Cancelled)
             return EngineStatus::cancelledStatus();
+        if (!report.epochs.empty() && report.epochs.back().trainSamples < 2)
+            return EngineStatus::failed(QStringLiteral("training failed: fewer than two training images could be "
+                                                       "read (%1 unreadable since the scan): rescan the dataset")
+                                            .arg(d->unreadable.size()));
     } catch (const nn::Cancelled&) {
         return EngineStatus::cancelledStatus();
     } catch (const std::exception& e) {
@@ -645,7 +701,7 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
             opts.seed = config.seed + 1 + quint64(k);
             opts.batchSize = std::min<int>(d->info.config.batchSize, int(foldItems[k].size()));
             opts.dropLast = true;
-            LoaderSource src(foldItems[k], opts, d->pixels);
+            LoaderSource src(foldItems[k], opts, d->pixels, &d->unreadable, true);
             const QString phase = QStringLiteral("cross-validation %1/%2").arg(k + 1).arg(folds);
             nn::TrainCallbacks ctc;
             ctc.shouldStop = cb.cancelled;
@@ -660,6 +716,10 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
                 const auto report = trainer.fineTune(src, nullptr, fo, ctc);
                 if (report.status == nn::TrainStatus::Cancelled)
                     return EngineStatus::cancelledStatus();
+                if (!report.epochs.empty() && report.epochs.back().trainSamples < 2)
+                    return EngineStatus::failed(QStringLiteral(
+                        "cross-validated training failed: fewer than two of its images could be read: rescan the "
+                        "dataset"));
             } catch (const nn::Cancelled&) {
                 return EngineStatus::cancelledStatus();
             } catch (const std::exception& e) {
@@ -674,6 +734,7 @@ EngineStatus Engine::train(const Dataset& dataset, const TrainConfig& config, co
         }
     }
     d->info.cvModels = int(d->cv.size());
+    d->info.unreadableFiles = d->unreadableRelative(dataset);
     d->info.runId = QUuid::createUuid().toString(QUuid::WithoutBraces);
     d->openMemberCaches();
 
@@ -744,6 +805,18 @@ EngineStatus Engine::score(
     set.vocab = d->info.vocab;
     set.round = d->round;
     set.records.reserve(int(labeled.samples.size() + unlabeled.samples.size()));
+    d->unreadable.clear();
+    // Files that could not be decoded in this pass (gone or damaged since the scan) get no record.
+    auto finish = [&]() -> EngineStatus {
+        if (!d->unreadable.isEmpty()) {
+            set.unreadable = d->unreadableRelative(dataset);
+            const QSet<QString> gone(set.unreadable.cbegin(), set.unreadable.cend());
+            set.records.removeIf([&](const ScoreRecord& r) { return gone.contains(r.file); });
+        }
+        flagLabelIssues(set);
+        *out = set;
+        return {};
+    };
 
     auto addRecords = [&](const std::vector<int>& samples, const torch::Tensor& probs, ScoreKind kind,
                           const std::vector<quint16>& sources) {
@@ -763,6 +836,23 @@ EngineStatus Engine::score(
         }
     };
     auto same = [](size_t n, quint16 src) { return std::vector<quint16>(n, src); };
+    // The heads and the neighbour vote fit on the files that decoded (rows of `samples` not in d->unreadable), so
+    // that no blank image teaches them its label; fitted() puts their rows back in place (others: uniform, and
+    // finish() drops those records).
+    auto readableRows = [&](const std::vector<int>& samples) {
+        std::vector<int64_t> rows;
+        for (size_t i = 0; i < samples.size(); ++i)
+            if (!d->unreadable.contains(dataset.absolutePath(samples[i])))
+                rows.push_back(int64_t(i));
+        return rows;
+    };
+    auto fitted = [&](const torch::Tensor& part, const std::vector<int64_t>& rows, size_t n) {
+        if (rows.size() == n)
+            return part;
+        auto full = torch::full({ int64_t(n), C }, 1.0f / float(C));
+        full.index_copy_(0, torch::tensor(rows, torch::kInt64), part);
+        return full;
+    };
 
     const bool crossValidated = options.method == ScoreOptions::Method::Honest && !d->cv.empty();
     if (crossValidated) {
@@ -834,14 +924,23 @@ EngineStatus Engine::score(
             torch::Tensor feats;
             if (auto st = d->featuresFor(dataset, labeled.samples, &feats, cb); !st.ok())
                 return st;
+            const auto rows = readableRows(labeled.samples);
+            if (rows.empty())
+                return finish(); // every labeled file is unreadable now: nothing to fit on, nothing to show
             std::vector<int64_t> lab;
-            for (int s : labeled.samples)
-                lab.push_back(dataset.samples.at(s).label);
+            std::vector<QByteArray> fitKeys;
+            for (int64_t i : rows) {
+                lab.push_back(dataset.samples.at(labeled.samples[size_t(i)]).label);
+                fitKeys.push_back(keys[size_t(i)]);
+            }
             const auto labels = torch::tensor(lab, torch::kInt64);
+            const auto fitFeats =
+                rows.size() == nLabeled ? feats : feats.index_select(0, torch::tensor(rows, torch::kInt64));
             torch::Tensor oos, near;
             try {
                 if (!orphans.empty() || w > 0)
-                    oos = d->tunedFrozenKFold(feats, labels, C, std::max(2, options.folds), keys);
+                    oos = fitted(
+                        d->tunedFrozenKFold(fitFeats, labels, C, std::max(2, options.folds), fitKeys), rows, nLabeled);
                 timer.lap("frozen heads");
                 if (u > 0) {
                     std::vector<int> perClass(size_t(C), 0);
@@ -852,7 +951,8 @@ EngineStatus Engine::score(
                         if (n > 0)
                             smallest = std::min(smallest, n);
                     const int k = std::clamp(smallest / 2, std::min(3, options.neighbours), options.neighbours);
-                    near = nn::neighbourLabelProbs(feats, labels, C, k, 0.5, d->info.config.seed);
+                    near = fitted(
+                        nn::neighbourLabelProbs(fitFeats, labels, C, k, 0.5, d->info.config.seed), rows, nLabeled);
                 }
             } catch (const std::exception& e) {
                 return EngineStatus::failed(
@@ -885,9 +985,7 @@ EngineStatus Engine::score(
         addRecords(unlabeled.samples, probs.slice(0, int64_t(nLabeled)), ScoreKind::OutOfSample, unlabeledSources);
         addRecords(labeled.samples, probs.slice(0, 0, int64_t(nLabeled)), ScoreKind::OutOfSample, sources);
         d->info.scoreMethod = scoreMethodName(ScoreOptions::Method::Honest);
-        flagLabelIssues(set);
-        *out = set;
-        return {};
+        return finish();
     }
 
     // Unlabeled images: the primary model never trained on them.
@@ -898,9 +996,7 @@ EngineStatus Engine::score(
         addRecords(unlabeled.samples, probs, ScoreKind::OutOfSample, same(unlabeled.samples.size(), SourceModel));
     }
     if (labeled.samples.empty()) {
-        flagLabelIssues(set);
-        *out = set;
-        return {};
+        return finish();
     }
 
     // Files the model trained on are in-sample; anything else (valid, or new since training) is not.
@@ -918,16 +1014,23 @@ EngineStatus Engine::score(
         if (auto st = d->featuresFor(dataset, labeled.samples, &feats, cb); !st.ok())
             return st;
         timer.lap("features");
+        const auto rows = readableRows(labeled.samples);
+        if (rows.empty())
+            return finish();
         std::vector<int64_t> lab;
-        for (int s : labeled.samples)
-            lab.push_back(dataset.samples.at(s).label);
+        for (int64_t i : rows)
+            lab.push_back(dataset.samples.at(labeled.samples[size_t(i)]).label);
         const auto labels = torch::tensor(lab, torch::kInt64);
         if (cb.progress)
             cb.progress({ 0, 0, 0, 1, 0, QStringLiteral("k-fold") });
         torch::Tensor oos;
         try {
-            oos = nn::kFoldLogisticProbs(feats, labels, C, std::max(2, options.folds), d->info.config.seed, {},
-                d->quickHead ? &*d->quickHead : nullptr);
+            const auto fitFeats = rows.size() == labeled.samples.size()
+                ? feats
+                : feats.index_select(0, torch::tensor(rows, torch::kInt64));
+            oos = fitted(nn::kFoldLogisticProbs(fitFeats, labels, C, std::max(2, options.folds), d->info.config.seed,
+                             {}, d->quickHead ? &*d->quickHead : nullptr),
+                rows, labeled.samples.size());
         } catch (const std::exception& e) {
             return EngineStatus::failed(
                 QStringLiteral("k-fold scoring failed: %1").arg(QString::fromStdString(e.what())));
@@ -964,9 +1067,7 @@ EngineStatus Engine::score(
         addRecords(validSamples, pv, ScoreKind::OutOfSample, same(validSamples.size(), SourceModel));
     }
     d->info.scoreMethod = scoreMethodName(method);
-    flagLabelIssues(set);
-    *out = set;
-    return {};
+    return finish();
 }
 
 namespace {
@@ -1078,8 +1179,8 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
     QElapsedTimer clock;
     clock.start();
     ensureThreads(d->info.config.threads);
-    const auto train = itemsFor(dataset, { Split::Train });
-    const auto valid = itemsFor(dataset, { Split::Valid });
+    auto train = itemsFor(dataset, { Split::Train });
+    auto valid = itemsFor(dataset, { Split::Valid });
     if (train.samples.size() < 2)
         return EngineStatus::failed(QStringLiteral("need at least two readable training images"));
     if (dataset.vocab.size() < 2)
@@ -1087,10 +1188,11 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
             QStringLiteral("need at least two classes to train (found %1)").arg(dataset.vocab.size()));
     const QStringList oldVocab = d->info.vocab;
     const int64_t C = dataset.vocab.size();
+    d->unreadable.clear();
 
     std::vector<int> all = train.samples;
     all.insert(all.end(), valid.samples.begin(), valid.samples.end());
-    const int64_t nt = int64_t(train.samples.size());
+    int64_t nt = int64_t(train.samples.size());
     std::vector<QByteArray> keys;
     keys.reserve(all.size());
     for (int s : all)
@@ -1098,7 +1200,7 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
     std::vector<int64_t> lab;
     for (int s : all)
         lab.push_back(dataset.samples.at(s).label);
-    const auto labels = torch::tensor(lab, torch::kInt64);
+    auto labels = torch::tensor(lab, torch::kInt64);
 
     PhaseTimer timer("retrain head");
     // The model: its last layer refitted on its own penultimate features of the (cleaned) train split. The body and
@@ -1109,6 +1211,33 @@ EngineStatus Engine::retrainHead(const Dataset& dataset, const ScoreOptions& opt
         !st.ok())
         return st;
     timer.lap("features");
+    if (!d->unreadable.isEmpty()) {
+        // Files that cannot be decoded now (gone or damaged since the scan) take no part in the round: no head
+        // learns from their blank pixels and the valid metrics average over the readable files.
+        std::vector<int64_t> keep;
+        std::vector<int> keptTrain, keptValid;
+        std::vector<QByteArray> keptKeys;
+        std::vector<int64_t> keptLab;
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (d->unreadable.contains(dataset.absolutePath(all[i])))
+                continue;
+            keep.push_back(int64_t(i));
+            (int64_t(i) < nt ? keptTrain : keptValid).push_back(all[i]);
+            keptKeys.push_back(keys[i]);
+            keptLab.push_back(lab[i]);
+        }
+        if (keptTrain.size() < 2)
+            return EngineStatus::failed(QStringLiteral("need at least two readable training images"));
+        pen = pen.index_select(0, torch::tensor(keep, torch::kInt64));
+        train.samples = keptTrain;
+        valid.samples = keptValid;
+        all = keptTrain;
+        all.insert(all.end(), keptValid.begin(), keptValid.end());
+        keys = std::move(keptKeys);
+        lab = std::move(keptLab);
+        labels = torch::tensor(lab, torch::kInt64);
+        nt = int64_t(train.samples.size());
+    }
     nn::LogisticOptions lo;
     lo.fitIntercept = false;
     // Pulled firmly towards the fine-tuned layer: on one unchanged noisy bears-small copy (128 px) c = 1 ... 0.001 all

@@ -72,7 +72,8 @@ QJsonObject epochToJson(const EpochStats& e)
         { QStringLiteral("stage"), e.stage == 0 ? QStringLiteral("frozen") : QStringLiteral("unfrozen") },
         { QStringLiteral("train_loss"), e.trainLoss }, { QStringLiteral("valid_loss"), e.validLoss },
         { QStringLiteral("error_rate"), e.errorRate }, { QStringLiteral("accuracy"), e.accuracy },
-        { QStringLiteral("seconds"), e.seconds } };
+        { QStringLiteral("seconds"), e.seconds }, { QStringLiteral("train_samples"), e.trainSamples },
+        { QStringLiteral("valid_samples"), e.validSamples } };
 }
 
 EpochStats epochFromJson(const QJsonObject& o)
@@ -85,6 +86,8 @@ EpochStats epochFromJson(const QJsonObject& o)
     e.errorRate = o.value(QStringLiteral("error_rate")).toDouble();
     e.accuracy = o.value(QStringLiteral("accuracy")).toDouble();
     e.seconds = o.value(QStringLiteral("seconds")).toDouble();
+    e.trainSamples = std::max(0, o.value(QStringLiteral("train_samples")).toInt());
+    e.validSamples = std::max(0, o.value(QStringLiteral("valid_samples")).toInt());
     return e;
 }
 
@@ -251,6 +254,7 @@ bool writeRunInfo(const QString& dir, const RunInfo& info, QString* error)
         { QStringLiteral("score_method"), info.scoreMethod }, { QStringLiteral("epochs"), epochs },
         { QStringLiteral("cv_models"), info.cvModels }, { QStringLiteral("run_id"), info.runId },
         { QStringLiteral("frozen_c"), info.frozenC }, { QStringLiteral("rounds"), rounds },
+        { QStringLiteral("unreadable_files"), toArray(info.unreadableFiles) },
         { QStringLiteral("split"),
             QJsonObject { { QStringLiteral("train"), toArray(info.trainFiles) },
                 { QStringLiteral("valid"), toArray(info.validFiles) } } } };
@@ -336,6 +340,7 @@ std::optional<RunInfo> readRunInfo(const QString& dir, QString* error)
     const auto split = o.value(QStringLiteral("split")).toObject();
     info.trainFiles = toStringList(split.value(QStringLiteral("train")));
     info.validFiles = toStringList(split.value(QStringLiteral("valid")));
+    info.unreadableFiles = toStringList(o.value(QStringLiteral("unreadable_files")));
     if (info.vocab.isEmpty())
         return fail(QStringLiteral("%1 has no class vocabulary").arg(QDir::toNativeSeparators(path)));
     return info;

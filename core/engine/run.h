@@ -39,6 +39,9 @@ struct RunInfo
     int cvModels = 0;
     QString runId; ///< random, made by each fine-tune: names the run's feature caches
     double frozenC = 0; ///< L2 strength the frozen-feature K-fold heads chose (0 = not chosen yet)
+    /// Files of the split that could not be decoded while the last fine-tune ran (deleted, truncated or rewritten
+    /// since the scan), relative paths: left out of training and of the valid metrics, never learnt from as blanks.
+    QStringList unreadableFiles;
 };
 
 /// The cross-validation fold of a file, from its content key (FeatureCache::fileKey) and the seed: files with the

@@ -58,6 +58,14 @@ public:
         RoundSummary summary;
         QElapsedTimer clock;
         clock.start();
+        // Files that could not be read while training (deleted or damaged since the scan) are reported with the
+        // scores, beside the ones the scoring pass could not read.
+        auto addTrainingUnreadable = [&] {
+            for (const QString& f : m_engine.runInfo().unreadableFiles)
+                if (!scores.unreadable.contains(f))
+                    scores.unreadable << f;
+            scores.unreadable.sort();
+        };
         try {
             switch (kind) {
             case Kind::Train:
@@ -65,6 +73,7 @@ public:
                 if (status.ok())
                     status = m_engine.score(dataset, scoring, &scores, cb);
                 if (status.ok()) {
+                    addTrainingUnreadable();
                     summary = m_engine.runInfo().rounds.constLast();
                     summary.seconds = clock.elapsed() / 1000.0;
                 }
@@ -83,6 +92,8 @@ public:
             case Kind::RetrainFull:
                 status = kind == Kind::RetrainFull ? m_engine.fineTuneAgain(dataset, scoring, &scores, &summary, cb)
                                                    : m_engine.retrainHead(dataset, scoring, &scores, &summary, cb);
+                if (status.ok() && kind == Kind::RetrainFull)
+                    addTrainingUnreadable();
                 // Keep the run folder current, so Export and `winnow export` get this round's model.
                 if (status.ok() && !m_runDir.isEmpty()) {
                     if (auto saved = saveRun(m_runDir, &scores); !saved.ok())

@@ -45,6 +45,8 @@ struct EpochStats
     double errorRate = 0;
     double accuracy = 0;
     double seconds = 0;
+    int trainSamples = 0; ///< images trained on in this epoch (files unreadable since the scan are left out)
+    int validSamples = 0; ///< images the valid metrics of this epoch average over
 };
 
 /// Training progress, throttled by the worker to about 10 per second.
@@ -109,6 +111,9 @@ struct ScoreSet
     }
     int estimatedErrors = -1; ///< likely label errors (cleanlab's num_label_issues); -1 = not estimated
     QVector<int> issuePairs; ///< vocab.size()^2, row-major [given * n + true]: estimatedErrors per class pair
+    /// Files of the dataset that could not be decoded when this pass ran (deleted or damaged since the scan),
+    /// relative paths: they have no record (a score from blank pixels would rank as nonsense).
+    QStringList unreadable;
 };
 
 /// How to score. The default is honest (out-of-sample) scores for every labeled image.

@@ -322,6 +322,7 @@ struct ValidStats
 {
     double loss = std::numeric_limits<double>::quiet_NaN();
     double errorRate = std::numeric_limits<double>::quiet_NaN();
+    int64_t count = 0;
     bool cancelled = false;
 };
 
@@ -356,6 +357,7 @@ ValidStats validate(
         wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
         count += y.size(0);
     }
+    stats.count = count;
     if (count > 0) {
         stats.loss = lossSum / static_cast<double>(count);
         stats.errorRate = static_cast<double>(wrong) / static_cast<double>(count);
@@ -432,7 +434,7 @@ TrainReport Trainer::runCycle(BatchSource& train, BatchSource* valid, int epochs
         m_model->train();
         train.startEpoch(globalEpoch);
         torch::Tensor images, labels;
-        int64_t batch = 0;
+        int64_t batch = 0, seen = 0;
         while (true) {
             if (callbacks.shouldStop && callbacks.shouldStop())
                 return cancel();
@@ -444,6 +446,7 @@ TrainReport Trainer::runCycle(BatchSource& train, BatchSource* valid, int epochs
             opt.setHyper(h.lr, h.mom);
             const auto x = toDevice(images, run);
             const auto y = labels.to(run.device, torch::kLong);
+            seen += y.size(0);
             torch::Tensor loss;
             {
                 AutocastGuard autocast(amp);
@@ -474,6 +477,8 @@ TrainReport Trainer::runCycle(BatchSource& train, BatchSource* valid, int epochs
         r.errorRate = vs.errorRate;
         r.accuracy = 1.0 - vs.errorRate;
         r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        r.trainSamples = seen;
+        r.validSamples = vs.count;
         report.epochs.push_back(r);
         if (callbacks.onEpoch)
             callbacks.onEpoch(r);

@@ -55,6 +55,8 @@ struct EpochResult
     double errorRate = 0; ///< NaN without a validation source
     double accuracy = 0; ///< 1 - errorRate
     double seconds = 0; ///< wall time of train + validation
+    int64_t trainSamples = 0; ///< images trained on this epoch (a source may leave unreadable ones out)
+    int64_t validSamples = 0; ///< images the valid metrics average over
 };
 
 enum class TrainStatus { Finished, Cancelled };

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// TrainingController: signal order, busy refusal, cancellation within a batch, dropped late results.
+// TrainingController: signal order, busy refusal, cancellation within a batch, dropped late results; the engine with
+// files deleted while it trains.
+#include <cmath>
+
 #include <QDir>
 #include <QImage>
 #include <QPainter>
@@ -8,6 +11,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include "core/engine/engine.h"
 #include "core/engine/run.h"
 #include "core/engine/trainingcontroller.h"
 
@@ -206,6 +210,80 @@ private Q_SLOTS:
         QVERIFY(controller.train(m_dataset, cfg2) != 0);
         QVERIFY(failed.wait(60000));
         QVERIFY(failed.at(1).at(1).toString().contains(QLatin1String("vgg11")));
+    }
+
+    /// After the first epoch a train file is deleted and a valid file is overwritten with garbage: later epochs train
+    /// and validate without them (one image fewer each, never a blank one), the run lists them, and the scores have
+    /// no record for them.
+    void filesDeletedDuringTraining()
+    {
+        QTemporaryDir copy;
+        QVERIFY(copy.isValid());
+        for (const Sample& s : m_dataset.samples) {
+            QVERIFY(QDir(copy.path()).mkpath(QFileInfo(s.relPath).path()));
+            QVERIFY(QFile::copy(m_dataset.absolutePath(s), QDir(copy.path()).filePath(s.relPath)));
+        }
+        auto scan = scanDataset(copy.path());
+        QVERIFY2(scan.ok(), qPrintable(scan.error));
+        const Dataset ds = *scan.dataset;
+        QString trainFile, validFile;
+        int nTrain = 0, nValid = 0;
+        for (const Sample& s : ds.samples) {
+            QString& pick = s.split == Split::Train ? trainFile : validFile;
+            (s.split == Split::Train ? nTrain : nValid)++;
+            if (pick.isEmpty())
+                pick = s.relPath;
+        }
+        QVERIFY(!trainFile.isEmpty() && !validFile.isEmpty());
+        QCOMPARE(nTrain + nValid, 48);
+
+        auto cfg = tinyConfig();
+        cfg.batchSize = nTrain; // one full batch per epoch: every readable train image is seen each epoch
+        cfg.epochs = 2;
+        Engine engine;
+        EngineCallbacks cb;
+        int epochs = 0;
+        cb.epoch = [&](const EpochStats&) {
+            if (epochs++ == 0) {
+                QFile::remove(QDir(copy.path()).filePath(trainFile));
+                QFile damaged(QDir(copy.path()).filePath(validFile));
+                if (damaged.open(QIODevice::WriteOnly | QIODevice::Truncate))
+                    damaged.write("\x89PNG\r\n\x1a\n not any more");
+            }
+        };
+        const auto st = engine.train(ds, cfg, cb);
+        QVERIFY2(st.ok(), qPrintable(st.message));
+        const auto& rows = engine.runInfo().epochs;
+        QCOMPARE(rows.size(), 3);
+        QCOMPARE(rows.at(0).trainSamples, nTrain);
+        QCOMPARE(rows.at(0).validSamples, nValid);
+        for (int e = 1; e < 3; ++e) {
+            // A batch of nTrain - 1 readable images: the deleted one is left out, not fed as zeros.
+            QCOMPARE(rows.at(e).trainSamples, nTrain - 1);
+            QCOMPARE(rows.at(e).validSamples, nValid - 1);
+            QVERIFY(std::isfinite(rows.at(e).validLoss));
+            const double wrong = rows.at(e).errorRate * (nValid - 1);
+            QVERIFY2(std::abs(wrong - std::round(wrong)) < 1e-6, "the error rate averages over the readable files");
+        }
+        QStringList deleted { trainFile, validFile };
+        deleted.sort();
+        QCOMPARE(engine.runInfo().unreadableFiles, deleted);
+
+        QTemporaryDir runDir;
+        QVERIFY(engine.saveRun(runDir.path()).ok());
+        QString error;
+        const auto info = readRunInfo(runDir.path(), &error);
+        QVERIFY2(info, qPrintable(error));
+        QCOMPARE(info->unreadableFiles, engine.runInfo().unreadableFiles);
+        QCOMPARE(info->epochs.at(1).validSamples, nValid - 1);
+
+        ScoreSet scores;
+        const auto sst = engine.score(ds, ScoreOptions {}, &scores);
+        QVERIFY2(sst.ok(), qPrintable(sst.message));
+        QCOMPARE(scores.unreadable, engine.runInfo().unreadableFiles);
+        QCOMPARE(int(scores.records.size()), ds.size() - 2);
+        for (const ScoreRecord& r : scores.records)
+            QVERIFY(r.file != trainFile && r.file != validFile);
     }
 };
 

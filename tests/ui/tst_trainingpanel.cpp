@@ -253,6 +253,32 @@ private Q_SLOTS:
     /// The round history of a dataset: numbers only grow (a second fine-tune is not round 0 again), "Files" counts
     /// each changed file once (as its tooltip and the predictions tooltip say), and the status follows the latest
     /// round, not the first fine-tune's epochs.
+    /// Files that could not be read while the job ran are named in the status, for that job only.
+    void unreadableFilesAreNamed()
+    {
+        TrainingController controller;
+        TrainingPanel panel(&controller);
+        const Dataset ds = twoClassDataset();
+        panel.setDataset(ds);
+        auto* status = panel.findChild<QLabel*>(QStringLiteral("statusLabel"));
+        QVERIFY(status);
+        ScoreSet scores;
+        scores.datasetRoot = ds.root;
+        scores.vocab = ds.vocab;
+        scores.unreadable = QStringList { QStringLiteral("a/2.jpg"), QStringLiteral("b/1.jpg") };
+        Q_EMIT controller.started(1, QStringLiteral("train"));
+        Q_EMIT controller.scoresReady(1, scores);
+        Q_EMIT controller.finished(1);
+        QVERIFY2(status->toolTip().contains(QLatin1String("2 file")), qPrintable(status->toolTip()));
+        QVERIFY2(status->toolTip().contains(QLatin1String("could not be read")), qPrintable(status->toolTip()));
+        QVERIFY2(status->toolTip().contains(QLatin1String("a/2.jpg, b/1.jpg")), qPrintable(status->toolTip()));
+        QVERIFY2(status->toolTip().contains(QLatin1String("Rescan")), qPrintable(status->toolTip()));
+        // The next job (a data-issue search brings no scores) does not repeat the note.
+        Q_EMIT controller.started(2, QStringLiteral("find data issues"));
+        Q_EMIT controller.finished(2);
+        QVERIFY2(!status->toolTip().contains(QLatin1String("could not be read")), qPrintable(status->toolTip()));
+    }
+
     void roundHistoryNumbersAndCounts()
     {
         TrainingController controller;

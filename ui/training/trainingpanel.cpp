@@ -923,6 +923,7 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
         m_jobRoot = m_dataset->root; // started elsewhere: on the dataset shown
     m_job = job;
     m_jobKind = what;
+    m_jobUnreadable.clear();
     m_epochsDone = 0;
     m_plotStarted = false;
     setBusy(true);
@@ -1022,6 +1023,7 @@ void TrainingPanel::onScoresReady(quint64 job, const ScoreSet& scores)
         return;
     }
     setStatus(tr("Scored %n image(s).", nullptr, int(scores.records.size())));
+    m_jobUnreadable = scores.unreadable;
     // Compare with the previous round of the same dataset (shown with the round that follows).
     m_pendingDiff.reset();
     if (!m_lastScores.isEmpty() && m_lastScores.datasetRoot == scores.datasetRoot)
@@ -1103,6 +1105,18 @@ void TrainingPanel::onFinished(quint64 job)
         showLatestRoundStatus(tr("Reloaded the last run (%1):").arg(QFileInfo(m_lastRunDir).fileName()));
     else
         showLatestRoundStatus(tr("Finished"));
+    if (ours && m_jobKind != QLatin1String("load") && !m_jobUnreadable.isEmpty()) {
+        const QStringList gone = std::exchange(m_jobUnreadable, {});
+        QString names = gone.mid(0, 3).join(QStringLiteral(", "));
+        if (gone.size() > 3)
+            names += tr(" and %n more", nullptr, int(gone.size() - 3));
+        setStatus(m_status->toolTip() + QLatin1Char(' ')
+                + tr("%n file(s) could not be read (deleted or damaged since the dataset was opened) and were left "
+                     "out: %1. Rescan the dataset to see it as it is now.",
+                    nullptr, int(gone.size()))
+                      .arg(names),
+            true);
+    }
     if (ours && m_jobKind == QLatin1String("load"))
         Q_EMIT runLoaded(m_lastRunDir);
     updateButtons();

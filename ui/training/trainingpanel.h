@@ -168,6 +168,7 @@ private:
     QString m_lastRunDir; ///< run folder of the latest finished training (head retrains rewrite it)
     ScoreSet m_lastScores; ///< the previous round's scores, for the round history's "predictions changed"
     std::optional<RoundDiff> m_pendingDiff;
+    QStringList m_jobUnreadable; ///< the running job's files that could not be read (ScoreSet::unreadable)
     int m_epochsDone = 0;
     int m_totalEpochs = 0;
     double m_yMax = 0;
