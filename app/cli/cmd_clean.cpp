@@ -43,6 +43,10 @@ void printMoves(QTextStream& out, const QList<FileMove>& moves)
 bool recoverFirst(const QString& dir, QTextStream& err)
 {
     const RecoveryReport rep = Cleaning::recover(dir);
+    if (rep.busy) { // not interrupted: another Winnow is at work on this dataset right now
+        err << "winnow clean: " << rep.error << '\n';
+        return false;
+    }
     if (rep.acted() || !rep.error.isEmpty())
         err << "winnow: recovery: " << rep.message() << '\n';
     if (!rep.ok()) {

@@ -27,6 +27,8 @@ struct State
     QMutex mutex;
     int crashAt = 0;
     int crashCount = 0;
+    int pauseAt = 0;
+    std::function<void(const char*)> pause;
     QList<int> failing;
     int moveCount = 0;
 };
@@ -44,6 +46,15 @@ void setCrashAt(int n)
     State& s = state();
     QMutexLocker lock(&s.mutex);
     s.crashAt = n;
+    s.crashCount = 0;
+}
+
+void setPauseAt(int n, std::function<void(const char* where)> pause)
+{
+    State& s = state();
+    QMutexLocker lock(&s.mutex);
+    s.pauseAt = n;
+    s.pause = std::move(pause);
     s.crashCount = 0;
 }
 
@@ -74,6 +85,8 @@ void reset()
     QMutexLocker lock(&s.mutex);
     s.crashAt = 0;
     s.crashCount = 0;
+    s.pauseAt = 0;
+    s.pause = {};
     s.failing.clear();
     s.moveCount = 0;
 }
@@ -88,6 +101,12 @@ void crashPoint(const char* where)
     State& s = state();
     QMutexLocker lock(&s.mutex);
     ++s.crashCount;
+    if (s.pauseAt > 0 && s.crashCount == s.pauseAt && s.pause) {
+        const auto pause = s.pause;
+        lock.unlock();
+        pause(where);
+        return;
+    }
     if (s.crashAt > 0 && s.crashCount == s.crashAt) {
         std::fprintf(stderr, "winnow: simulated crash at point %d (%s)\n", s.crashCount, where);
 #ifdef Q_OS_UNIX

@@ -3,6 +3,8 @@
 // (no environment variable, no option) can switch it on.
 #pragma once
 
+#include <functional>
+
 #include <QList>
 
 namespace Winnow::Cleaning::TestHooks {
@@ -15,6 +17,11 @@ namespace Winnow::Cleaning::TestHooks {
  * The count is process-wide and starts at the first crash point after setCrashAt().
  */
 void setCrashAt(int n);
+/// At crash point `n` (counted like setCrashAt's, from this call on) calls `pause` with the point's name instead of
+/// crashing, in the thread that reached it, with every lock the transaction holds still held: a test child waits
+/// there so that another process can try the same dataset. 0 (or reset()) switches it off.
+void setPauseAt(int n, std::function<void(const char* where)> pause);
+
 /// Crash points passed since the last setCrashAt()/reset() (or process start).
 int crashPointsPassed();
 

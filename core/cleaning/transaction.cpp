@@ -232,7 +232,27 @@ QString newId(int seq)
         .arg(QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd'T'HHmmss'Z'")));
 }
 
-/// The advisory lock on a dataset root.
+/// Half-written files of Fs::writeFileDurably (".<name>.tmp-<hex>") that a killed transaction left in the journal
+/// and trash folders: only transactions write there, and only under the lock, so any such file is stale once the
+/// lock is ours. `remove`: delete them; returns how many there were.
+int staleTemps(const Context& ctx, bool remove)
+{
+    static const QRegularExpression kTemp(QStringLiteral("^\\..+\\.tmp-[0-9a-f]+$"));
+    int n = 0;
+    for (const QString& dir : { ctx.journalDir, ctx.trashDir }) {
+        const QStringList names = QDir(dir).entryList(QDir::Files | QDir::Hidden | QDir::System);
+        for (const QString& name : names) {
+            if (!kTemp.match(name).hasMatch())
+                continue;
+            ++n;
+            if (remove)
+                QFile::remove(dir + QLatin1Char('/') + name);
+        }
+    }
+    return n;
+}
+
+/// The advisory lock on a dataset root. Taking it sweeps away what a killed transaction left half-written.
 class RootLock
 {
 public:
@@ -245,11 +265,22 @@ public:
         }
         m_lock = std::make_unique<QLockFile>(ctx.winnowDir + QStringLiteral("/lock"));
         m_lock->setStaleLockTime(0); // stale only when its process is gone, however long a transaction runs
-        if (m_lock->tryLock(2000))
+        bool ok = m_lock->tryLock(2000);
+        qint64 pid = 0;
+        QString host, app;
+        if (!ok && m_lock->error() == QLockFile::LockFailedError && !m_lock->getLockInfo(&pid, &host, &app)) {
+            // A lock file that names no process, through two seconds of retries: its writer died between creating
+            // it and writing its pid (a crash or a kill at that instant). Nobody can hold it: without this, the
+            // dataset would stay locked for ever ("pid 0").
+            m_lock->removeStaleLockFile();
+            ok = m_lock->tryLock(0);
+        }
+        if (ok) {
+            staleTemps(ctx, true);
             return true;
+        }
         if (m_lock->error() == QLockFile::LockFailedError) {
-            qint64 pid = 0;
-            QString host, app;
+            m_busy = true;
             m_lock->getLockInfo(&pid, &host, &app);
             *error = QStringLiteral("another Winnow process (%1, pid %2) is changing this dataset; try again when it "
                                     "has finished")
@@ -262,8 +293,15 @@ public:
         return false;
     }
 
+    /// The last lock() failed because another live process holds the lock.
+    bool busy() const
+    {
+        return m_busy;
+    }
+
 private:
     std::unique_ptr<QLockFile> m_lock;
+    bool m_busy = false;
 };
 
 Fs::MoveResult moveFile(const Context& ctx, const QString& fromRel, const QString& toRel)
@@ -1026,12 +1064,14 @@ RecoveryReport recover(const QString& root)
     if (!QFileInfo(ctx.journalDir).isDir())
         return {};
     const History quick = loadHistory(ctx);
-    if (!quick.hasIncomplete() && quick.errors.isEmpty())
+    if (!quick.hasIncomplete() && quick.errors.isEmpty() && staleTemps(ctx, false) == 0)
         return {};
     RootLock lock;
     RecoveryReport report;
-    if (!lock.lock(ctx, &report.error))
+    if (!lock.lock(ctx, &report.error)) {
+        report.busy = lock.busy();
         return report;
+    }
     return recoverLocked(ctx);
 }
 

@@ -105,6 +105,9 @@ struct RecoveryReport
 {
     QList<RecoveryAction> actions;
     QString error; ///< the recovery itself could not run (unreadable journal, lock busy, ...)
+    /// The recovery did not run because another process holds the dataset's lock (`error` names it): what looks
+    /// interrupted may be that process's transaction, still running.
+    bool busy = false;
     bool acted() const
     {
         return !actions.isEmpty();
