@@ -188,6 +188,8 @@ bool hasImageExtension(const QString& fileName)
         QStringLiteral("webp"),
         QStringLiteral("tif"),
         QStringLiteral("tiff"),
+        QStringLiteral("jp2"),
+        QStringLiteral("j2k"),
         QStringLiteral("ppm"),
         QStringLiteral("pgm"),
         QStringLiteral("pbm"),

@@ -547,11 +547,13 @@ QString properImageName(const QString& fileName, const QString& format)
 {
     static const QHash<QString, QStringList> kExtensions = {
         { QStringLiteral("JPEG"), { QStringLiteral("jpg"), QStringLiteral("jpeg"), QStringLiteral("jfif") } },
-        { QStringLiteral("PNG"), { QStringLiteral("png") } }, { QStringLiteral("GIF"), { QStringLiteral("gif") } },
-        { QStringLiteral("BMP"), { QStringLiteral("bmp") } }, { QStringLiteral("WebP"), { QStringLiteral("webp") } },
+        { QStringLiteral("PNG"), { QStringLiteral("png") } },
+        { QStringLiteral("GIF"), { QStringLiteral("gif") } },
+        { QStringLiteral("BMP"), { QStringLiteral("bmp") } },
+        { QStringLiteral("WebP"), { QStringLiteral("webp") } },
         { QStringLiteral("TIFF"), { QStringLiteral("tif"), QStringLiteral("tiff") } },
         { QStringLiteral("PNM"), { QStringLiteral("ppm"), QStringLiteral("pgm"), QStringLiteral("pbm") } },
-        { QStringLiteral("JPEG 2000"), { QStringLiteral("jp2"), QStringLiteral("j2k") } }, // not in hasImageExtension
+        { QStringLiteral("JPEG 2000"), { QStringLiteral("jp2"), QStringLiteral("j2k") } },
     };
     static const QStringList kWebPages = { QStringLiteral("php"), QStringLiteral("asp"), QStringLiteral("aspx"),
         QStringLiteral("jsp"), QStringLiteral("cgi"), QStringLiteral("htm"), QStringLiteral("html"),

@@ -15,7 +15,6 @@
 #include <QDirIterator>
 #include <QFile>
 #include <QImage>
-#include <QLockFile>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
@@ -187,7 +186,7 @@ class TestBadInput : public QObject
     Q_OBJECT
 
     // Cases: kFileCases rows of files(), plus one per other test function below (checked by casesCounted).
-    static constexpr int kFileCases = 24;
+    static constexpr int kFileCases = 25;
     static constexpr int kCases = kFileCases + 14;
 
 private Q_SLOTS:
@@ -250,6 +249,13 @@ void TestBadInput::files_data()
     QTest::newRow("animated gif") << "cats/animated.gif" << readBytes(kSeeds + "animated.gif") << none << "" << picSize;
     QTest::newRow("webp") << "cats/photo.webp" << encode(picture(), ".webp") << none << "" << picSize;
     QTest::newRow("tiff") << "cats/scan.tif" << encode(picture(), ".tiff") << none << "" << picSize;
+    if (cv::haveImageWriter(".jp2")) { // OpenCV built with OpenJPEG (Debian's is)
+        cv::Mat big; // OpenJPEG's default 6 resolution levels need sides of 32 px and more
+        cv::resize(picture(), big, cv::Size(64, 48), 0, 0, cv::INTER_NEAREST);
+        QTest::newRow("jpeg 2000") << "cats/scan.jp2" << encode(big, ".jp2") << none << "" << QSize(64, 48);
+    } else {
+        qWarning("this OpenCV cannot write JPEG 2000: the jpeg 2000 row is left out");
+    }
     QTest::newRow("exif-rotated jpeg") << "cats/rotated.jpg" << withExifOrientation(jpeg(), 6) << none << ""
                                        << QSize(16, 24);
     QTest::newRow("1x1 image") << "cats/dot.png" << encode(cv::Mat(1, 1, CV_8UC3, cv::Scalar(1, 2, 3)), ".png") << none
@@ -553,22 +559,69 @@ void TestBadInput::fileChangedBeforeApply()
 
 void TestBadInput::secondWriterIsTold()
 {
+    // Two processes: a first one (tests/cleaning/cleaning_crash_helper) stops in the middle of an apply, after its
+    // first move, with the dataset's lock held; a second, the real `winnow clean --apply`, and this process's own
+    // applyPlan() must be refused with a message and change nothing, not even the journal; then the first finishes.
     QTemporaryDir dir;
-    const QString root = dir.path();
+    const QString root = dir.path() + "/data";
+    QVERIFY(QDir().mkpath(root));
     makeTwoClasses(root);
-    QVERIFY(QDir().mkpath(root + "/.winnow"));
-    QLockFile other(root + "/.winnow/lock"); // what another Winnow holds while it applies
-    QVERIFY(other.tryLock());
     CleaningPlan plan(root);
     QVERIFY(plan.markDelete(QStringLiteral("dogs/d0.jpg")));
-    const auto before = hashTree(root);
-    const TransactionResult r = Cleaning::applyPlan(root, plan);
-    QVERIFY(!r.ok);
-    QVERIFY2(r.message().contains(QLatin1String("another Winnow process")), qPrintable(r.message()));
-    QCOMPARE(hashTree(root), before);
-    other.unlock();
-    const TransactionResult again = Cleaning::applyPlan(root, plan);
-    QVERIFY2(again.ok, qPrintable(again.message()));
+    QVERIFY(plan.relabel(QStringLiteral("cats/c1.jpg"), QStringLiteral("dogs")));
+    const QString planFile = dir.path() + "/plan.json";
+    QVERIFY(plan.save(planFile));
+    const auto original = hashTree(root);
+
+    const QString marker = dir.path() + "/paused";
+    QProcess first;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("WINNOW_PAUSE_AT"), QStringLiteral("5")); // journal, phase, folders, move, after move
+    env.insert(QStringLiteral("WINNOW_PAUSE_FILE"), marker);
+    first.setProcessEnvironment(env);
+    first.start(QStringLiteral(CRASH_HELPER), { QStringLiteral("apply"), root, planFile });
+    QVERIFY(first.waitForStarted());
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(marker), 60000);
+    QCOMPARE(readBytes(marker), QByteArray("after move"));
+
+    // Everything under the root, .winnow included: the refused writers may not touch the journal or the log.
+    auto everything = [&] {
+        QMap<QString, QByteArray> out;
+        QDirIterator it(root, QDir::Files | QDir::Hidden | QDir::NoDotAndDotDot, QDirIterator::Subdirectories);
+        while (it.hasNext()) {
+            const QString f = it.next();
+            if (!f.endsWith(QLatin1String("/.winnow/lock")))
+                out.insert(
+                    QDir(root).relativeFilePath(f), QCryptographicHash::hash(readBytes(f), QCryptographicHash::Md5));
+        }
+        return out;
+    };
+    const auto midway = everything();
+    QVERIFY2(hashTree(root) != original, "the first process is half-way: it has moved a file");
+
+    QString out, err;
+    const int rc = runWinnow(
+        { QStringLiteral("clean"), root, QStringLiteral("--plan"), planFile, QStringLiteral("--apply") }, &out, &err);
+    QVERIFY2(rc == 1, qPrintable(QStringLiteral("exit %1: %2%3").arg(rc).arg(out, err)));
+    QVERIFY2(err.contains(QLatin1String("another Winnow process")), qPrintable(err));
+    QVERIFY2(err.contains(QString::number(first.processId())), qPrintable(err)); // names who holds it
+    QVERIFY2(!err.contains(QLatin1String("could not be recovered")), qPrintable(err)); // it is running, not broken
+    const TransactionResult mine = Cleaning::applyPlan(root, plan);
+    QVERIFY(!mine.ok);
+    QVERIFY2(mine.message().contains(QLatin1String("another Winnow process")), qPrintable(mine.message()));
+    const TransactionResult undo = Cleaning::undoLast(root);
+    QVERIFY(!undo.ok);
+    QCOMPARE(everything(), midway);
+
+    QVERIFY(QFile::remove(marker)); // the first process carries on and commits
+    QVERIFY(first.waitForFinished(60000));
+    QVERIFY2(first.exitStatus() == QProcess::NormalExit && first.exitCode() == 0,
+        qPrintable(QString::fromUtf8(first.readAllStandardError())));
+    QVERIFY(!QFileInfo::exists(root + "/dogs/d0.jpg"));
+    QVERIFY(QFileInfo::exists(root + "/dogs/c1.jpg"));
+    const TransactionResult back = Cleaning::undoLast(root); // and the lock is free again
+    QVERIFY2(back.ok, qPrintable(back.message()));
+    QCOMPARE(hashTree(root), original);
 }
 
 void TestBadInput::damagedPlanAndJournal()
