@@ -36,20 +36,11 @@ case "$mode" in
     exec ./build/release/app/winnow "${@:2}"
     ;;
   test)
+    # One build, preset ci: AddressSanitizer + UBSan (-O1 -g, leak detection on, Qt asserts on). Every test of the
+    # suite runs under it: core, cleaning, engine, CLI, UI and the slow training tests (README, "Sanitizers").
     cmake --preset ci
     cmake --build --preset ci -j "$jobs"
     ctest --preset ci -j "$jobs" "${@:2}"
-    # AddressSanitizer + UBSan (preset asan, -O1) over the core and cleaning tests and the safetensors reader: the
-    # torch-free code that reads people's files and moves them. The engine and CLI tests run under it too
-    # (cmake --build --preset asan; ctest --test-dir build/asan), but that build takes 30 min on 2 cores.
-    asan_tests=(tst_dataset tst_demogenerator tst_confusionmatrix tst_importimages tst_splitstore tst_transforms
-                tst_decode tst_loader tst_labelissues tst_cleaningplan tst_apply tst_apply_property tst_apply_crash
-                tst_safetensors)
-    cmake --preset asan >/dev/null
-    cmake --build --preset asan -j "$jobs" --target "${asan_tests[@]}" cleaning_crash_helper
-    regex=$(IFS='|'; echo "${asan_tests[*]}")
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ctest --test-dir build/asan -j "$jobs" --output-on-failure \
-      --no-tests=error -R "^(${regex})\$"
     # Every parser that reads files from disk, fuzzed with AddressSanitizer + UBSan for FUZZ_SECONDS each
     # (tests/fuzz/README.md). A finding fails the run and is kept in build/fuzz/findings/.
     cmake -S tests/fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
