@@ -231,24 +231,6 @@ bool jpegComplete(const uchar* d, qsizetype n)
     return false;
 }
 
-// Walks PNG chunks to IEND.
-bool pngComplete(const uchar* d, qsizetype n)
-{
-    qsizetype i = 8;
-    while (i + 8 <= n) {
-        const quint32 len = be32(d + i);
-        const bool iend = std::memcmp(d + i + 4, "IEND", 4) == 0;
-        if (len > quint32(0x7FFFFFFF))
-            return false;
-        i += 12 + qsizetype(len);
-        if (i > n)
-            return false;
-        if (iend)
-            return true;
-    }
-    return false;
-}
-
 bool tailContains(const QByteArray& tail, const char* needle, qsizetype len)
 {
     return QByteArrayView(tail).indexOf(QByteArrayView(needle, len)) >= 0;
@@ -405,7 +387,7 @@ FileCheck checkContent(const QByteArray& data, const QByteArray& tail, qint64 by
             return c;
         }
     } else if (s.format == Format::Png) {
-        const bool complete = walk ? pngComplete(u, data.size()) : tailContains(tail, "IEND", 4);
+        const bool complete = walk ? walkPngChunks(data).end == PngWalk::Complete : tailContains(tail, "IEND", 4);
         if (!complete) {
             c.status = Unreadable::Truncated;
             c.detail = QStringLiteral("PNG ends before its IEND chunk");
@@ -428,6 +410,33 @@ FileCheck checkContent(const QByteArray& data, const QByteArray& tail, qint64 by
 }
 
 } // namespace
+
+PngWalk walkPngChunks(const QByteArray& bytes)
+{
+    PngWalk w;
+    const auto* d = reinterpret_cast<const uchar*>(bytes.constData());
+    const qsizetype n = bytes.size();
+    qsizetype i = 8;
+    while (i + 8 <= n) {
+        const quint32 len = be32(d + i);
+        const QByteArray type(reinterpret_cast<const char*>(d + i + 4), 4);
+        // A length over 2^31 - 1 is invalid (PNG spec 5.3); one past the end of the file is a truncated file, or a
+        // few bytes that would make a decoder allocate what the chunk claims before reading it.
+        if (len > quint32(0x7FFFFFFF) || qint64(len) + 12 > n - i) {
+            w.end = PngWalk::Overrun;
+            w.chunk = type;
+            w.declared = len;
+            return w;
+        }
+        i += 12 + qsizetype(len);
+        if (type == "IEND") {
+            w.end = PngWalk::Complete;
+            return w;
+        }
+    }
+    w.end = PngWalk::NoEnd;
+    return w;
+}
 
 ContentSniff sniffContent(const QByteArray& head)
 {

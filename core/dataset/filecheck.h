@@ -49,6 +49,26 @@ ContentSniff sniffContent(const QByteArray& head);
 /// VP8X). Invalid for other formats and damaged headers. Cheap: reads headers only. Pure; never throws.
 QSize imageHeaderSize(const QByteArray& bytes);
 
+/// Where a walk of a PNG's chunks (length, type, data, CRC) from the signature ends.
+struct PngWalk
+{
+    enum End : quint8 {
+        Complete, ///< reached IEND with every chunk inside the file
+        NoEnd, ///< every chunk fits, but the bytes run out before IEND
+        Overrun ///< a chunk declares more bytes than the file has left (or an invalid length): `chunk` names it
+    };
+    End end = NoEnd;
+    QByteArray chunk; ///< the type of the chunk that overruns ("IDAT": cut off in the pixel data)
+    quint32 declared = 0; ///< the length it declares
+};
+
+/// Walks a PNG's chunks (the bytes start with the PNG signature). Cheap: reads 8 bytes per chunk. libpng 1.6.39
+/// allocates what a tEXt chunk declares before it reads it: a 300-byte file whose tEXt claims 1.8 GB takes 1.8 GB of
+/// memory through cv::imdecode and through QImageReader alike (found by fuzz_decode). decodeImage refuses such files
+/// before any decoder sees them.
+/// Pure; never throws.
+PngWalk walkPngChunks(const QByteArray& bytes);
+
 /// The most pixels Winnow decodes into memory at once (100 megapixels: 300 MB as 8-bit RGB). A larger JPEG is decoded
 /// at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) until it fits; any other larger image, such as a decompression
 /// bomb (a few KB of PNG that inflate to gigabytes), is refused as Unreadable::Unsupported before it is decoded.

@@ -11,6 +11,7 @@
 #include <QFile>
 #include <QImageReader>
 
+#include "core/dataset/filecheck.h"
 #include "core/imaging/cvimage.h"
 
 namespace Winnow {
@@ -322,6 +323,20 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
             fail(info, content.verdict == Unreadable::None ? Unreadable::NotAnImage : content.verdict,
                 content.kind.isEmpty() ? QStringLiteral("not an image (unknown format)") : content.kind);
             return {};
+        }
+        if (format == Format::Png) {
+            // Before any decoder: a chunk that claims more than the file holds is either a cut-off file or a few
+            // bytes that would make libpng allocate the claimed length up front (fuzz_decode found a file of under
+            // 64 KB that took 1.85 GB). Only a cut in the pixel data may go on when truncation is allowed.
+            const PngWalk walk = walkPngChunks(encoded);
+            if (walk.end == PngWalk::Overrun && (walk.chunk != "IDAT" || !options.allowTruncated)) {
+                // With its IEND still there, the file is whole and its chunk lengths are wrong; else it was cut.
+                fail(info, pngHasEnd(encoded) ? Unreadable::Unsupported : Unreadable::Truncated,
+                    QStringLiteral("corrupt or truncated PNG (its %1 chunk claims %2 bytes, more than the file holds)")
+                        .arg(QString::fromLatin1(walk.chunk.toPercentEncoding()))
+                        .arg(walk.declared));
+                return {};
+            }
         }
         const QSize declared = imageHeaderSize(encoded);
         if (declared.isValid() && qint64(declared.width()) * declared.height() > kMaxDecodePixels) {
