@@ -18,25 +18,10 @@ namespace {
 
 using namespace Winnow;
 
-QString kindName(MoveKind k)
-{
-    switch (k) {
-    case MoveKind::Delete:
-        return QStringLiteral("delete");
-    case MoveKind::Relabel:
-        return QStringLiteral("relabel");
-    case MoveKind::Restore:
-        return QStringLiteral("restore");
-    case MoveKind::Rename:
-        return QStringLiteral("rename");
-    }
-    return {};
-}
-
 void printMoves(QTextStream& out, const QList<FileMove>& moves)
 {
     for (const FileMove& m : moves)
-        out << "  " << kindName(m.kind).leftJustified(8) << ' ' << m.from << "  ->  " << m.to << '\n';
+        out << "  " << moveKindName(m.kind).leftJustified(8) << ' ' << m.from << "  ->  " << m.to << '\n';
 }
 
 /// Runs recovery and says what it did. False if it could not recover (the caller stops).

@@ -27,21 +27,6 @@ bool isForward(Phase p)
     return p != Phase::Undo;
 }
 
-QString moveKindName(MoveKind k)
-{
-    switch (k) {
-    case MoveKind::Delete:
-        return QStringLiteral("delete");
-    case MoveKind::Relabel:
-        return QStringLiteral("relabel");
-    case MoveKind::Restore:
-        return QStringLiteral("restore");
-    case MoveKind::Rename:
-        return QStringLiteral("rename");
-    }
-    return {};
-}
-
 QString parentOf(const QString& rel)
 {
     const int slash = int(rel.lastIndexOf(QLatin1Char('/')));
@@ -233,3 +218,22 @@ LogState LogState::parse(const QByteArray& data, int steps)
 }
 
 } // namespace Winnow::Cleaning::Internal
+
+namespace Winnow {
+
+QString moveKindName(MoveKind k)
+{
+    switch (k) {
+    case MoveKind::Delete:
+        return QStringLiteral("delete");
+    case MoveKind::Relabel:
+        return QStringLiteral("relabel");
+    case MoveKind::Restore:
+        return QStringLiteral("restore");
+    case MoveKind::Rename:
+        return QStringLiteral("rename");
+    }
+    return {};
+}
+
+} // namespace Winnow

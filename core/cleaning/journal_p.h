@@ -24,7 +24,6 @@ enum class Where { From, To, Neither };
 
 QByteArray phaseName(Phase p); ///< "apply", "undo", "redo", "none" (the log's spelling)
 bool isForward(Phase p); ///< apply and redo move files from -> to; undo moves them back
-QString moveKindName(MoveKind k); ///< "delete", "relabel", "restore" (the journal's spelling)
 QString parentOf(const QString& rel); ///< "a/b/c.jpg" -> "a/b"; "" for a top-level name
 
 struct Step

@@ -1103,6 +1103,28 @@ TransactionResult preview(const QString& root, const CleaningPlan& plan, const A
     return res;
 }
 
+/// The end of an apply and of a rename: check the space, save the splits the user sees (prepareSplits), write the
+/// journal and run it. `nothing` ends each refusal ("nothing was moved"); `runOptions` go to runPhase.
+static void commitJournal(const Context& ctx, const CleaningPlan& splitPlan, const ApplyOptions& options, Journal& j,
+    const ApplyOptions* runOptions, const QString& nothing, TransactionResult& res)
+{
+    QString err;
+    if (!enoughSpace(ctx, j, &err)) {
+        res.error = err + QStringLiteral("; ") + nothing;
+        return;
+    }
+    prepareSplits(ctx, splitPlan, options, j, &res.warnings);
+    Txn t;
+    if (!writeJournal(ctx, j, &t, &err)) {
+        res.error = QStringLiteral("cannot write the journal (%1); %2").arg(err, nothing);
+        return;
+    }
+    res.transactionId = j.id;
+    crashPoint("journal written");
+    if (runPhase(ctx, t, Phase::Apply, runOptions, res))
+        res.summary = QStringLiteral("Applied transaction %1: %2.").arg(j.id, describeMoves(res.moves));
+}
+
 TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const ApplyOptions& options)
 {
     const Context ctx(root);
@@ -1121,21 +1143,7 @@ TransactionResult applyPlan(const QString& root, const CleaningPlan& plan, const
             QStringLiteral("the plan cannot be applied (%1 problem(s)); nothing was moved").arg(res.problems.size());
         return res;
     }
-    QString err;
-    if (!enoughSpace(ctx, j, &err)) {
-        res.error = err + QStringLiteral("; nothing was moved");
-        return res;
-    }
-    prepareSplits(ctx, plan, options, j, &res.warnings);
-    Txn t;
-    if (!writeJournal(ctx, j, &t, &err)) {
-        res.error = QStringLiteral("cannot write the journal (%1); nothing was moved").arg(err);
-        return res;
-    }
-    res.transactionId = j.id;
-    crashPoint("journal written");
-    if (runPhase(ctx, t, Phase::Apply, &options, res))
-        res.summary = QStringLiteral("Applied transaction %1: %2.").arg(j.id, describeMoves(res.moves));
+    commitJournal(ctx, plan, options, j, &options, QStringLiteral("nothing was moved"), res);
     return res;
 }
 
@@ -1211,23 +1219,10 @@ TransactionResult renameFiles(const QString& root, const QList<FileRename>& rena
         if (t.state() == TransactionState::Undone && !t.orphaned)
             j.orphans << t.journal.id;
     }
-    QString err;
-    if (!enoughSpace(ctx, j, &err)) {
-        res.error = err + QStringLiteral("; nothing was renamed");
-        return res;
-    }
     // A new name would draw a new split for the file (and, without a saved split, for others): save the split the
     // user sees first, and record each file's split in its step, as an apply does.
     const CleaningPlan splitContext(ctx.root, detectLayout(ctx.root), unlabeledFolders);
-    prepareSplits(ctx, splitContext, options, j, &res.warnings);
-    Txn t;
-    if (!writeJournal(ctx, j, &t, &err)) {
-        res.error = QStringLiteral("cannot write the journal (%1); nothing was renamed").arg(err);
-        return res;
-    }
-    res.transactionId = j.id;
-    if (runPhase(ctx, t, Phase::Apply, nullptr, res))
-        res.summary = QStringLiteral("Applied transaction %1: %2.").arg(j.id, describeMoves(res.moves));
+    commitJournal(ctx, splitContext, options, j, nullptr, QStringLiteral("nothing was renamed"), res);
     return res;
 }
 

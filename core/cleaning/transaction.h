@@ -51,6 +51,9 @@ enum class MoveKind : quint8 {
     Rename ///< a dataset file given another name in its own folder (renameFiles(): a web scrape's odd file names)
 };
 
+/// "delete", "relabel", "restore", "rename": the journal's spelling, also what `winnow clean` prints.
+QString moveKindName(MoveKind k);
+
 /// One file move, root-relative paths with '/' separators.
 struct FileMove
 {
