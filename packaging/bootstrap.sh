@@ -11,7 +11,7 @@ SUDO=
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
 packages=(cmake ninja-build g++ pkg-config
-          qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev qt6-httpserver-dev qt6-websockets-dev libqt6svg6
+          qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libqt6svg6
           libtorch-dev libopencv-dev libopenblas0-openmp
           xvfb xauth curl dpkg-dev file clang-format
           clang libclang-rt-14-dev)

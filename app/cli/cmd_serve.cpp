@@ -1,43 +1,36 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `winnow serve MODEL_FILE`: a local HTTP prediction endpoint on Qt HttpServer (Qt 6.4 API).
+// `winnow serve MODEL_FILE`: a local HTTP prediction endpoint on Winnow's own HTTP/1.1 server (core/serve).
 //
-// Requests are handled one at a time in the event loop: concurrent clients are queued, each gets its own answer.
-// QHttpServer 6.4's deferred (QFuture) responses keep a raw socket pointer that dangles if the client disconnects
-// early, so the synchronous path is the safe one; the forward pass uses every core through LibTorch anyway.
+// The server thread only moves bytes: it reads each request within the limits (a body over --max-bytes is refused
+// from its Content-Length, before it is read), times out slow clients, and answers GET routes at once. A POST
+// /predict is decoded and predicted on a worker pool (the Predictor decodes in parallel and serialises the forward
+// pass), so many clients are served at once and a slow upload never holds up the others.
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QHostAddress>
 #include <QJsonDocument>
+#include <QJsonObject>
+#include <QSocketNotifier>
 #include <QTextStream>
+#include <QThread>
+#include <QThreadPool>
 
 #include "app/cli/commands.h"
 #include "core/engine/predictor.h"
 #include "core/engine/run.h"
-
-#ifdef WINNOW_HAVE_HTTPSERVER
-#include <QHostAddress>
-#include <QHttpServer>
-#include <QHttpServerRequest>
-#include <QHttpServerResponder>
-#include <QHttpServerResponse>
-#include <QSocketNotifier>
+#include "core/serve/httpserver.h"
 
 #ifdef Q_OS_UNIX
 #include <csignal>
 #include <unistd.h>
 #endif
-#endif
 
 namespace {
 
-#ifdef WINNOW_HAVE_HTTPSERVER
-
-using Status = QHttpServerResponder::StatusCode;
-
 constexpr qint64 kDefaultMaxBytes = qint64(20) << 20;
-constexpr int kMaxParts = 64;
 
 const char kIndexHtml[] = R"html(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Winnow model server</title>
@@ -82,238 +75,130 @@ $('drop').ondrop=e=>{e.preventDefault();$('drop').classList.remove('over');if(e.
 </script></body></html>
 )html";
 
-QHttpServerResponse jsonError(Status status, const QString& message)
+QByteArray jsonBody(const QJsonObject& o)
 {
-    return QHttpServerResponse(QJsonObject { { QStringLiteral("error"), message } }, status);
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
-QByteArray header(const QHttpServerRequest& request, const QByteArray& name)
+QByteArray errorBody(const QString& message)
 {
-    for (const auto& [key, value] : request.headers())
-        if (key.compare(name, Qt::CaseInsensitive) == 0)
-            return value;
-    return {};
-}
-
-QString methodName(QHttpServerRequest::Method m)
-{
-    switch (m) {
-    case QHttpServerRequest::Method::Get:
-        return QStringLiteral("GET");
-    case QHttpServerRequest::Method::Post:
-        return QStringLiteral("POST");
-    case QHttpServerRequest::Method::Put:
-        return QStringLiteral("PUT");
-    case QHttpServerRequest::Method::Delete:
-        return QStringLiteral("DELETE");
-    case QHttpServerRequest::Method::Head:
-        return QStringLiteral("HEAD");
-    case QHttpServerRequest::Method::Options:
-        return QStringLiteral("OPTIONS");
-    case QHttpServerRequest::Method::Patch:
-        return QStringLiteral("PATCH");
-    default:
-        return QStringLiteral("OTHER");
-    }
-}
-
-/// The value of parameter `name` in a header like `multipart/form-data; boundary="abc"`.
-QByteArray headerParameter(const QByteArray& value, const QByteArray& name)
-{
-    for (QByteArray part : value.split(';')) {
-        part = part.trimmed();
-        const int eq = part.indexOf('=');
-        if (eq <= 0 || part.left(eq).trimmed().toLower() != name)
-            continue;
-        QByteArray v = part.mid(eq + 1).trimmed();
-        if (v.size() >= 2 && v.startsWith('"') && v.endsWith('"'))
-            v = v.mid(1, v.size() - 2);
-        return v;
-    }
-    return {};
-}
-
-/**
- * Extracts field `field` from a multipart/form-data body (RFC 7578). Returns false with *error for a malformed body;
- * true with an empty *data when the field is absent (*found false).
- */
-bool multipartField(const QByteArray& body, const QByteArray& contentType, const QByteArray& field, QByteArray* data,
-    bool* found, QString* error)
-{
-    *found = false;
-    const QByteArray boundary = headerParameter(contentType, "boundary");
-    if (boundary.isEmpty() || boundary.size() > 200) {
-        *error = QStringLiteral("multipart body without a valid boundary");
-        return false;
-    }
-    const QByteArray delimiter = "--" + boundary;
-    qsizetype pos = body.indexOf(delimiter);
-    if (pos < 0) {
-        *error = QStringLiteral("malformed multipart body: no boundary line");
-        return false;
-    }
-    for (int parts = 0; parts <= kMaxParts; ++parts) {
-        pos += delimiter.size();
-        if (body.mid(pos, 2) == "--")
-            return true; // closing delimiter
-        if (body.mid(pos, 2) != "\r\n") {
-            *error = QStringLiteral("malformed multipart body: bad boundary line");
-            return false;
-        }
-        pos += 2;
-        const qsizetype headersEnd = body.indexOf("\r\n\r\n", pos);
-        if (headersEnd < 0) {
-            *error = QStringLiteral("malformed multipart body: part without headers");
-            return false;
-        }
-        QByteArray name;
-        for (const QByteArray& line : body.mid(pos, headersEnd - pos).split('\n')) {
-            const QByteArray l = line.trimmed();
-            const int colon = l.indexOf(':');
-            if (colon > 0 && l.left(colon).trimmed().toLower() == "content-disposition")
-                name = headerParameter(l.mid(colon + 1), "name");
-        }
-        const qsizetype dataStart = headersEnd + 4;
-        const qsizetype next = body.indexOf(QByteArray("\r\n" + delimiter), dataStart);
-        if (next < 0) {
-            *error = QStringLiteral("malformed multipart body: unterminated part");
-            return false;
-        }
-        if (name == field && !*found) {
-            *data = body.mid(dataStart, next - dataStart);
-            *found = true;
-        }
-        pos = next + 2;
-    }
-    *error = QStringLiteral("multipart body with more than %1 parts").arg(kMaxParts);
-    return false;
+    return jsonBody(QJsonObject { { QStringLiteral("error"), message } });
 }
 
 class ModelServer
 {
 public:
-    ModelServer(const Winnow::Predictor& predictor, qint64 maxBytes, bool quiet)
+    ModelServer(const Winnow::Predictor& predictor, const Winnow::Http::ServerOptions& options, bool quiet)
         : m_predictor(predictor)
-        , m_maxBytes(maxBytes)
-        , m_quiet(quiet)
+        , m_maxBytes(options.limits.maxBody)
+        , m_http(options, [this](const Winnow::Http::Request& r, const Winnow::Http::Responder& w) { handle(r, w); })
     {
         m_uptime.start();
-        // Every route takes any method and answers a wrong one with 405 (the router alone would say 404).
-        m_server.route(QStringLiteral("/"),
-            [this](const QHttpServerRequest& r) { return log(r, getOnly(r, [this] { return page(); })); });
-        m_server.route(QStringLiteral("/health"),
-            [this](const QHttpServerRequest& r) { return log(r, getOnly(r, [this] { return health(); })); });
-        m_server.route(QStringLiteral("/model"),
-            [this](const QHttpServerRequest& r) { return log(r, getOnly(r, [this] { return model(); })); });
-        m_server.route(QStringLiteral("/predict"), [this](const QHttpServerRequest& r) { return log(r, predict(r)); });
-        m_server.setMissingHandler([this](const QHttpServerRequest& r, QHttpServerResponder&& responder) {
+        m_pool.setMaxThreadCount(std::max(2, QThread::idealThreadCount()));
+        m_http.setLogger([this, quiet](const Winnow::Http::Exchange& e) {
             ++m_requests;
-            const QString msg =
-                QStringLiteral("no such endpoint: %1 (try GET /, GET /health, GET /model, POST /predict)")
-                    .arg(r.url().path());
-            logLine(r, 404);
-            responder.write(QJsonDocument(QJsonObject { { QStringLiteral("error"), msg } }), Status::NotFound);
+            if (!quiet)
+                QTextStream(stderr) << (e.method.isEmpty() ? QByteArray("-") : e.method) << ' '
+                                    << (e.path.isEmpty() ? QByteArray("-") : e.path) << ' ' << e.status << ' '
+                                    << e.bodyBytes << " bytes\n";
         });
+    }
+
+    ~ModelServer()
+    {
+        m_pool.waitForDone(); // no worker may answer through a server that is gone
     }
 
     quint16 listen(const QHostAddress& address, quint16 port)
     {
-        return m_server.listen(address, port);
+        return m_http.listen(address, port);
     }
 
 private:
-    /// make() for a GET, else 405 with an Allow header.
-    template <typename Make> QHttpServerResponse getOnly(const QHttpServerRequest& r, Make&& make) const
+    void handle(const Winnow::Http::Request& r, const Winnow::Http::Responder& w)
     {
-        if (r.method() == QHttpServerRequest::Method::Get)
-            return make();
-        auto reply = jsonError(Status::MethodNotAllowed,
-            QStringLiteral("method %1 not allowed on %2; use GET").arg(methodName(r.method()), r.url().path()));
-        reply.addHeader("Allow", "GET");
-        return reply;
-    }
-
-    QHttpServerResponse page() const
-    {
-        return QHttpServerResponse(QByteArrayLiteral("text/html; charset=utf-8"), QByteArray(kIndexHtml));
-    }
-
-    QHttpServerResponse health() const
-    {
-        return QHttpServerResponse(QJsonObject { { QStringLiteral("status"), QStringLiteral("ok") },
-            { QStringLiteral("model"), m_predictor.info().arch },
-            { QStringLiteral("classes"), m_predictor.vocab().size() },
-            { QStringLiteral("uptime_s"), m_uptime.elapsed() / 1000.0 }, { QStringLiteral("requests"), m_requests },
-            { QStringLiteral("predictions"), m_predictions } });
-    }
-
-    QHttpServerResponse model() const
-    {
-        QJsonObject o = m_predictor.metadata();
-        o.insert(QStringLiteral("max_bytes"), m_maxBytes);
-        return QHttpServerResponse(o);
-    }
-
-    QHttpServerResponse predict(const QHttpServerRequest& r)
-    {
-        if (r.method() != QHttpServerRequest::Method::Post) {
-            auto reply = jsonError(Status::MethodNotAllowed,
-                QStringLiteral("method %1 not allowed on /predict; POST an image (multipart field 'image', or the raw "
-                               "bytes as the body)")
-                    .arg(methodName(r.method())));
-            reply.addHeader("Allow", "POST");
-            return reply;
+        const auto json = [&w](int status, const QByteArray& body, const QList<QByteArray>& extra = {}) {
+            w.send(status, "application/json", body, extra);
+        };
+        const bool get = r.method == "GET" || r.method == "HEAD"; // the server leaves out a HEAD's content
+        const auto wrongMethod = [&](const char* allow, const QString& hint) {
+            json(405,
+                errorBody(QStringLiteral("method %1 not allowed on %2; %3")
+                              .arg(QString::fromLatin1(r.method), QString::fromLatin1(r.path), hint)),
+                { QByteArray("Allow: ") + allow });
+        };
+        if (r.path == "/" || r.path == "/health" || r.path == "/model") {
+            if (!get)
+                return wrongMethod("GET, HEAD", QStringLiteral("use GET"));
+            if (r.path == "/")
+                return w.send(200, "text/html; charset=utf-8", QByteArray(kIndexHtml));
+            if (r.path == "/health")
+                return json(200, jsonBody(health()));
+            QJsonObject o = m_predictor.metadata();
+            o.insert(QStringLiteral("max_bytes"), m_maxBytes);
+            return json(200, jsonBody(o));
         }
-        const QByteArray body = r.body();
-        if (body.size() > m_maxBytes)
-            return jsonError(Status::PayloadTooLarge,
-                QStringLiteral("request body of %1 bytes exceeds the limit of %2 bytes")
-                    .arg(body.size())
-                    .arg(m_maxBytes));
-        const QByteArray contentType = header(r, "content-type");
-        QByteArray image = body;
+        if (r.path != "/predict")
+            return json(404,
+                errorBody(QStringLiteral("no such endpoint: %1 (try GET /, GET /health, GET /model, POST /predict)")
+                              .arg(QString::fromLatin1(r.path))));
+        if (r.method != "POST")
+            return wrongMethod(
+                "POST", QStringLiteral("POST an image (multipart field 'image', or the raw bytes as the body)"));
+        m_inFlight.fetchAndAddRelaxed(1);
+        m_pool.start([this, r, w] {
+            const auto [status, body] = predict(r);
+            if (status == 200)
+                m_predictions.fetchAndAddRelaxed(1);
+            m_inFlight.fetchAndAddRelaxed(-1);
+            w.send(status, "application/json", body);
+        });
+    }
+
+    /// Runs on a worker thread.
+    std::pair<int, QByteArray> predict(const Winnow::Http::Request& r) const
+    {
+        const QByteArray contentType = r.header("content-type");
+        QByteArray image = r.body;
         if (contentType.trimmed().toLower().startsWith("multipart/")) {
             bool found = false;
             QString error;
-            if (!multipartField(body, contentType, "image", &image, &found, &error))
-                return jsonError(Status::BadRequest, error);
+            if (!Winnow::Http::multipartField(r.body, contentType, "image", &image, &found, &error))
+                return { 400, errorBody(error) };
             if (!found)
-                return jsonError(Status::BadRequest,
-                    QStringLiteral("multipart body has no 'image' field (send it as -F image=@photo.jpg)"));
+                return { 400,
+                    errorBody(QStringLiteral("multipart body has no 'image' field (send it as -F image=@photo.jpg)")) };
         }
         if (image.isEmpty())
-            return jsonError(Status::BadRequest,
-                QStringLiteral("empty body: POST an image (multipart field 'image', or the raw bytes as the body)"));
+            return { 400,
+                errorBody(QStringLiteral(
+                    "empty body: POST an image (multipart field 'image', or the raw bytes as the body)")) };
         const auto prediction = m_predictor.predict(image);
         if (!prediction.ok())
-            return jsonError(
-                Status::UnsupportedMediaType, QStringLiteral("not a readable image: %1").arg(prediction.error));
-        ++m_predictions;
-        return QHttpServerResponse(prediction.toJson(m_predictor.vocab()));
+            return { 415, errorBody(QStringLiteral("not a readable image: %1").arg(prediction.error)) };
+        return { 200, jsonBody(prediction.toJson(m_predictor.vocab())) };
     }
 
-    QHttpServerResponse log(const QHttpServerRequest& r, QHttpServerResponse&& response)
+    QJsonObject health() const
     {
-        ++m_requests;
-        logLine(r, int(response.statusCode()));
-        return std::move(response);
-    }
-
-    void logLine(const QHttpServerRequest& r, int status) const
-    {
-        if (m_quiet)
-            return;
-        QTextStream(stderr) << methodName(r.method()) << ' ' << r.url().path() << ' ' << status << ' '
-                            << r.body().size() << " bytes\n";
+        return QJsonObject { { QStringLiteral("status"), QStringLiteral("ok") },
+            { QStringLiteral("model"), m_predictor.info().arch },
+            { QStringLiteral("classes"), m_predictor.vocab().size() },
+            { QStringLiteral("uptime_s"), m_uptime.elapsed() / 1000.0 }, { QStringLiteral("requests"), m_requests },
+            { QStringLiteral("predictions"), qint64(m_predictions.loadRelaxed()) },
+            { QStringLiteral("in_flight"), m_inFlight.loadRelaxed() },
+            { QStringLiteral("connections"), m_http.connectionCount() },
+            { QStringLiteral("refused_connections"), m_http.refusedConnections() } };
     }
 
     const Winnow::Predictor& m_predictor;
     const qint64 m_maxBytes;
-    const bool m_quiet;
-    QHttpServer m_server;
+    QThreadPool m_pool;
+    Winnow::Http::HttpServer m_http;
     QElapsedTimer m_uptime;
-    qint64 m_requests = 0;
-    qint64 m_predictions = 0;
+    qint64 m_requests = 0; ///< server thread only
+    QAtomicInteger<qint64> m_predictions = 0;
+    QAtomicInt m_inFlight = 0;
 };
 
 #ifdef Q_OS_UNIX
@@ -345,8 +230,6 @@ void installQuitOnSignals()
 }
 #endif
 
-#endif // WINNOW_HAVE_HTTPSERVER
-
 } // namespace
 
 int Winnow::Cli::serve(const QStringList& args)
@@ -364,7 +247,14 @@ int Winnow::Cli::serve(const QStringList& args)
         { QStringLiteral("port"), QStringLiteral("port (default 8765; 0 = any free port)"), QStringLiteral("P"),
             QStringLiteral("8765") },
         { QStringLiteral("max-bytes"), QStringLiteral("largest accepted request body (default 20 MiB)"),
-            QStringLiteral("N"), QString::number(qint64(20) << 20) },
+            QStringLiteral("N"), QString::number(kDefaultMaxBytes) },
+        { QStringLiteral("timeout"),
+            QStringLiteral("seconds a client gets to send a request's head (and an idle connection stays open); "
+                           "3 x this for its body (default 10)"),
+            QStringLiteral("S"), QStringLiteral("10") },
+        { QStringLiteral("max-connections"),
+            QStringLiteral("clients connected at once; one more gets 503 (default 64)"), QStringLiteral("N"),
+            QStringLiteral("64") },
         { QStringLiteral("device"), QStringLiteral("auto | cpu | cuda"), QStringLiteral("D"), QStringLiteral("auto") },
         { QStringLiteral("quiet"), QStringLiteral("do not log requests to stderr") },
     });
@@ -372,10 +262,6 @@ int Winnow::Cli::serve(const QStringList& args)
         return *exitCode;
     QTextStream out(stdout);
     QTextStream err(stderr);
-#ifndef WINNOW_HAVE_HTTPSERVER
-    err << "winnow serve: this build has no Qt HttpServer (install qt6-httpserver-dev and rebuild)\n";
-    return 1;
-#else
     if (p.positionalArguments().size() != 1) {
         err << "winnow serve: give exactly one model file (see --help)\n";
         return 2;
@@ -389,6 +275,19 @@ int Winnow::Cli::serve(const QStringList& args)
     const qint64 maxBytes = p.value(QStringLiteral("max-bytes")).toLongLong(&ok);
     if (!ok || maxBytes < 1) {
         err << "winnow serve: --max-bytes must be a positive integer\n";
+        return 2;
+    }
+    Winnow::Http::ServerOptions options;
+    options.limits.maxBody = maxBytes;
+    const double timeout = p.value(QStringLiteral("timeout")).toDouble(&ok);
+    if (!ok || !(timeout >= 0.1 && timeout <= 3600)) {
+        err << "winnow serve: --timeout must be 0.1..3600 seconds\n";
+        return 2;
+    }
+    options.timeoutMs = int(timeout * 1000);
+    options.maxConnections = p.value(QStringLiteral("max-connections")).toInt(&ok);
+    if (!ok || options.maxConnections < 1 || options.maxConnections > 10000) {
+        err << "winnow serve: --max-connections must be 1..10000\n";
         return 2;
     }
     const QString hostName = p.value(QStringLiteral("host"));
@@ -410,7 +309,7 @@ int Winnow::Cli::serve(const QStringList& args)
         err << "winnow serve: " << error << '\n';
         return 1;
     }
-    ModelServer server(predictor, maxBytes, p.isSet(QStringLiteral("quiet")));
+    ModelServer server(predictor, options, p.isSet(QStringLiteral("quiet")));
     const quint16 bound = server.listen(host, quint16(port));
     if (bound == 0) {
         err << "winnow serve: cannot listen on " << hostName << ':' << port << " (port in use, or no such address)\n";
@@ -429,5 +328,4 @@ int Winnow::Cli::serve(const QStringList& args)
     const int rc = QCoreApplication::exec();
     out << "stopped\n";
     return rc;
-#endif
 }

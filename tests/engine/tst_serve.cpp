@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `winnow serve` over real HTTP on loopback: uploads (multipart and raw), concurrent requests, malformed and
 // oversized bodies, wrong paths and methods, a non-image upload; the server keeps answering and stops on SIGTERM.
+// On raw sockets: a body over the limit is refused from its Content-Length before it is sent (and what is sent
+// anyway is not kept: the server's peak RSS does not grow), Expect: 100-continue, keep-alive and pipelining,
+// malformed heads (each status of core/serve/httprequest.h), and, on a second server with a 1 s timeout and three
+// connections, slow heads and bodies (408), idle connections closed, and the fourth client refused (503).
 // The model: a head-retrained run (linear probe) on the shared pretrained MobileNetV2, exported with `winnow export`.
 // Expected answers come from `winnow predict --json` on the same model and files.
 #include <QDirIterator>
@@ -148,6 +152,74 @@ private:
         QCOMPARE(r.json().value(QStringLiteral("status")).toString(), QStringLiteral("ok"));
     }
 
+    quint16 port() const
+    {
+        return quint16(m_base.section(QLatin1Char(':'), -1).toInt());
+    }
+
+    /// Sends `bytes` on a new connection, then reads until the server closes it or `waitMs` pass.
+    static QByteArray rawExchange(quint16 port, const QByteArray& bytes, int waitMs = 10000, bool* closed = nullptr)
+    {
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, port);
+        if (!s.waitForConnected(5000))
+            return "connect failed";
+        s.write(bytes);
+        QByteArray got;
+        QElapsedTimer clock;
+        clock.start();
+        while (s.state() == QAbstractSocket::ConnectedState && clock.elapsed() < waitMs) {
+            s.waitForReadyRead(100);
+            got += s.readAll();
+        }
+        got += s.readAll();
+        if (closed)
+            *closed = s.state() != QAbstractSocket::ConnectedState;
+        return got;
+    }
+
+    /// Appends what `s` receives to *got until `done(*got)` or `ms` pass.
+    template <typename Done> static void readUntil(QTcpSocket& s, QByteArray* got, Done&& done, int ms)
+    {
+        QElapsedTimer clock;
+        clock.start();
+        while (!done(*got) && clock.elapsed() < ms) {
+            s.waitForReadyRead(100);
+            *got += s.readAll();
+        }
+    }
+
+    static int statusOf(const QByteArray& response)
+    {
+        if (!response.startsWith("HTTP/1.1 "))
+            return 0;
+        return response.mid(9, 3).toInt();
+    }
+
+    static QJsonObject jsonOf(const QByteArray& response)
+    {
+        const qsizetype at = response.indexOf("\r\n\r\n");
+        return at < 0 ? QJsonObject() : QJsonDocument::fromJson(response.mid(at + 4)).object();
+    }
+
+    /// VmHWM (peak resident set) of a process, in kB.
+    static qint64 peakRssKb(qint64 pid)
+    {
+        QFile f(QStringLiteral("/proc/%1/status").arg(pid));
+        if (!f.open(QIODevice::ReadOnly))
+            return -1;
+        for (const QByteArray& line : f.readAll().split('\n'))
+            if (line.startsWith("VmHWM:"))
+                return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+        return -1;
+    }
+
+    static QByteArray postHead(qint64 length, const QByteArray& extra = {})
+    {
+        return "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: "
+            + QByteArray::number(length) + "\r\n" + extra + "\r\n";
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -234,6 +306,299 @@ private Q_SLOTS:
     void health()
     {
         checkAlive();
+    }
+
+    void tooLargeRefusedBeforeTheBody()
+    {
+        // 300 MB announced: the 413 comes from the head alone, before a byte of the body is sent.
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, port());
+        QVERIFY(s.waitForConnected(5000));
+        s.write(postHead(300000000));
+        QByteArray got;
+        readUntil(
+            s, &got, [](const QByteArray& g) { return g.contains("\r\n\r\n{"); }, 10000);
+        QVERIFY2(statusOf(got) == 413, got.constData());
+        QVERIFY(got.contains("Connection: close"));
+        QVERIFY2(jsonOf(got + s.readAll())
+                     .value(QStringLiteral("error"))
+                     .toString()
+                     .contains(QStringLiteral("300000000 bytes exceeds the limit")),
+            got.constData());
+        // The client sends 256 MB anyway: the server reads and drops it; its peak RSS does not grow by it.
+        const qint64 before = peakRssKb(m_server.processId());
+        QVERIFY(before > 0);
+        const QByteArray chunk(1 << 20, 'x');
+        for (int i = 0; i < 256 && s.state() == QAbstractSocket::ConnectedState; ++i) {
+            s.write(chunk);
+            s.waitForBytesWritten(5000);
+        }
+        s.abort();
+        const qint64 after = peakRssKb(m_server.processId());
+        QVERIFY2(after - before < 24 * 1024, qPrintable(QStringLiteral("peak RSS %1 -> %2 kB").arg(before).arg(after)));
+        checkAlive();
+    }
+
+    void clientThatDoesNotRead()
+    {
+        // 20,000 pipelined page requests (50 MB of answers), never read: the server stops reading the requests once
+        // 1 MB of answers wait, so its peak RSS does not grow by them.
+        const qint64 before = peakRssKb(m_server.processId());
+        QTcpSocket s;
+        s.setReadBufferSize(64 * 1024);
+        s.connectToHost(QHostAddress::LocalHost, port());
+        QVERIFY(s.waitForConnected(5000));
+        QByteArray many;
+        for (int i = 0; i < 20000; ++i)
+            many += "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        s.write(many);
+        QElapsedTimer clock;
+        clock.start();
+        while (clock.elapsed() < 3000) {
+            s.waitForBytesWritten(100);
+            QTest::qWait(50);
+        }
+        const qint64 after = peakRssKb(m_server.processId());
+        s.abort();
+        QVERIFY2(after - before < 24 * 1024, qPrintable(QStringLiteral("peak RSS %1 -> %2 kB").arg(before).arg(after)));
+        checkAlive();
+    }
+
+    void expectContinue()
+    {
+        const QByteArray image = readFile(m_images[1]);
+        QVERIFY(image.size() < kMaxBytes);
+        QTcpSocket s;
+        s.connectToHost(QHostAddress::LocalHost, port());
+        QVERIFY(s.waitForConnected(5000));
+        s.write(postHead(image.size(), "Expect: 100-continue\r\n"));
+        QByteArray got;
+        readUntil(
+            s, &got, [](const QByteArray& g) { return g.contains("\r\n\r\n"); }, 10000);
+        QCOMPARE(got, QByteArray("HTTP/1.1 100 Continue\r\n\r\n"));
+        s.write(image);
+        got.clear();
+        readUntil(
+            s, &got, [](const QByteArray& g) { return jsonOf(g).contains(QStringLiteral("label")); }, 60000);
+        QVERIFY2(statusOf(got) == 200, got.constData());
+        QCOMPARE(jsonOf(got).value(QStringLiteral("label")).toString(),
+            m_expected.value(m_images[1]).value(QStringLiteral("label")).toString());
+        // Too large with Expect: the 413 instead of the 100, and no body is wanted.
+        bool closed = false;
+        const QByteArray refused =
+            rawExchange(port(), postHead(kMaxBytes + 1, "Expect: 100-continue\r\n"), 10000, &closed);
+        QVERIFY2(statusOf(refused) == 413, refused.constData());
+        QVERIFY(!refused.contains("100 Continue"));
+        QVERIFY(closed);
+    }
+
+    void keepAliveAndPipelining()
+    {
+        // Two requests in one write on one connection: two answers, in order; then HTTP/1.0 closes after one.
+        bool closed = true;
+        const QByteArray two = rawExchange(
+            port(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 1500, &closed);
+        QVERIFY2(two.startsWith("HTTP/1.1 200 OK\r\n"), two.constData());
+        const qsizetype second = two.indexOf("HTTP/1.1 404 Not Found\r\n");
+        QVERIFY2(second > 0, two.constData());
+        QVERIFY(two.left(second).contains("\"status\":\"ok\""));
+        QVERIFY(!closed); // keep-alive: the server waits for a third request
+        // HEAD: GET's fields without the content, so the next answer follows the head directly.
+        const QByteArray head = rawExchange(port(),
+            "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET http://127.0.0.1/model HTTP/1.1\r\nHost: x\r\n\r\n", 1500);
+        QVERIFY2(head.startsWith("HTTP/1.1 200 OK\r\n"), head.constData());
+        const qsizetype headEnd = head.indexOf("\r\n\r\n");
+        QVERIFY(head.left(headEnd).contains("Content-Length: "));
+        QVERIFY2(head.mid(headEnd + 4).startsWith("HTTP/1.1 200 OK\r\n"), head.constData()); // no content in between
+        QVERIFY(head.contains("\"max_bytes\"")); // the absolute-form target reached /model
+        const QByteArray old = rawExchange(port(), "GET /health HTTP/1.0\r\n\r\n", 10000, &closed);
+        QCOMPARE(statusOf(old), 200);
+        QVERIFY(old.contains("Connection: close"));
+        QVERIFY(closed);
+    }
+
+    void malformedHeads_data()
+    {
+        QTest::addColumn<QByteArray>("request");
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QString>("errorPart");
+        const QByteArray get = "GET /health HTTP/1.1\r\nHost: x\r\n";
+        QTest::newRow("HTTP/2.0") << QByteArray("GET /health HTTP/2.0\r\nHost: x\r\n\r\n") << 505 << "not supported";
+        QTest::newRow("bad version") << QByteArray("GET /health HTTP/one\r\nHost: x\r\n\r\n") << 400
+                                     << "bad HTTP version";
+        QTest::newRow("target not a path")
+            << QByteArray("GET health HTTP/1.1\r\nHost: x\r\n\r\n") << 400 << "starting with '/'";
+        QTest::newRow("two spaces") << QByteArray("GET  /health HTTP/1.1\r\nHost: x\r\n\r\n") << 400
+                                    << "malformed request line";
+        QTest::newRow("no Host") << QByteArray("GET /health HTTP/1.1\r\n\r\n") << 400 << "without a Host";
+        QTest::newRow("field without colon") << get + "Bad Header\r\n\r\n" << 400 << "malformed header line";
+        QTest::newRow("space before colon") << get + "X-A : b\r\n\r\n" << 400 << "malformed header line";
+        QTest::newRow("folded field") << get + "X-A: b\r\n c\r\n\r\n" << 400 << "folded";
+        QTest::newRow("NUL in a field") << get + QByteArray("X-A: b\0c\r\n\r\n", 12) << 400 << "control character";
+        QTest::newRow("long target") << "GET /" + QByteArray(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n"
+                                     << 414 << "longer than";
+        QTest::newRow("huge field") << get + "X-A: " + QByteArray(20000, 'a') + "\r\n\r\n"
+                                    << 431 << "larger than 16384";
+        QByteArray many = get;
+        for (int i = 0; i < 150; ++i)
+            many += "X-" + QByteArray::number(i) + ": v\r\n";
+        QTest::newRow("150 fields") << many + "\r\n" << 431 << "more than 100 header fields";
+        QTest::newRow("bad length") << QByteArray("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n")
+                                    << 400 << "Content-Length";
+        QTest::newRow("negative length") << QByteArray(
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+                                         << 400 << "Content-Length";
+        QTest::newRow("two lengths") << QByteArray(
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd")
+                                     << 400 << "two different Content-Length";
+        QTest::newRow("chunked") << QByteArray("POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                               "5\r\nhello\r\n0\r\n\r\n")
+                                 << 411 << "Content-Length";
+        QTest::newRow("chunked and length") << QByteArray(
+            "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+            "hello") << 400 << "both Transfer-Encoding and Content-Length";
+        QTest::newRow("gzip encoding") << QByteArray(
+            "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n")
+                                       << 501 << "not supported";
+        QTest::newRow("odd Expect") << get + "Expect: 200-ok\r\n\r\n" << 417 << "only 100-continue";
+    }
+
+    void malformedHeads()
+    {
+        QFETCH(QByteArray, request);
+        QFETCH(int, status);
+        QFETCH(QString, errorPart);
+        bool closed = false;
+        const QByteArray got = rawExchange(port(), request, 10000, &closed);
+        QVERIFY2(statusOf(got) == status, got.left(200).constData());
+        QVERIFY(got.contains("Connection: close"));
+        const QString error = jsonOf(got).value(QStringLiteral("error")).toString();
+        QVERIFY2(error.contains(errorPart), qPrintable(error));
+        QVERIFY(closed);
+        checkAlive();
+    }
+
+    void manyClients()
+    {
+        // 16 clients at once on raw keep-alive connections, 3 uploads each: every answer right, none lost.
+        struct Client
+        {
+            std::unique_ptr<QTcpSocket> socket;
+            int sent = 0;
+            int answered = 0;
+            QByteArray got;
+            QString file;
+        };
+        std::vector<Client> clients(16);
+        for (size_t i = 0; i < clients.size(); ++i) {
+            clients[i].socket = std::make_unique<QTcpSocket>();
+            clients[i].socket->connectToHost(QHostAddress::LocalHost, port());
+            QVERIFY(clients[i].socket->waitForConnected(5000));
+            clients[i].file = m_images[i % m_images.size()];
+        }
+        const auto send = [&](Client& c) {
+            const QByteArray image = readFile(c.file);
+            c.socket->write(postHead(image.size()) + image);
+            ++c.sent;
+        };
+        for (Client& c : clients)
+            send(c);
+        QElapsedTimer clock;
+        clock.start();
+        int done = 0;
+        while (done < int(clients.size()) && clock.elapsed() < 120000) {
+            QTest::qWait(20);
+            for (Client& c : clients) {
+                c.got += c.socket->readAll();
+                const qsizetype end = c.got.indexOf("\r\n\r\n");
+                if (end < 0)
+                    continue;
+                const qsizetype lengthAt = c.got.indexOf("Content-Length: ");
+                QVERIFY(lengthAt > 0 && lengthAt < end);
+                const qint64 length =
+                    c.got.mid(lengthAt + 16, c.got.indexOf("\r\n", lengthAt) - lengthAt - 16).toLongLong();
+                if (c.got.size() < end + 4 + length)
+                    continue;
+                QVERIFY2(statusOf(c.got) == 200, c.got.constData());
+                const QJsonObject o = QJsonDocument::fromJson(c.got.mid(end + 4, length)).object();
+                QCOMPARE(o.value(QStringLiteral("label")).toString(),
+                    m_expected.value(c.file).value(QStringLiteral("label")).toString());
+                c.got.remove(0, end + 4 + length);
+                ++c.answered;
+                if (c.sent < 3)
+                    send(c);
+                else
+                    ++done;
+            }
+        }
+        QCOMPARE(done, int(clients.size()));
+        checkAlive();
+    }
+
+    void slowAndExcessClients()
+    {
+        // A second server: 1 s timeout, three connections at most.
+        QProcess server;
+        server.setProgram(winnowBinary());
+        server.setArguments({ QStringLiteral("serve"), m_model, QStringLiteral("--port"), QStringLiteral("0"),
+            QStringLiteral("--timeout"), QStringLiteral("1"), QStringLiteral("--max-connections"), QStringLiteral("3"),
+            QStringLiteral("--quiet") });
+        server.start();
+        QVERIFY(server.waitForStarted(10000));
+        QByteArray banner;
+        QElapsedTimer clock;
+        clock.start();
+        const QRegularExpression re(QStringLiteral("listening on http://127\\.0\\.0\\.1:(\\d+)"));
+        quint16 p = 0;
+        while (p == 0 && clock.elapsed() < 120000 && server.state() == QProcess::Running) {
+            server.waitForReadyRead(1000);
+            banner += server.readAllStandardOutput();
+            const auto m = re.match(QString::fromUtf8(banner));
+            if (m.hasMatch())
+                p = quint16(m.captured(1).toInt());
+        }
+        QVERIFY2(p != 0, banner.constData());
+
+        // A head that never ends: 408 after about a second.
+        bool closed = false;
+        clock.restart();
+        QByteArray got = rawExchange(p, "GET /health HTTP/1.1\r\nHo", 10000, &closed);
+        QVERIFY2(statusOf(got) == 408, got.constData());
+        QVERIFY(jsonOf(got).value(QStringLiteral("error")).toString().contains(QStringLiteral("head not received")));
+        QVERIFY(closed);
+        QVERIFY2(clock.elapsed() >= 900, qPrintable(QString::number(clock.elapsed())));
+        // A body that stalls: 408 after 3 x the timeout, naming how much came.
+        got = rawExchange(p, postHead(1000) + "0123456789", 15000, &closed);
+        QVERIFY2(statusOf(got) == 408, got.constData());
+        QVERIFY(jsonOf(got).value(QStringLiteral("error")).toString().contains(QStringLiteral("10 of 1000 bytes")));
+        QVERIFY(closed);
+        // An idle connection is closed without a word.
+        got = rawExchange(p, {}, 10000, &closed);
+        QVERIFY(got.isEmpty());
+        QVERIFY(closed);
+
+        // Three clients hold the connections; the fourth is told to come back.
+        std::vector<std::unique_ptr<QTcpSocket>> held;
+        for (int i = 0; i < 3; ++i) {
+            held.push_back(std::make_unique<QTcpSocket>());
+            held.back()->connectToHost(QHostAddress::LocalHost, p);
+            QVERIFY(held.back()->waitForConnected(5000));
+        }
+        QTest::qWait(100);
+        got = rawExchange(p, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 5000, &closed);
+        QVERIFY2(statusOf(got) == 503, got.constData());
+        QVERIFY(got.contains("Retry-After"));
+        QVERIFY(jsonOf(got).value(QStringLiteral("error")).toString().contains(QStringLiteral("too many connections")));
+        held.clear();
+        // Once they are gone, a client is served again.
+        QTest::qWait(300);
+        got = rawExchange(p, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5000, &closed);
+        QVERIFY2(statusOf(got) == 200, got.constData());
+        QVERIFY(jsonOf(got).value(QStringLiteral("refused_connections")).toInteger() >= 1);
+
+        server.terminate();
+        QVERIFY(server.waitForFinished(15000));
+        QCOMPARE(server.exitCode(), 0);
     }
 
     void model()

@@ -10,7 +10,8 @@ seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 fail=0
 pids=()
-names=(safetensors modelfile plan journal filecheck decode)
+# FUZZ_NAMES="decode journal" runs only those.
+read -r -a names <<<"${FUZZ_NAMES:-safetensors modelfile plan journal filecheck decode http}"
 run_one() {
   local name=$1
   local corpus="$build/corpus/$name" findings="$build/findings/$name"
