@@ -15,6 +15,7 @@
 #include <QtConcurrent/QtConcurrentMap>
 
 #include "core/dataset/splitstore.h"
+#include "core/util/mix.h"
 
 namespace Winnow {
 
@@ -105,14 +106,6 @@ int Dataset::findSample(const QString& relPath) const
 // Split
 
 namespace {
-
-quint64 splitmix64(quint64 x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 int validCount(double validPct, qsizetype n)
 {

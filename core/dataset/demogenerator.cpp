@@ -21,6 +21,8 @@
 #include <QStandardPaths>
 #include <QtConcurrent/QtConcurrentMap>
 
+#include "core/util/mix.h"
+
 namespace Winnow {
 
 namespace {
@@ -38,10 +40,9 @@ public:
     { }
     quint64 next()
     {
-        quint64 z = (m_state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
+        const quint64 z = splitmix64(m_state);
+        m_state += 0x9E3779B97F4A7C15ull;
+        return z;
     }
     double uniform()
     {

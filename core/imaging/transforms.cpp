@@ -8,18 +8,11 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/imaging/loader.h"
+#include "core/util/mix.h"
 
 namespace Winnow {
 
 namespace {
-
-quint64 splitmix64(quint64 x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
 
 double unit(Rng& rng)
 {
