@@ -108,7 +108,8 @@ public:
 
     ~ModelServer()
     {
-        m_pool.waitForDone(); // no worker may answer through a server that is gone
+        m_pool.clear(); // uploads still queued are not predicted: their clients are being disconnected
+        m_pool.waitForDone(); // and the one being predicted may not answer through a server that is gone
     }
 
     quint16 listen(const QHostAddress& address, quint16 port)

@@ -171,8 +171,13 @@ HeadResult parseHead(QByteArrayView buffer, const Limits& limits, Request* reque
     qsizetype pathStart = 0;
     for (const QByteArrayView scheme : { QByteArrayView("http://"), QByteArrayView("https://") }) {
         if (target.size() > scheme.size() && equalsLower(target.first(scheme.size()), scheme)) {
-            const qsizetype slash = target.indexOf('/', scheme.size());
-            pathStart = slash < 0 ? target.size() : slash;
+            // The authority ends at the first '/', '?' or '#'; the path is "/" unless a '/' ends it.
+            pathStart = target.size();
+            for (qsizetype i = scheme.size(); i < target.size(); ++i)
+                if (target[i] == '/' || target[i] == '?' || target[i] == '#') {
+                    pathStart = i;
+                    break;
+                }
             break;
         }
     }

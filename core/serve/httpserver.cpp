@@ -251,17 +251,26 @@ void HttpServer::onTimeout(quint64 id)
 
 void HttpServer::refuse(Connection& c, int status, const QString& message, const QList<QByteArray>& extraHeaders)
 {
-    c.socket->write(formatResponse(status, "application/json", errorBody(message), false, extraHeaders));
+    c.socket->write(formatResponse(
+        status, "application/json", errorBody(message), false, extraHeaders, c.request.method != "HEAD"));
     if (m_logger)
         m_logger({ c.request.method, c.request.path, status, c.request.body.size() });
     c.buffer = QByteArray();
-    c.request.body = QByteArray();
+    c.request = Request();
+    endAfterAnswer(c);
+}
+
+void HttpServer::endAfterAnswer(Connection& c)
+{
+    // Nothing here may delete `c` (no flush: a failed write aborts the socket, whose disconnected signal would).
+    // The shutdown happens in onWritten once the answer is out; what the client still sends is drained meanwhile.
     c.state = Connection::State::Draining;
     c.drainClock.start();
     c.shutdownPending = true;
     c.timer->start(m_options.timeoutMs);
-    onWritten(c.id);
-    onReadable(c.id);
+    const quint64 id = c.id;
+    QMetaObject::invokeMethod(
+        this, [this, id] { onReadable(id); }, Qt::QueuedConnection);
 }
 
 void HttpServer::shutdownSending(Connection& c)
@@ -280,7 +289,6 @@ void HttpServer::onWritten(quint64 id)
     if (!c)
         return;
     if (c->shutdownPending) {
-        c->socket->flush();
         if (c->socket->bytesToWrite() == 0)
             shutdownSending(*c);
         return;
@@ -309,7 +317,8 @@ void HttpServer::deliver(quint64 id, quint64 serial, int status, const QByteArra
         m_logger({ c->request.method, c->request.path, status, c->request.body.size() });
     c->request = Request();
     if (!keepAlive) {
-        close(*c);
+        c->buffer = QByteArray(); // a pipelined request after "Connection: close" is not answered
+        endAfterAnswer(*c); // shut down, then drain: closing with unread bytes would reset the connection
         return;
     }
     c->state = Connection::State::Head;

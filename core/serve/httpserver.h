@@ -57,7 +57,8 @@ private:
  * read the refusal: closing with unread data would reset the connection); a body is kept only up to its announced
  * length; slow clients time out (408); past ServerOptions::maxConnections, a new client gets 503; keep-alive and
  * pipelined requests are answered in order, and a client that does not read its answers is not read from either
- * (answers waiting to be sent stay under 1 MB per connection; stalled for 3 x the timeout, it is dropped). HEAD is
+ * (answers waiting to be sent stay under 1 MB per connection; stalled for the timeout, it is dropped). After a
+ * "Connection: close" answer, as after a refusal, the server shuts down its side and drains. HEAD is
  * answered like GET without the content. A client that half-closes its side is taken to have gone (Qt's sockets).
  *
  * The handler runs in the server's thread and may answer at once or later, from any thread, through the Responder
@@ -89,6 +90,7 @@ private:
     void deliver(quint64 id, quint64 serial, int status, const QByteArray& contentType, const QByteArray& body,
         const QList<QByteArray>& extraHeaders);
     void refuse(Connection& c, int status, const QString& message, const QList<QByteArray>& extraHeaders = {});
+    void endAfterAnswer(Connection& c);
     void shutdownSending(Connection& c);
     void onWritten(quint64 id);
     void close(Connection& c);

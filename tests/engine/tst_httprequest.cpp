@@ -56,6 +56,10 @@ private Q_SLOTS:
                                        << QByteArray("/model") << true;
         QTest::newRow("absolute, no path")
             << QByteArray("GET HTTP://h HTTP/1.1\r\nHost: h\r\n\r\n") << QByteArray("/") << true;
+        QTest::newRow("absolute, query holds a slash")
+            << QByteArray("GET http://h?a=/predict HTTP/1.1\r\nHost: h\r\n\r\n") << QByteArray("/") << true;
+        QTest::newRow("absolute, fragment holds a slash")
+            << QByteArray("GET http://h#/x HTTP/1.1\r\nHost: h\r\n\r\n") << QByteArray("/") << true;
         QTest::newRow("1.1 close") << QByteArray("GET / HTTP/1.1\r\nHost: h\r\nConnection: TE, close\r\n\r\n")
                                    << QByteArray("/") << false;
         QTest::newRow("1.0") << QByteArray("GET / HTTP/1.0\r\n\r\n") << QByteArray("/") << false;

@@ -38,6 +38,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         if (!request.target.contains(request.path) || !request.path.startsWith('/')
             || request.headers.size() > limits.maxHeaders)
             std::abort();
+        // The path is the target's: up to '?' or '#', after the authority of an absolute-form target.
+        QByteArrayView rest = request.target;
+        for (const char* scheme : { "http://", "https://" }) {
+            const QByteArrayView sv(scheme);
+            if (rest.size() > sv.size() && rest.first(sv.size()).compare(sv, Qt::CaseInsensitive) == 0) {
+                qsizetype i = sv.size();
+                while (i < rest.size() && rest[i] != '/' && rest[i] != '?' && rest[i] != '#')
+                    ++i;
+                rest = i < rest.size() && rest[i] == '/' ? rest.sliced(i) : QByteArrayView("/");
+                break;
+            }
+        }
+        qsizetype end = 0;
+        while (end < rest.size() && rest[end] != '?' && rest[end] != '#')
+            ++end;
+        if (request.path != rest.first(end).toByteArray())
+            std::abort();
         // The head alone reads the same; one byte less is never a whole head.
         Request again;
         qsizetype againBytes = -1;
