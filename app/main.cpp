@@ -32,6 +32,7 @@ constexpr Subcommand kCommands[] = {
     { "score", Winnow::Cli::score, "print a score for every image of a run, highest loss first" },
     { "issues", Winnow::Cli::issues, "duplicates, leakage, outliers and unusable photos of a run's dataset" },
     { "predict", Winnow::Cli::predict, "predict the class of images with an exported or pretrained model" },
+    { "explain", Winnow::Cli::explain, "show where in an image a model finds the evidence for a class" },
     { "export", Winnow::Cli::exportModel, "export a run's model to one portable file" },
     { "serve", Winnow::Cli::serve, "serve an exported model over local HTTP" },
     { "clean", Winnow::Cli::clean, "apply, undo or inspect a cleaning plan" },

@@ -12,7 +12,6 @@
 #include "app/cli/commands.h"
 #include "core/dataset/dataset.h"
 #include "core/engine/predictor.h"
-#include "core/engine/run.h"
 
 namespace {
 
@@ -46,31 +45,17 @@ int Winnow::Cli::predict(const QStringList& args)
     p.addPositionalArgument(QStringLiteral("IMG"), QStringLiteral("image files or folders"), QStringLiteral("IMG..."));
     p.addOptions({
         { QStringLiteral("json"), QStringLiteral("one JSON object per image and line") },
-        { QStringLiteral("arch"), QStringLiteral("plain pretrained network: resnet18|resnet34|resnet50|mobilenet_v2"),
-            QStringLiteral("A") },
-        { QStringLiteral("weights"), QStringLiteral("its torchvision weights (.safetensors)"), QStringLiteral("W") },
-        { QStringLiteral("labels"), QStringLiteral("its class names, one per line"), QStringLiteral("L") },
-        { QStringLiteral("size"), QStringLiteral("--arch input size (resize to size*256/224, centre crop)"),
-            QStringLiteral("N"), QStringLiteral("224") },
         { QStringLiteral("top"), QStringLiteral("--arch: classes to list"), QStringLiteral("K"), QStringLiteral("5") },
-        { QStringLiteral("device"), QStringLiteral("auto | cpu | cuda"), QStringLiteral("D"), QStringLiteral("auto") },
         { QStringLiteral("batch-size"), QStringLiteral("images per forward pass"), QStringLiteral("N"),
             QStringLiteral("32") },
     });
+    addModelOptions(p);
     if (const auto exitCode = parseArguments(p, QStringLiteral("predict"), args))
         return *exitCode;
     QTextStream out(stdout);
     QTextStream err(stderr);
     const bool imagenet = p.isSet(QStringLiteral("arch"));
     QStringList positional = p.positionalArguments();
-    if (imagenet && (!p.isSet(QStringLiteral("weights")) || !p.isSet(QStringLiteral("labels")))) {
-        err << "winnow predict: --arch needs --weights and --labels\n";
-        return 2;
-    }
-    if (!imagenet && (p.isSet(QStringLiteral("weights")) || p.isSet(QStringLiteral("labels")))) {
-        err << "winnow predict: --weights and --labels go with --arch (a model file carries its own)\n";
-        return 2;
-    }
     const QString modelFile = imagenet || positional.isEmpty() ? QString() : positional.takeFirst();
     if (positional.isEmpty()) {
         err << "winnow predict: give " << (imagenet ? "" : "a model file and ") << "at least one image (see --help)\n";
@@ -87,26 +72,9 @@ int Winnow::Cli::predict(const QStringList& args)
         err << "winnow predict: --top must be a positive integer\n";
         return 2;
     }
-    const int size = p.value(QStringLiteral("size")).toInt(&ok);
-    if (!ok || size < 16) {
-        err << "winnow predict: --size must be an integer >= 16\n";
-        return 2;
-    }
-
     Predictor predictor(PredictorOptions { p.value(QStringLiteral("device")), batchSize });
-    QString error;
-    bool loaded;
-    if (imagenet)
-        loaded = predictor.loadImageNet(p.value(QStringLiteral("arch")), p.value(QStringLiteral("weights")),
-            p.value(QStringLiteral("labels")), &error, size);
-    else if (QFileInfo(QDir(modelFile).filePath(QLatin1String(kRunFile))).isFile())
-        loaded = predictor.loadRun(modelFile, &error); // a run folder works too
-    else
-        loaded = predictor.load(modelFile, &error);
-    if (!loaded) {
-        err << "winnow predict: " << error << '\n';
-        return 1;
-    }
+    if (const int exitCode = loadModel(predictor, p, QStringLiteral("predict"), modelFile))
+        return exitCode;
 
     const QStringList files = expandImageInputs(positional);
     if (files.isEmpty()) {

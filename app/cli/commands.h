@@ -8,6 +8,10 @@
 class QCommandLineParser;
 class QTextStream;
 
+namespace Winnow {
+class Predictor;
+}
+
 /// Winnow's command-line subcommands. Each takes the arguments after its name, prints to stdout/stderr and returns
 /// the process exit code (0 ok, 1 failure, 2 usage error). They run under a QCoreApplication (no display needed).
 namespace Winnow::Cli {
@@ -23,11 +27,21 @@ QString csvField(QString s);
 /// `files` is not empty (files deleted or damaged after the scan; see RunInfo::unreadableFiles).
 void warnUnreadable(QTextStream& err, const QString& command, const QStringList& files, const QString& what);
 
+/// The options that choose a model for predict and explain: --arch, --weights, --labels, --size, --device.
+void addModelOptions(QCommandLineParser& parser);
+/**
+ * Checks those options and loads MODEL (an exported model file or a run folder; ignored with --arch) into
+ * `predictor`. Returns 0 when loaded, else the exit code after printing "winnow CMD: why" (2 for a usage error, 1
+ * for a model that cannot be loaded).
+ */
+int loadModel(Predictor& predictor, const QCommandLineParser& parser, const QString& command, const QString& model);
+
 int scan(const QStringList& args);
 int demo(const QStringList& args);
 int train(const QStringList& args);
 int score(const QStringList& args);
 int predict(const QStringList& args);
+int explain(const QStringList& args);
 int exportModel(const QStringList& args);
 int serve(const QStringList& args);
 int clean(const QStringList& args);

@@ -20,6 +20,7 @@
 #include "core/imaging/loader.h"
 #include "core/imaging/transforms.h"
 #include "core/nn/device.h"
+#include "core/nn/gradcam.h"
 #include "core/nn/logistic.h"
 #include "core/nn/models.h"
 #include "core/nn/trainer.h"
@@ -69,7 +70,8 @@ QString stripWhat(const std::string& what, const std::string& prefix)
 }
 
 /// torchvision's Resize(resize) (shorter side, the other truncated) + CenterCrop(crop), normalised NCHW floats.
-std::vector<float> imagenetTensor(const cv::Mat& rgb, int resize, int crop, QString* error)
+/// `seen` (optional): the part of `rgb` the crop keeps, normalised.
+std::vector<float> imagenetTensor(const cv::Mat& rgb, int resize, int crop, QString* error, QRectF* seen = nullptr)
 {
     if (rgb.empty()) {
         if (error && error->isEmpty())
@@ -93,6 +95,9 @@ std::vector<float> imagenetTensor(const cv::Mat& rgb, int resize, int crop, QStr
         resized = padded;
     }
     const cv::Rect box((resized.cols - crop) / 2, (resized.rows - crop) / 2, crop, crop);
+    if (seen) // in the resized image's coordinates, which (before any padding) scale the original's
+        *seen = QRectF(double(box.x - (resized.cols - ow) / 2) / ow, double(box.y - (resized.rows - oh) / 2) / oh,
+            double(crop) / ow, double(crop) / oh);
     const cv::Mat cropped = resized(box).clone();
     std::vector<float> out(size_t(3) * crop * crop);
     normalizeToFloat(cropped, out.data(), false);
@@ -176,29 +181,41 @@ struct Predictor::Private
         }
     }
 
-    std::vector<float> preprocessFile(const QString& path, QString* error) const
+    /// The fastai validation transform's crop: squish to s x s (s = size + validationExtra), centre crop size.
+    QRectF fastaiCrop() const
+    {
+        const int s = info.size + validationExtra(info.size);
+        const cv::Rect box = centreCropBox(s, s, info.size, info.size);
+        return QRectF(double(box.x) / s, double(box.y) / s, double(box.width) / s, double(box.height) / s);
+    }
+
+    std::vector<float> preprocessFile(const QString& path, QString* error, QRectF* seen = nullptr) const
     {
         if (kind == Kind::ImageNet) {
             DecodedImage decoded;
             const cv::Mat m = decodeFileToMat(path, DecodeOptions {}, decoded);
             if (!decoded.message.isEmpty() && error)
                 *error = decoded.message;
-            return m.empty() ? std::vector<float> {} : imagenetTensor(m, resize, info.size, error);
+            return m.empty() ? std::vector<float> {} : imagenetTensor(m, resize, info.size, error, seen);
         }
+        if (seen)
+            *seen = fastaiCrop();
         auto pixels = preprocessForInference(path, info.size, error);
         applyNormalisation(pixels);
         return pixels;
     }
 
-    std::vector<float> preprocessBytes(const QByteArray& encoded, QString* error) const
+    std::vector<float> preprocessBytes(const QByteArray& encoded, QString* error, QRectF* seen = nullptr) const
     {
         if (kind == Kind::ImageNet) {
             DecodedImage decoded;
             const cv::Mat m = decodeToMat(encoded, DecodeOptions {}, decoded);
             if (!decoded.message.isEmpty() && error)
                 *error = decoded.message;
-            return m.empty() ? std::vector<float> {} : imagenetTensor(m, resize, info.size, error);
+            return m.empty() ? std::vector<float> {} : imagenetTensor(m, resize, info.size, error, seen);
         }
+        if (seen)
+            *seen = fastaiCrop();
         auto pixels = preprocessForInference(encoded, info.size, error);
         applyNormalisation(pixels);
         return pixels;
@@ -250,6 +267,75 @@ struct Predictor::Private
             p.error = QStringLiteral("inference failed: %1").arg(QString::fromStdString(e.what()));
         }
         return p;
+    }
+
+    /// Grad-CAM through the same modules as forward(): the fastai head, the linear probe on concat-pooled features,
+    /// or the ImageNet classifier.
+    Explanation explainOne(std::vector<float> pixels, Explanation e, const QString& error, int cls) const
+    {
+        if (pixels.empty()) {
+            e.error = error.isEmpty() ? QStringLiteral("cannot read image") : error;
+            return e;
+        }
+        const int classes = int(info.vocab.size());
+        if (cls >= classes || cls < -1) {
+            e.error = QStringLiteral("class %1 is out of range (%2 classes)").arg(cls).arg(classes);
+            return e;
+        }
+        const int64_t s = info.size;
+        const auto image = torch::from_blob(pixels.data(), { 1, 3, s, s }, torch::kFloat32);
+        try {
+            std::lock_guard<std::mutex> lock(forwardMutex);
+            nn::GradCamResult r;
+            switch (kind) {
+            case Kind::Fastai:
+                nn::moveModule(*classifier, run);
+                classifier->eval();
+                r = nn::gradCam(
+                    *classifier->body, [this](const torch::Tensor& a) { return classifier->head->forward(a); }, image,
+                    cls, run);
+                break;
+            case Kind::LinearProbe: {
+                nn::moveModule(*classifier, run);
+                classifier->eval();
+                nn::AdaptiveConcatPool2d pool;
+                r = nn::gradCam(
+                    *classifier->body,
+                    [&](const torch::Tensor& a) {
+                        // LogisticHead::logits without its NoGradGuard: the gradient must reach the feature map.
+                        const auto x = pool->forward(a).flatten(1).to(torch::kCPU, torch::kFloat);
+                        return torch::addmm(probe.bias, (x - probe.mean) / probe.std, probe.weight.t());
+                    },
+                    image, cls, run);
+                break;
+            }
+            case Kind::ImageNet:
+                nn::moveModule(*imagenet, run);
+                imagenet->eval();
+                r = nn::gradCam(
+                    *imagenet, [this](const torch::Tensor& a) { return imagenet->logitsFromBody(a); }, image, cls, run);
+                break;
+            case Kind::None:
+                e.error = QStringLiteral("no model loaded");
+                return e;
+            }
+            const auto probs = r.probs.contiguous();
+            const float* p = probs.data_ptr<float>();
+            e.classIndex = int(r.classIndex);
+            e.label = info.vocab.at(e.classIndex);
+            e.probability = p[e.classIndex];
+            e.predictedIndex = int(std::max_element(p, p + classes) - p);
+            e.predictedLabel = info.vocab.at(e.predictedIndex);
+            e.predictedProbability = p[e.predictedIndex];
+            const auto map = r.map.contiguous();
+            e.gridHeight = int(map.size(0));
+            e.gridWidth = int(map.size(1));
+            e.heat = QVector<float>(map.data_ptr<float>(), map.data_ptr<float>() + map.numel());
+        } catch (const std::exception& ex) {
+            e.error = QStringLiteral("explanation failed: %1").arg(QString::fromStdString(ex.what()));
+            e.heat.clear();
+        }
+        return e;
     }
 
     bool loadTensors(const QByteArray& bytes, const QString& name, QString* error);
@@ -588,6 +674,35 @@ QVector<Prediction> Predictor::predictFiles(
             progress(std::min(int(files.size()), start + bs), int(files.size()));
     }
     return out;
+}
+
+Explanation Predictor::explain(const QString& path, int classIndex) const
+{
+    Explanation e;
+    e.file = path;
+    if (!isLoaded()) {
+        e.error = QStringLiteral("no model loaded");
+        return e;
+    }
+    QString error;
+    auto pixels = d->preprocessFile(path, &error, &e.crop);
+    return d->explainOne(std::move(pixels), e, error, classIndex);
+}
+
+Explanation Predictor::explain(const QByteArray& encoded, int classIndex) const
+{
+    Explanation e;
+    if (!isLoaded()) {
+        e.error = QStringLiteral("no model loaded");
+        return e;
+    }
+    if (encoded.isEmpty()) {
+        e.error = QStringLiteral("empty image");
+        return e;
+    }
+    QString error;
+    auto pixels = d->preprocessBytes(encoded, &error, &e.crop);
+    return d->explainOne(std::move(pixels), e, error, classIndex);
 }
 
 } // namespace Winnow

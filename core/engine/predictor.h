@@ -5,7 +5,10 @@
 #include <memory>
 
 #include <QByteArray>
+#include <QImage>
 #include <QJsonObject>
+#include <QPointF>
+#include <QRectF>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -30,6 +33,46 @@ struct Prediction
     /// {file (when set), label, index, probabilities: {class: p}} or {file, error}. Same probability layout as the
     /// scores of `winnow score --json`.
     QJsonObject toJson(const QStringList& vocab) const;
+};
+
+/**
+ * Why the model says what it says about one image: a Grad-CAM map (Selvaraju et al. 2017) over the last feature
+ * map of the network, for one class. `heat` covers `crop`, the part of the original image the model saw (the
+ * validation transform's centre crop), in normalised [0, 1] coordinates of the original image.
+ */
+struct Explanation
+{
+    QString file;
+    int classIndex = -1; ///< the class explained
+    QString label;
+    float probability = 0; ///< the model's probability for that class
+    int predictedIndex = -1; ///< the argmax of the same forward pass
+    QString predictedLabel;
+    float predictedProbability = 0;
+    int gridWidth = 0, gridHeight = 0; ///< the feature map's size (7 x 7 at 224 px for every supported network)
+    QVector<float> heat; ///< gridHeight x gridWidth values in [0, 1], row by row (1 = the strongest evidence)
+    QRectF crop; ///< where the grid lies in the original image, normalised
+    QString error; ///< why there is no explanation (unreadable image, bad class); empty on success
+
+    bool ok() const
+    {
+        return error.isEmpty() && !heat.isEmpty();
+    }
+    /// The map bilinearly interpolated at a point of the original image (normalised coordinates); 0 outside crop.
+    float heatAt(double x, double y) const;
+    /// The share of the map's mass (sum of the interpolated heat over the image) inside `region` (normalised
+    /// coordinates of the original image), 0..1; 0 for an all-zero map.
+    double heatShare(const QRectF& region) const;
+    /// The centre of mass of the map, in normalised coordinates of the original image.
+    QPointF centroid() const;
+    /// `original` with the map blended over it (a blue-to-red scale, `opacity` at full heat) and the part the model
+    /// did not see dimmed; same size as `original`. A null image for a null original or a failed explanation.
+    QImage overlay(const QImage& original, double opacity = 0.55) const;
+    /// {file, class, probability, predicted, predicted_probability, grid: [w, h], crop: [x, y, w, h],
+    ///  centroid: [x, y], heat: [...]} or {file, error}.
+    QJsonObject toJson() const;
+    /// The colour scale of overlay() (0 blue, 0.5 green-yellow, 1 red).
+    static QRgb heatColour(float v);
 };
 
 struct PredictorOptions
@@ -93,6 +136,15 @@ public:
     /// `progress(done, total)` is called in the calling thread after each batch.
     QVector<Prediction> predictFiles(
         const QStringList& files, const std::function<void(int, int)>& progress = {}) const;
+
+    /**
+     * Grad-CAM for one image file and one class (`classIndex` -1: the predicted class). The same preprocessing and
+     * network as predict(): probability equals predict()'s for that class. Costs one forward pass and the head's
+     * backward (about a predict() on the CPU). Errors come back in Explanation::error. Thread-safe.
+     */
+    Explanation explain(const QString& path, int classIndex = -1) const;
+    /// Same for one encoded image in memory.
+    Explanation explain(const QByteArray& encoded, int classIndex = -1) const;
 
 private:
     struct Private;

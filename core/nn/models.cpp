@@ -271,7 +271,12 @@ ImageNetNetImpl::ImageNetNetImpl(Arch arch, int64_t numClasses)
 
 torch::Tensor ImageNetNetImpl::forward(const torch::Tensor& x)
 {
-    auto y = torch::adaptive_avg_pool2d(BodyImpl::forward(x), { 1, 1 }).flatten(1);
+    return logitsFromBody(BodyImpl::forward(x));
+}
+
+torch::Tensor ImageNetNetImpl::logitsFromBody(const torch::Tensor& featureMap)
+{
+    auto y = torch::adaptive_avg_pool2d(featureMap, { 1, 1 }).flatten(1);
     return m_arch == Arch::MobileNetV2 ? classifier->forward(y) : fc(y);
 }
 

@@ -81,6 +81,8 @@ public:
     {
         return BodyImpl::forward(x);
     }
+    /// The feature map [N, K, h, w] -> logits (average pool + classifier); forward(x) = logitsFromBody(forwardBody(x)).
+    torch::Tensor logitsFromBody(const torch::Tensor& featureMap);
     int64_t numClasses() const
     {
         return m_numClasses;

@@ -27,6 +27,7 @@
 #include "core/nn/logistic.h"
 #include "core/nn/models.h"
 #include "core/nn/weights.h"
+#include "tests/engine/generatedrun.h"
 
 using namespace Winnow;
 
@@ -35,51 +36,9 @@ namespace {
 constexpr int kSize = 64;
 const QStringList kVocab { QStringLiteral("black"), QStringLiteral("grizzly"), QStringLiteral("teddys") };
 
-/// A run folder as the engine writes it, with random (seeded) weights; `quick` adds a retrained head.
-struct GeneratedRun
-{
-    nn::Classifier model { nullptr };
-    std::optional<nn::LogisticHead> head;
-};
-
 GeneratedRun makeRun(const QString& dir, bool quick, uint64_t seed)
 {
-    GeneratedRun run;
-    torch::manual_seed(seed);
-    run.model = nn::Classifier(nn::Arch::MobileNetV2, kVocab.size());
-    {
-        torch::NoGradGuard g;
-        // Keep the logits moderate so probabilities are not all 0/1 (a sharper comparison).
-        for (auto& p : run.model->head->named_parameters())
-            if (p.key() == "8.weight")
-                p.value().mul_(0.05);
-    }
-    run.model->eval();
-    auto tensors = nn::stateDict(*run.model);
-    if (quick) {
-        const int64_t f = run.model->featureDim();
-        nn::LogisticHead h;
-        h.mean = torch::rand({ f });
-        h.std = torch::rand({ f }) + 0.5;
-        h.weight = torch::randn({ int64_t(kVocab.size()), f }) * 0.05;
-        h.bias = torch::randn({ int64_t(kVocab.size()) });
-        for (const auto& [k, v] : h.toTensors("quickhead."))
-            tensors[k] = v;
-        run.head = h;
-    }
-    QDir().mkpath(dir);
-    nn::writeSafetensors(QDir(dir).filePath(QLatin1String(kModelFile)).toStdString(), tensors,
-        { { "format", "winnow-model" }, { "arch", "mobilenet_v2" } });
-    RunInfo info;
-    info.datasetRoot = QStringLiteral("/data/bears");
-    info.config.arch = QStringLiteral("mobilenet_v2");
-    info.config.size = kSize;
-    info.vocab = kVocab;
-    info.created = QDateTime::currentDateTimeUtc();
-    QString error;
-    if (!writeRunInfo(dir, info, &error))
-        qFatal("cannot write run: %s", qPrintable(error));
-    return run;
+    return makeGeneratedRun(dir, kVocab, kSize, quick, seed);
 }
 
 /// Probabilities the generated model gives for an image, through preprocessForInference and a plain forward.
@@ -230,6 +189,51 @@ private Q_SLOTS:
         QCOMPARE(j.value(QStringLiteral("index")).toInt(), batch[0].index);
         QCOMPARE(j.value(QStringLiteral("probabilities")).toObject().size(), kVocab.size());
         QCOMPARE(j.value(QStringLiteral("file")).toString(), m_images[0]);
+    }
+
+    void explainMatchesPredict_data()
+    {
+        roundTrip_data();
+    }
+
+    /// Grad-CAM runs through the same preprocessing and modules as predict(): every class's probability equals
+    /// predict()'s, the map is normalised, and a file and its bytes give the same map.
+    void explainMatchesPredict()
+    {
+        QFETCH(bool, probe);
+        Predictor predictor(PredictorOptions { QStringLiteral("cpu"), 3 });
+        QString error;
+        QVERIFY2(predictor.load(probe ? m_probeFile : m_fastaiFile, &error), qPrintable(error));
+        for (const QString& image : std::as_const(m_images)) {
+            const Prediction p = predictor.predict(image);
+            QVERIFY2(p.ok(), qPrintable(p.error));
+            for (int c = -1; c < kVocab.size(); ++c) {
+                const Explanation e = predictor.explain(image, c);
+                QVERIFY2(e.ok(), qPrintable(e.error));
+                QCOMPARE(e.classIndex, c < 0 ? p.index : c);
+                QCOMPARE(e.label, kVocab.at(e.classIndex));
+                QCOMPARE(e.predictedIndex, p.index);
+                QVERIFY2(std::abs(e.probability - p.probabilities[e.classIndex]) < 1e-5,
+                    qPrintable(QStringLiteral("%1 class %2: %3 vs %4")
+                                   .arg(image)
+                                   .arg(e.classIndex)
+                                   .arg(e.probability)
+                                   .arg(p.probabilities[e.classIndex])));
+                QCOMPARE(e.heat.size(), e.gridWidth * e.gridHeight);
+                QCOMPARE(e.gridWidth, (kSize + 31) / 32);
+                const float top = *std::max_element(e.heat.begin(), e.heat.end());
+                QVERIFY(top == 1.f || top == 0.f);
+                QVERIFY(*std::min_element(e.heat.begin(), e.heat.end()) >= 0.f);
+                // The fastai validation crop: squish to size + xtra, centre crop size.
+                const double s = kSize + validationExtra(kSize);
+                QVERIFY(std::abs(e.crop.width() - kSize / s) < 1e-9);
+                QVERIFY(std::abs(e.crop.x() - (s - kSize) / 2 / s) < 1e-9);
+            }
+            const Explanation fromBytes = predictor.explain(readAll(image));
+            QCOMPARE(fromBytes.heat, predictor.explain(image).heat);
+        }
+        QVERIFY(!predictor.explain(m_images[0], int(kVocab.size())).ok());
+        QVERIFY(!predictor.explain(m_dir.filePath(QStringLiteral("no-such.png"))).ok());
     }
 
     void loadRunEqualsFile()
