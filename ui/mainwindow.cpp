@@ -169,6 +169,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_predictPage->setObjectName(QStringLiteral("predictPage"));
     addPage(m_predictPage, tr("Predict"), themeIcon("system-search", QStyle::SP_FileDialogInfoView));
     connect(m_trainingPanel, &TrainingPanel::runWritten, m_predictPage, &PredictPage::setRunDir);
+    connect(m_trainingPanel, &TrainingPanel::runWritten, m_analysis, &AnalysisPages::setRunDir);
     connect(m_predictPage, &PredictPage::exported, this,
         [this](const QString& file) { showStatus(tr("Exported the model to %1").arg(file), 8000); });
 
@@ -943,6 +944,7 @@ QList<QPair<QString, QString>> MainWindow::shortcutList() const
         { tr("1 – 9"), tr("Analysis pages ▸ Move to class 1 – 9") },
         { tr("Backspace"), tr("Analysis pages ▸ Clear the decision") },
         { tr("R, right click"), tr("Thumbnail grids ▸ Decision menu") },
+        { tr("G"), tr("Analysis pages ▸ Evidence maps (Grad-CAM): the predicted class, the given label, off") },
         { tr("Space, double click"),
             tr("Analysis pages ▸ Large preview (arrows move, the same decision keys work, "
                "Space or Esc closes)") },

@@ -126,6 +126,17 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(page.prediction(m_images.size()) != nullptr, 60000);
         QVERIFY(!page.prediction(m_images.size())->ok());
 
+        // The evidence map of the selected image: computed in the background, then shown over the preview.
+        QSignalSpy evidence(&page, &PredictPage::evidenceReady);
+        table->selectRow(0);
+        QVERIFY(!page.evidenceShown());
+        page.setEvidenceVisible(true);
+        QVERIFY(evidence.wait(60000));
+        QCOMPARE(evidence.at(0).at(0).toInt(), 0);
+        QVERIFY(page.evidenceShown());
+        page.setEvidenceVisible(false);
+        QVERIFY(!page.evidenceShown());
+
         page.clear();
         QCOMPARE(page.imageCount(), 0);
     }

@@ -4,6 +4,7 @@
 #include <QHash>
 #include <QTimer>
 
+#include "core/engine/explainer.h"
 #include "core/engine/trainingcontroller.h"
 #include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/confusionmatrixpage.h"
@@ -26,7 +27,11 @@ AnalysisPages::AnalysisPages(QObject* parent)
     , m_cleaner(new CleanerPage)
     , m_label(new LabelPage)
     , m_issues(new IssuesPage)
+    , m_explainer(new Explainer(this))
 {
+    for (DecisionGrid* g :
+        { m_confusion->grid(), m_topLosses->grid(), m_cleaner->grid(), m_label->grid(), m_issues->grid() })
+        g->setExplainer(m_explainer);
     m_issues->setObjectName(QStringLiteral("issuesPage"));
     m_issues->setStore(m_store);
     connect(m_issues, &IssuesPage::applyRequested, this, &AnalysisPages::applyRequested);
@@ -50,6 +55,11 @@ AnalysisPages::~AnalysisPages()
     for (QWidget* w : std::initializer_list<QWidget*> { m_confusion, m_topLosses, m_cleaner, m_label, m_issues })
         if (w && !w->parent())
             delete w;
+}
+
+void AnalysisPages::setRunDir(const QString& runDir)
+{
+    m_explainer->setRunDir(runDir);
 }
 
 void AnalysisPages::setThumbnailLoader(ThumbnailLoader* loader)

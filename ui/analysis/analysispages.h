@@ -13,6 +13,7 @@ namespace Winnow {
 class CleanerPage;
 class ConfusionMatrixPage;
 class DecisionStore;
+class Explainer;
 class IssuesPage;
 class LabelPage;
 class MainWindow;
@@ -41,6 +42,14 @@ public:
     LabelPage* labelPage() const; ///< null once the window has destroyed it
     IssuesPage* issuesPage() const; ///< null once the window has destroyed it
 
+    /// The evidence maps (Grad-CAM, key G) of every page's grid, computed off the GUI thread.
+    Explainer* explainer() const
+    {
+        return m_explainer;
+    }
+    /// The run whose model the evidence maps use (TrainingPanel::runWritten: trained, retrained or loaded).
+    void setRunDir(const QString& runDir);
+
     void setThumbnailLoader(ThumbnailLoader* loader);
     /// A dataset was opened or rescanned (the store keeps the plan for the same root, see DecisionStore).
     void setDataset(const Dataset& dataset);
@@ -61,6 +70,7 @@ private:
     QPointer<CleanerPage> m_cleaner;
     QPointer<LabelPage> m_label;
     QPointer<IssuesPage> m_issues;
+    Explainer* m_explainer = nullptr;
 };
 
 /**

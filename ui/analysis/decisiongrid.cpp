@@ -17,6 +17,7 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
+#include "core/engine/explainer.h"
 #include "core/engine/run.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/imagepreview.h"
@@ -169,6 +170,37 @@ void DecisionGrid::setStore(DecisionStore* store)
 DecisionStore* DecisionGrid::store() const
 {
     return m_store;
+}
+
+void DecisionGrid::setExplainer(Explainer* explainer)
+{
+    m_model->setExplainer(explainer);
+    if (explainer)
+        connect(explainer, &Explainer::ready, this, [this](const QString& path, const QString&) {
+            if (m_preview && m_preview->isVisible() && m_preview->sample() >= 0
+                && m_model->dataset().absolutePath(m_model->dataset().samples.at(m_preview->sample())) == path)
+                m_preview->showSample(m_preview->sample());
+        });
+}
+
+void DecisionGrid::cycleEvidenceMode()
+{
+    using M = ImageGridModel::EvidenceMode;
+    const Explainer* explainer = m_model->explainer();
+    if (!explainer || !explainer->hasModel()) {
+        m_model->setEvidenceMode(M::Off);
+        setStatus(tr("Evidence maps (G) need a trained model: train one or open a run first."));
+        return;
+    }
+    const M next = m_model->evidenceMode() == M::Off ? M::Predicted
+        : m_model->evidenceMode() == M::Predicted    ? M::Given
+                                                     : M::Off;
+    m_model->setEvidenceMode(next);
+    setStatus(next == M::Predicted ? tr("Evidence maps: where the model sees the predicted class (G: the given label)")
+            : next == M::Given     ? tr("Evidence maps: where the model sees the given label (G: off)")
+                                   : tr("Evidence maps off (G: on)"));
+    if (m_preview && m_preview->isVisible())
+        m_preview->showSample(m_preview->sample());
 }
 
 void DecisionGrid::setThumbnailLoader(ThumbnailLoader* loader)
@@ -424,6 +456,9 @@ bool DecisionGrid::handleDecisionKey(int key)
     case Qt::Key_Space:
         openPreview();
         return true;
+    case Qt::Key_G:
+        cycleEvidenceMode();
+        return true;
     case Qt::Key_Backspace:
         if (m_store) { // clears the decision and the Kept mark, stays on the image
             QString error;
@@ -598,7 +633,7 @@ void DecisionGrid::rebuildCombo()
     m_combo->blockSignals(false);
 
     QString keys = tr("<b>Keys</b>: arrows move, <b>K</b> keep, <b>D</b> delete, <b>1</b>–<b>9</b> move to class, "
-                      "<b>Backspace</b> clear, <b>R</b> menu, <b>Space</b> large preview");
+                      "<b>Backspace</b> clear, <b>R</b> menu, <b>Space</b> large preview, <b>G</b> evidence maps");
     if (m_mode == Mode::Label)
         keys += tr(", <b>Enter</b> accept suggestion, <b>S</b> skip");
     keys += tr(", <b>Ctrl+Z</b> undo.");

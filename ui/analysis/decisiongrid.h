@@ -15,6 +15,7 @@ class QMenu;
 namespace Winnow {
 
 class DecisionStore;
+class Explainer;
 class ImageGridModel;
 class ImagePreview;
 class ImageGridProxy;
@@ -26,7 +27,8 @@ class ThumbnailLoader;
  * that shows the current image's scores and its decision (a combo: <Keep>, <Delete>, every class).
  *
  * Decisions go to a DecisionStore (so they survive filters, pages and rescans, and are undoable). Keys on the grid:
- * K keep, D (or Delete) delete, 1..9 move to class n of DecisionStore::classes(), Backspace clears, R opens the menu;
+ * K keep, D (or Delete) delete, 1..9 move to class n of DecisionStore::classes(), Backspace clears, R opens the menu,
+ * G cycles the thumbnails' evidence maps (Grad-CAM: off, the predicted class, the given label; setExplainer());
  * in Label mode also Enter accepts the model's suggestion and S skips. A decision by key applies to the selection
  * and, when one image is selected, moves on to the next image. Right click opens the same menu as R. Space, double
  * click (and Enter, in Clean mode) open the large ImagePreview of the current image, which follows the grid and takes
@@ -45,6 +47,10 @@ public:
     void setStore(DecisionStore* store);
     DecisionStore* store() const;
     void setThumbnailLoader(ThumbnailLoader* loader);
+    /// Where the evidence maps (G) come from; not owned. Usually AnalysisPages' one Explainer for every grid.
+    void setExplainer(Explainer* explainer);
+    /// G: Off -> the predicted class -> the given label -> Off. Says in the status line what is shown.
+    void cycleEvidenceMode();
     void setDataset(const Dataset& dataset);
     void setScores(const ScoreSet& scores);
 

@@ -12,6 +12,7 @@
 #include <QUndoStack>
 #include <QVBoxLayout>
 
+#include "core/engine/explainer.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/imagegrid/imagegridmodel.h"
@@ -57,7 +58,7 @@ ImagePreview::ImagePreview(DecisionGrid* grid)
     dim.setColor(QPalette::WindowText, dim.color(QPalette::PlaceholderText));
     keys->setPalette(dim);
     QString keyText = tr("<b>←</b> <b>→</b> previous / next, <b>K</b> keep, <b>D</b> delete, <b>1</b>–<b>9</b> move "
-                         "to class, <b>Backspace</b> clear, <b>R</b> menu");
+                         "to class, <b>Backspace</b> clear, <b>R</b> menu, <b>G</b> evidence map");
     if (grid->mode() == DecisionGrid::Mode::Label)
         keyText += tr(", <b>Enter</b> accept suggestion, <b>S</b> skip");
     keyText += tr(", <b>Ctrl+Z</b> undo, <b>Space</b> or <b>Esc</b> close.");
@@ -85,6 +86,7 @@ void ImagePreview::showSample(int sampleIndex)
     m_sample = -1;
     m_relPath.clear();
     m_decoded = QImage();
+    m_evidence = QImage();
     m_loadError.clear();
     const Dataset* ds = m_grid ? &m_grid->model()->dataset() : nullptr;
     if (ds && sampleIndex >= 0 && sampleIndex < ds->samples.size()) {
@@ -104,6 +106,10 @@ void ImagePreview::showSample(int sampleIndex)
             m_loadError = reader.errorString();
             m_decoded = QImage();
         }
+        // The grid's evidence map (G), blended in once it is ready (DecisionGrid calls showSample again then).
+        const ImageGridModel* model = m_grid->model();
+        if (const Explanation* e = model->requestEvidence(model->rowForSample(sampleIndex)); e && !m_decoded.isNull())
+            m_evidence = e->overlay(m_decoded);
     } else {
         setWindowTitle(tr("Preview"));
     }
@@ -138,7 +144,8 @@ void ImagePreview::refreshDetails()
 
 void ImagePreview::rescale()
 {
-    if (m_decoded.isNull()) {
+    const QImage& shown = m_evidence.isNull() ? m_decoded : m_evidence;
+    if (shown.isNull()) {
         m_image->setPixmap({});
         m_image->setText(m_sample < 0
                 ? QString()
@@ -148,10 +155,9 @@ void ImagePreview::rescale()
     const qreal dpr = devicePixelRatioF();
     const QSize target = m_image->contentsRect().size() * dpr;
     // Fit the space both ways: a small web photo is what most needs a closer look.
-    QImage scaled = m_decoded;
-    if (target.width() > 0 && target.height() > 0
-        && m_decoded.size() != m_decoded.size().scaled(target, Qt::KeepAspectRatio))
-        scaled = m_decoded.scaled(target, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    QImage scaled = shown;
+    if (target.width() > 0 && target.height() > 0 && shown.size() != shown.size().scaled(target, Qt::KeepAspectRatio))
+        scaled = shown.scaled(target, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     QPixmap pm = QPixmap::fromImage(scaled);
     pm.setDevicePixelRatio(dpr);
     m_image->setPixmap(pm);

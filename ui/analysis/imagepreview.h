@@ -16,7 +16,7 @@ class DecisionGrid;
  * photo scaled to fit, beside the same numbers as the grid's panel and the current decision.
  *
  * It follows the grid: arrows (and Page Up / Page Down) move the grid's current image, and the decision keys (K, D,
- * Delete, 1..9, Backspace, R, and in Label mode Enter and S) are the grid's own, so a decision made here is the same
+ * Delete, 1..9, Backspace, R, G, and in Label mode Enter and S) are the grid's own, so a decision made here is the same
  * undoable decision and moves on to the next image in the grid's order. Ctrl+Z / Ctrl+Shift+Z undo and redo. Space or
  * Escape closes it and gives the keyboard back to the grid. Modeless; one per grid. GUI thread only.
  */
@@ -55,6 +55,11 @@ public:
     {
         return m_decoded;
     }
+    /// Whether the image is shown with its evidence map (the grid's G mode, once the map is ready).
+    bool showsEvidence() const
+    {
+        return !m_evidence.isNull();
+    }
 
 protected:
     void keyPressEvent(QKeyEvent* event) override;
@@ -69,6 +74,7 @@ private:
     QLabel* m_details = nullptr;
     QLabel* m_decision = nullptr;
     QImage m_decoded;
+    QImage m_evidence; ///< m_decoded with the grid's evidence map blended in, or null
     QString m_loadError;
     int m_sample = -1;
     QString m_relPath;

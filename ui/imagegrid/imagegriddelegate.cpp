@@ -237,6 +237,21 @@ void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
         painter->drawText(badge, Qt::AlignCenter, text);
     }
 
+    // Evidence map caption ("why: grizzly") at the thumbnail's top-right corner, under the mispredicted flag.
+    if (const QString why = index.data(ImageGridModel::EvidenceCaptionRole).toString(); !why.isEmpty()) {
+        const QFontMetrics wfm(small);
+        const QString text = wfm.elidedText(why, Qt::ElideRight, m_thumbPx / 2 + 10);
+        const int w = wfm.horizontalAdvance(text) + 10;
+        const int top = imageRect.top() + qMax(10, m_thumbPx / 9) + 3;
+        const QRect badge(imageRect.right() - 3 - w, top, w, wfm.height() + 2);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(QColor(120, 30, 20, 210));
+        painter->drawRoundedRect(QRectF(badge), 3, 3);
+        painter->setFont(small);
+        painter->setPen(Qt::white);
+        painter->drawText(badge, Qt::AlignCenter, text);
+    }
+
     // Text lines.
     const QFontMetrics fm(small);
     const int lh = lineHeight();

@@ -4,11 +4,13 @@
 #include <numeric>
 
 #include <QApplication>
+#include <QDir>
 #include <QIcon>
 #include <QPainter>
 #include <QPalette>
 #include <QStyle>
 
+#include "core/engine/explainer.h"
 #include "core/engine/run.h"
 #include "core/metrics/dataissues.h"
 #include "core/thumbnail/thumbnailloader.h"
@@ -41,6 +43,7 @@ ImageGridModel::ImageGridModel(QObject* parent)
     : QAbstractListModel(parent)
 {
     m_pixmaps.setMaxCost(kPixmapCacheBytes);
+    m_evidencePixmaps.setMaxCost(kPixmapCacheBytes / 4);
 }
 
 ImageGridModel::~ImageGridModel() = default;
@@ -346,8 +349,110 @@ QPixmap ImageGridModel::placeholder(bool failed) const
     return pixmap;
 }
 
+void ImageGridModel::setExplainer(Explainer* explainer)
+{
+    if (m_explainer == explainer)
+        return;
+    if (m_explainer)
+        m_explainer->disconnect(this);
+    m_explainer = explainer;
+    if (m_explainer)
+        connect(m_explainer, &Explainer::ready, this, &ImageGridModel::onEvidenceReady);
+    m_evidencePixmaps.clear();
+    if (m_evidenceMode != EvidenceMode::Off && !m_rows.empty())
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1), { Qt::DecorationRole, EvidenceRole, EvidenceCaptionRole });
+}
+
+Explainer* ImageGridModel::explainer() const
+{
+    return m_explainer;
+}
+
+void ImageGridModel::setEvidenceMode(EvidenceMode mode)
+{
+    if (mode == m_evidenceMode)
+        return;
+    m_evidenceMode = mode;
+    m_evidencePixmaps.clear();
+    if (m_explainer)
+        m_explainer->clearPending(); // the maps of the other mode are no longer wanted
+    if (!m_rows.empty())
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1), { Qt::DecorationRole, EvidenceRole, EvidenceCaptionRole });
+}
+
+bool ImageGridModel::evidenceClass(int row, QString* className) const
+{
+    const Sample* smp = sample(row);
+    className->clear();
+    if (!smp || m_evidenceMode == EvidenceMode::Off || !smp->readable())
+        return false;
+    if (m_evidenceMode == EvidenceMode::Predicted)
+        return true; // "": the model's own argmax
+    if (smp->label < 0 || smp->label >= m_dataset.vocab.size())
+        return false;
+    *className = m_dataset.vocab.at(smp->label);
+    return true;
+}
+
+const Explanation* ImageGridModel::requestEvidence(int row) const
+{
+    QString cls;
+    if (!m_explainer || !m_explainer->hasModel() || !evidenceClass(row, &cls))
+        return nullptr;
+    return m_explainer->request(m_dataset.absolutePath(*sample(row)), cls);
+}
+
+QVariant ImageGridModel::evidenceDecoration(int s, int row) const
+{
+    if (const QPixmap* pixmap = m_evidencePixmaps.object(s))
+        return *pixmap;
+    QString cls;
+    if (!evidenceClass(row, &cls) || !m_explainer->hasModel())
+        return {};
+    const Explanation* e = m_explainer->request(m_dataset.absolutePath(m_dataset.samples.at(s)), cls);
+    if (!e || !e->ok())
+        return {}; // computing, or failed (the caption says so)
+    thumbnail(s); // from the loader's cache when it has it
+    const QPixmap* thumb = m_pixmaps.object(s);
+    if (!thumb)
+        return {}; // no thumbnail yet: its arrival repaints the card
+    const QImage blended = e->overlay(thumb->toImage());
+    auto* pixmap = new QPixmap(QPixmap::fromImage(blended));
+    const QPixmap copy = *pixmap;
+    m_evidencePixmaps.insert(s, pixmap, qMax<qsizetype>(1, blended.sizeInBytes()));
+    return copy;
+}
+
+QString ImageGridModel::evidenceCaption(int row) const
+{
+    QString cls;
+    if (!m_explainer || !m_explainer->hasModel() || !evidenceClass(row, &cls))
+        return {};
+    const Sample* smp = sample(row);
+    const Explanation* e = m_explainer->find(m_dataset.absolutePath(*smp), cls);
+    if (!e)
+        return tr("why: …");
+    if (!e->ok())
+        return tr("why: no map");
+    return tr("why: %1").arg(e->label);
+}
+
+void ImageGridModel::onEvidenceReady(const QString& path, const QString& className)
+{
+    const QString rel = QDir(m_dataset.root).relativeFilePath(path);
+    const int s = m_dataset.findSample(rel);
+    const int row = rowForSample(s);
+    QString cls;
+    if (row < 0 || !evidenceClass(row, &cls) || cls != className)
+        return;
+    m_evidencePixmaps.remove(s);
+    const QModelIndex idx = index(row);
+    Q_EMIT dataChanged(idx, idx, { Qt::DecorationRole, EvidenceRole, EvidenceCaptionRole });
+}
+
 void ImageGridModel::resetCaches()
 {
+    m_evidencePixmaps.clear();
     m_pixmaps.clear();
     m_failed.clear();
     m_placeholders.clear();
@@ -359,6 +464,7 @@ void ImageGridModel::onThumbnailLoaded(quint64 id, const QImage& image)
     if (row < 0 || image.isNull())
         return;
     m_pixmaps.insert(int(id), new QPixmap(QPixmap::fromImage(image)), qMax<qsizetype>(1, image.sizeInBytes()));
+    m_evidencePixmaps.remove(int(id));
     const QModelIndex idx = index(row);
     Q_EMIT dataChanged(idx, idx, { Qt::DecorationRole, ThumbnailStateRole });
 }
@@ -400,7 +506,14 @@ QVariant ImageGridModel::data(const QModelIndex& index, int role) const
     case Qt::DisplayRole:
         return sample.relPath.mid(sample.relPath.lastIndexOf(QLatin1Char('/')) + 1);
     case Qt::DecorationRole:
+        if (m_evidenceMode != EvidenceMode::Off && m_explainer)
+            if (const QVariant v = evidenceDecoration(s, index.row()); v.isValid())
+                return v;
         return thumbnail(s);
+    case EvidenceRole:
+        return m_evidenceMode != EvidenceMode::Off && m_evidencePixmaps.contains(s);
+    case EvidenceCaptionRole:
+        return evidenceCaption(index.row());
     case Qt::ToolTipRole: {
         QString tip = QStringLiteral("<b>%1</b>").arg(sample.relPath.toHtmlEscaped());
         tip += QStringLiteral("<br>Split: %1").arg(splitName(sample.split));

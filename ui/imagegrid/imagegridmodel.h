@@ -16,6 +16,8 @@
 
 namespace Winnow {
 
+class Explainer;
+struct Explanation;
 class ThumbnailLoader;
 
 /**
@@ -62,10 +64,14 @@ public:
         SuggestedLabelRole, ///< QString: the likely right class (ScoreRecord::suggested); invalid without one
         DataIssuesRole, ///< QString: the card's data-issue badges ("copy · dark"), "" without (setDataIssueProvider)
         DataIssueFlagsRole, ///< int: the file's data-issue flags (bit DataIssue), 0 without
+        EvidenceCaptionRole, ///< QString: "why: <class>" while an evidence map is shown or computed, else ""
+        EvidenceRole, ///< bool: the decoration is the thumbnail with its evidence map blended in
     };
     Q_ENUM(Roles)
 
     enum class ThumbnailState { NotLoaded, Loading, Ready, Failed };
+    /// Which class's Grad-CAM map the thumbnails show (see setExplainer).
+    enum class EvidenceMode { Off, Predicted, Given };
 
     static constexpr int kDefaultThumbnailPx = 160;
 
@@ -101,6 +107,24 @@ public:
     void refreshDataIssues();
     void refreshDecisions();
 
+    /**
+     * Grad-CAM maps on the thumbnails: with a mode other than Off, data(Qt::DecorationRole) asks `explainer` for the
+     * row's map (the predicted class, or the given label) and, once it is ready, returns the thumbnail with the map
+     * blended in. Only rows the view paints are asked for. Not owned; null turns the maps off.
+     */
+    void setExplainer(Explainer* explainer);
+    Explainer* explainer() const;
+    void setEvidenceMode(EvidenceMode mode);
+    EvidenceMode evidenceMode() const
+    {
+        return m_evidenceMode;
+    }
+    /// Whether `row` gets a map, and for which class name ("" for the model's predicted class, else the given
+    /// label). False in mode Off, for unreadable images and for unlabeled images in Given mode.
+    bool evidenceClass(int row, QString* className) const;
+    /// The map of `row` for the current mode: cached, or null (and then asked for, when the row gets one).
+    const Explanation* requestEvidence(int row) const;
+
     /// Edge of the square thumbnails are decoded for (device pixels). Changing it re-requests visible thumbnails.
     void setThumbnailSize(int px);
     int thumbnailSize() const;
@@ -130,6 +154,9 @@ Q_SIGNALS:
 private:
     void onThumbnailLoaded(quint64 id, const QImage& image);
     void onThumbnailFailed(quint64 id, const QString& reason);
+    void onEvidenceReady(const QString& path, const QString& className);
+    QVariant evidenceDecoration(int sampleIndex, int row) const;
+    QString evidenceCaption(int row) const;
     QPixmap thumbnail(int sampleIndex) const;
     QPixmap placeholder(bool failed) const;
     void resetCaches();
@@ -147,6 +174,9 @@ private:
     mutable QCache<int, QPixmap> m_pixmaps; ///< sample index -> pixmap at m_thumbPx (byte cost)
     mutable QSet<int> m_failed; ///< sample indices whose thumbnail cannot be decoded
     mutable QHash<int, QPixmap> m_placeholders;
+    QPointer<Explainer> m_explainer;
+    EvidenceMode m_evidenceMode = EvidenceMode::Off;
+    mutable QCache<int, QPixmap> m_evidencePixmaps; ///< sample index -> thumbnail with its map (byte cost)
 };
 
 } // namespace Winnow

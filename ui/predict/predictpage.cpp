@@ -6,6 +6,7 @@
 #include <optional>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -79,6 +80,9 @@ struct PredictPage::Row
     QImage thumb;
     std::optional<Prediction> result;
     bool inFlight = false;
+    std::optional<Explanation> evidence; ///< of the predicted class, with the model of `evidenceGeneration`
+    quint64 evidenceGeneration = 0;
+    bool explaining = false;
 };
 
 PredictPage::PredictPage(QWidget* parent)
@@ -142,8 +146,13 @@ PredictPage::PredictPage(QWidget* parent)
     m_probs->verticalHeader()->hide();
     m_probs->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_probs->setSelectionMode(QAbstractItemView::NoSelection);
+    m_evidenceBox = new QCheckBox(tr("Evidence map (&G)"), details);
+    m_evidenceBox->setToolTip(tr("Colour the parts of the image where the model found its prediction (Grad-CAM: "
+                                 "red is strong evidence; the dimmed border is outside the crop the model sees)"));
+    connect(m_evidenceBox, &QCheckBox::toggled, this, [this] { showDetails(); });
     auto* dl = new QVBoxLayout(details);
     dl->addWidget(m_preview, 2);
+    dl->addWidget(m_evidenceBox, 0, Qt::AlignHCenter);
     dl->addWidget(m_verdict);
     dl->addWidget(m_probs, 1);
 
@@ -360,9 +369,21 @@ void PredictPage::showDetails()
     const int index = selected.first().row();
     if (index < 0 || index >= int(m_rows.size()))
         return;
-    const Row& row = *m_rows[size_t(index)];
+    Row& row = *m_rows[size_t(index)];
     const QImage img = loadScaled(row.file, kPreview);
-    m_preview->setPixmap(img.isNull() ? QPixmap() : QPixmap::fromImage(img));
+    m_evidenceShown = false;
+    if (m_evidenceBox->isChecked() && row.result && row.result->ok() && !img.isNull()) {
+        if (row.evidence && row.evidenceGeneration == m_generation && row.evidence->ok()) {
+            m_preview->setPixmap(QPixmap::fromImage(row.evidence->overlay(img)));
+            m_evidenceShown = true;
+        } else {
+            m_preview->setPixmap(QPixmap::fromImage(img));
+            if (!row.evidence || row.evidenceGeneration != m_generation)
+                explainRow(index);
+        }
+    } else {
+        m_preview->setPixmap(img.isNull() ? QPixmap() : QPixmap::fromImage(img));
+    }
     if (!row.result) {
         m_verdict->setText(m_predictor ? tr("predicting...") : tr("open a model to predict"));
         return;
@@ -391,6 +412,43 @@ void PredictPage::showDetails()
         v->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         m_probs->setItem(r, 2, v);
     }
+}
+
+void PredictPage::setEvidenceVisible(bool on)
+{
+    m_evidenceBox->setChecked(on);
+}
+
+void PredictPage::explainRow(int index)
+{
+    Row& row = *m_rows[size_t(index)];
+    if (!m_predictor || row.explaining)
+        return;
+    row.explaining = true;
+    const quint64 generation = m_generation;
+    const quint64 id = row.id;
+    auto predictor = m_predictor;
+    const QString file = row.file;
+    auto* watcher = new QFutureWatcher<Explanation>(this);
+    connect(watcher, &QFutureWatcher<Explanation>::finished, this, [this, watcher, generation, id] {
+        watcher->deleteLater();
+        const auto it = std::find_if(m_rows.begin(), m_rows.end(), [&](const auto& r) { return r->id == id; });
+        if (it == m_rows.end())
+            return; // cleared meanwhile
+        Row& r = **it;
+        r.explaining = false;
+        r.evidence = watcher->result();
+        r.evidenceGeneration = generation;
+        const int index = int(it - m_rows.begin());
+        if (!r.evidence->ok())
+            m_evidenceBox->setToolTip(
+                tr("No evidence map for %1: %2").arg(QFileInfo(r.file).fileName(), r.evidence->error));
+        const auto selected = m_list->selectionModel()->selectedRows();
+        if (!selected.isEmpty() && selected.first().row() == index)
+            showDetails(); // a map of a superseded model is computed again there
+        Q_EMIT evidenceReady(index);
+    });
+    watcher->setFuture(QtConcurrent::run([predictor, file] { return predictor->explain(file); }));
 }
 
 void PredictPage::clear()

@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QWidget>
 
+class QCheckBox;
 class QLabel;
 class QPushButton;
 class QSplitter;
@@ -54,6 +55,13 @@ public:
     int imageCount() const;
     /// The prediction shown for row `row` (for tests and the shell's status bar); null if not predicted yet.
     const Prediction* prediction(int row) const;
+    /// The "Evidence map" switch: the selected image's preview shows where the model found its predicted class
+    /// (Grad-CAM, computed in the background the first time). evidenceShown() says once the map is on screen.
+    void setEvidenceVisible(bool on);
+    bool evidenceShown() const
+    {
+        return m_evidenceShown;
+    }
 
     /**
      * The Export action: asks where to save and exports `runDir` there (exportModel in core/engine/modelfile.h),
@@ -74,6 +82,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     void modelLoaded(const QString& description);
     void modelFailed(const QString& error);
+    /// An evidence map was computed (and is shown, if its image is still selected).
+    void evidenceReady(int row);
     /// A batch of predictions arrived (rows now showing results).
     void predictionsReady(int count);
     void exported(const QString& file);
@@ -87,6 +97,7 @@ private:
     void startLoad(const QString& source, bool isRun);
     void predictPending();
     void showDetails();
+    void explainRow(int index);
     void updateState();
 
     QString m_runDir;
@@ -110,6 +121,8 @@ private:
     QLabel* m_preview = nullptr;
     QLabel* m_verdict = nullptr;
     QTableWidget* m_probs = nullptr;
+    QCheckBox* m_evidenceBox = nullptr;
+    bool m_evidenceShown = false;
 };
 
 } // namespace Winnow

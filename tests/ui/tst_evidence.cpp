@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Evidence maps (Grad-CAM) on the analysis grids: G cycles Off -> predicted class -> given label -> Off, the cards in
+// view get their maps from the Explainer's worker (the thumbnail changes, a "why: <class>" caption appears), the
+// large preview shows the map too, and without a model G says what is missing.
+#include <QCoreApplication>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTest>
+
+#include "core/engine/explainer.h"
+#include "core/thumbnail/thumbnailloader.h"
+#include "tests/engine/generatedrun.h"
+#include "tst_analysis_fixtures.h"
+#include "ui/analysis/decisiongrid.h"
+#include "ui/analysis/decisionstore.h"
+#include "ui/analysis/imagepreview.h"
+#include "ui/analysis/toplossespage.h"
+#include "ui/imagegrid/imagegridmodel.h"
+#include "ui/imagegrid/imagegridproxy.h"
+#include "ui/imagegrid/imagegridview.h"
+
+using namespace Winnow;
+using namespace AnalysisTest;
+
+class TestEvidence : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    Dataset m_ds;
+    ScoreSet m_scores;
+    QString m_run;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QVERIFY(m_dir.isValid());
+        const QStringList classes { QStringLiteral("cat"), QStringLiteral("dog") };
+        int seed = 0;
+        for (const QString& c : classes)
+            for (int i = 0; i < 3; ++i) {
+                // 64 x 48 images with structure, so the maps are not flat.
+                QImage img(64, 48, QImage::Format_RGB32);
+                for (int y = 0; y < img.height(); ++y)
+                    for (int x = 0; x < img.width(); ++x)
+                        img.setPixel(x, y, qRgb((x * 9 + seed * 40) % 256, (y * 11) % 256, ((x ^ y) * 5) % 256));
+                const QString path = m_dir.filePath(QStringLiteral("data/%1/t%2.png").arg(c).arg(i));
+                QDir().mkpath(QFileInfo(path).absolutePath());
+                QVERIFY(img.save(path));
+                ++seed;
+            }
+        m_ds = scan(m_dir.filePath(QStringLiteral("data")));
+        QCOMPARE(m_ds.size(), 6);
+        QCOMPARE(m_ds.vocab, classes);
+        m_scores.datasetRoot = m_ds.root;
+        m_scores.vocab = classes;
+        int k = 0;
+        for (const Sample& s : std::as_const(m_ds.samples))
+            m_scores.records << record(s.relPath, s.split, s.label, k++ % 2 ? s.label : 1 - s.label, 0.7, 2);
+        m_run = m_dir.filePath(QStringLiteral("run"));
+        makeGeneratedRun(m_run, classes, 64, false, 11);
+    }
+
+    void withoutModel()
+    {
+        DecisionStore store;
+        TopLossesPage page;
+        page.setStore(&store);
+        store.setDataset(m_ds);
+        page.setDataset(m_ds);
+        page.setScores(m_scores);
+        Explainer explainer; // no run
+        page.grid()->setExplainer(&explainer);
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        QSignalSpy status(page.grid(), &DecisionGrid::statusMessage);
+        QTest::keyClick(page.grid()->view(), Qt::Key_G);
+        QCOMPARE(page.grid()->model()->evidenceMode(), ImageGridModel::EvidenceMode::Off);
+        QCOMPARE(status.count(), 1);
+        QVERIFY2(status.at(0).at(0).toString().contains(QLatin1String("trained model")),
+            qPrintable(status.at(0).at(0).toString()));
+        QCOMPARE(page.grid()->proxy()->index(0, 0).data(ImageGridModel::EvidenceCaptionRole).toString(), QString());
+    }
+
+    void mapsOnCards()
+    {
+        ThumbnailLoader loader;
+        DecisionStore store;
+        TopLossesPage page;
+        page.setStore(&store);
+        page.setThumbnailLoader(&loader);
+        store.setDataset(m_ds);
+        page.setDataset(m_ds);
+        page.setScores(m_scores);
+        Explainer explainer;
+        explainer.setRunDir(m_run);
+        page.grid()->setExplainer(&explainer);
+        page.resize(900, 600);
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        const ImageGridProxy* proxy = page.grid()->proxy();
+        QVERIFY(proxy->rowCount() >= 4);
+        // Thumbnails first (the view asks for the visible ones).
+        QTRY_VERIFY_WITH_TIMEOUT(proxy->index(0, 0).data(ImageGridModel::ThumbnailStateRole).toInt()
+                == int(ImageGridModel::ThumbnailState::Ready),
+            30000);
+        const QImage plain = proxy->index(0, 0).data(Qt::DecorationRole).value<QPixmap>().toImage();
+
+        QSignalSpy status(page.grid(), &DecisionGrid::statusMessage);
+        QTest::keyClick(page.grid()->view(), Qt::Key_G);
+        QCOMPARE(page.grid()->model()->evidenceMode(), ImageGridModel::EvidenceMode::Predicted);
+        QVERIFY(status.last().at(0).toString().contains(QLatin1String("predicted class")));
+        QTRY_VERIFY_WITH_TIMEOUT(proxy->index(0, 0).data(ImageGridModel::EvidenceRole).toBool(), 120000);
+        const QImage blended = proxy->index(0, 0).data(Qt::DecorationRole).value<QPixmap>().toImage();
+        QCOMPARE(blended.size(), plain.size());
+        QVERIFY(blended != plain);
+        // The caption names the class the model predicts, as Predictor::explain does for that file.
+        Predictor predictor;
+        QString error;
+        QVERIFY2(predictor.loadRun(m_run, &error), qPrintable(error));
+        const QString path = proxy->index(0, 0).data(ImageGridModel::PathRole).toString();
+        const Explanation direct = predictor.explain(path);
+        QCOMPARE(proxy->index(0, 0).data(ImageGridModel::EvidenceCaptionRole).toString(),
+            QStringLiteral("why: %1").arg(direct.label));
+
+        // The given label next: every card asks for its own label's map.
+        QTest::keyClick(page.grid()->view(), Qt::Key_G);
+        QCOMPARE(page.grid()->model()->evidenceMode(), ImageGridModel::EvidenceMode::Given);
+        QTRY_VERIFY_WITH_TIMEOUT(proxy->index(0, 0).data(ImageGridModel::EvidenceRole).toBool(), 120000);
+        QCOMPARE(proxy->index(0, 0).data(ImageGridModel::EvidenceCaptionRole).toString(),
+            QStringLiteral("why: %1").arg(proxy->index(0, 0).data(ImageGridModel::GivenLabelRole).toString()));
+        QVERIFY(explainer.find(path, proxy->index(0, 0).data(ImageGridModel::GivenLabelRole).toString()));
+
+        // The large preview shows the same map, full size.
+        page.grid()->view()->setCurrentIndex(proxy->index(0, 0));
+        QTest::keyClick(page.grid()->view(), Qt::Key_Space);
+        ImagePreview* preview = page.grid()->preview();
+        QVERIFY(preview);
+        QTRY_VERIFY_WITH_TIMEOUT(preview->showsEvidence(), 120000);
+
+        // Off again: plain thumbnails, no caption.
+        QTest::keyClick(preview, Qt::Key_G);
+        QCOMPARE(page.grid()->model()->evidenceMode(), ImageGridModel::EvidenceMode::Off);
+        QVERIFY(!preview->showsEvidence());
+        QVERIFY(!proxy->index(0, 0).data(ImageGridModel::EvidenceRole).toBool());
+        QCOMPARE(proxy->index(0, 0).data(ImageGridModel::EvidenceCaptionRole).toString(), QString());
+        preview->close();
+    }
+};
+
+QTEST_MAIN(TestEvidence)
+#include "tst_evidence.moc"
