@@ -105,8 +105,8 @@ QImage Explanation::overlay(const QImage& original, double opacity) const
             }
             const float v = heatAt(x, y);
             const QRgb m = heatColour(v);
-            // Weak evidence stays close to the photo, strong evidence shows its colour.
-            const double a = opacity * (0.2 + 0.8 * v);
+            // No evidence leaves the photo as it is; strong evidence shows its colour.
+            const double a = opacity * v;
             line[px] = qRgb(int(qRed(c) * (1 - a) + qRed(m) * a), int(qGreen(c) * (1 - a) + qGreen(m) * a),
                 int(qBlue(c) * (1 - a) + qBlue(m) * a));
         }

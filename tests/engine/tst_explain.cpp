@@ -116,7 +116,7 @@ private Q_SLOTS:
         const QColor hotPixel = o.pixelColor(11, 2), coldPixel = o.pixelColor(28, 17), unseen = o.pixelColor(2, 10);
         QVERIFY2(hotPixel.red() > hotPixel.blue() + 40, qPrintable(hotPixel.name()));
         QVERIFY2(unseen.red() < 100 && unseen.green() < 100, qPrintable(unseen.name()));
-        QVERIFY2(coldPixel.red() > 120, qPrintable(coldPixel.name()));
+        QCOMPARE(coldPixel, QColor(200, 200, 200)); // no evidence: the photo as it is
         QVERIFY(Explanation {}.overlay(photo).isNull());
         QVERIFY(hot.overlay(QImage()).isNull());
 

@@ -109,7 +109,10 @@ void ImagePreview::showSample(int sampleIndex)
         // The grid's evidence map (G), blended in once it is ready (DecisionGrid calls showSample again then).
         const ImageGridModel* model = m_grid->model();
         if (const Explanation* e = model->requestEvidence(model->rowForSample(sampleIndex)); e && !m_decoded.isNull())
-            m_evidence = e->overlay(m_decoded);
+            if (e->ok()) {
+                m_evidence = e->overlay(m_decoded);
+                setWindowTitle(tr("Preview: %1 (evidence for %2)").arg(s.relPath, e->label));
+            }
     } else {
         setWindowTitle(tr("Preview"));
     }

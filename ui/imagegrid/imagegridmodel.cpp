@@ -386,8 +386,13 @@ bool ImageGridModel::evidenceClass(int row, QString* className) const
     className->clear();
     if (!smp || m_evidenceMode == EvidenceMode::Off || !smp->readable())
         return false;
-    if (m_evidenceMode == EvidenceMode::Predicted)
-        return true; // "": the model's own argmax
+    if (m_evidenceMode == EvidenceMode::Predicted) {
+        // The class the card shows as predicted (the scorer's, which may be another model than the run's network);
+        // "" (the network's own argmax) for a card without a score.
+        if (const ScoreRecord* rec = scoreForSample(sampleIndex(row)); rec && rec->predicted >= 0)
+            *className = m_scores.vocab.value(rec->predicted);
+        return true;
+    }
     if (smp->label < 0 || smp->label >= m_dataset.vocab.size())
         return false;
     *className = m_dataset.vocab.at(smp->label);

@@ -119,8 +119,9 @@ public:
     {
         return m_evidenceMode;
     }
-    /// Whether `row` gets a map, and for which class name ("" for the model's predicted class, else the given
-    /// label). False in mode Off, for unreadable images and for unlabeled images in Given mode.
+    /// Whether `row` gets a map, and for which class name: in Predicted mode the card's predicted class (its score's;
+    /// "" for the network's own argmax without a score), in Given mode its label. False in mode Off, for unreadable
+    /// images and for unlabeled images in Given mode.
     bool evidenceClass(int row, QString* className) const;
     /// The map of `row` for the current mode: cached, or null (and then asked for, when the row gets one).
     const Explanation* requestEvidence(int row) const;
