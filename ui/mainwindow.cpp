@@ -944,7 +944,7 @@ QList<QPair<QString, QString>> MainWindow::shortcutList() const
         { tr("1 – 9"), tr("Analysis pages ▸ Move to class 1 – 9") },
         { tr("Backspace"), tr("Analysis pages ▸ Clear the decision") },
         { tr("R, right click"), tr("Thumbnail grids ▸ Decision menu") },
-        { tr("G"), tr("Analysis pages ▸ Evidence maps (Grad-CAM): the predicted class, the given label, off") },
+        { tr("G"), tr("Thumbnail grids ▸ Evidence maps (Grad-CAM): the predicted class, the given label, off") },
         { tr("Space, double click"),
             tr("Analysis pages ▸ Large preview (arrows move, the same decision keys work, "
                "Space or Esc closes)") },

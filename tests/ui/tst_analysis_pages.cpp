@@ -12,6 +12,7 @@
 #include <QTabWidget>
 #include <QTest>
 
+#include "core/engine/explainer.h"
 #include "tst_analysis_fixtures.h"
 #include "ui/analysis/analysispages.h"
 #include "ui/analysis/cleanerpage.h"
@@ -318,6 +319,18 @@ void TestAnalysisPages::install()
     QSignalSpy apply(pages, &AnalysisPages::applyRequested);
     Q_EMIT cleaner->applyRequested();
     QCOMPARE(apply.count(), 1);
+
+    // G on the Images page cycles the same evidence maps as the analysis grids (once there is a run).
+    QCOMPARE(images->explainer(), pages->explainer());
+    QTest::keyClick(window.imageView(), Qt::Key_G);
+    QCOMPARE(images->evidenceMode(), ImageGridModel::EvidenceMode::Off); // no run yet
+    pages->setRunDir(m_dir.filePath(QStringLiteral("some-run")));
+    QTest::keyClick(window.imageView(), Qt::Key_G);
+    QCOMPARE(images->evidenceMode(), ImageGridModel::EvidenceMode::Predicted);
+    QTest::keyClick(window.imageView(), Qt::Key_G);
+    QCOMPARE(images->evidenceMode(), ImageGridModel::EvidenceMode::Given);
+    QTest::keyClick(window.imageView(), Qt::Key_G);
+    QCOMPARE(images->evidenceMode(), ImageGridModel::EvidenceMode::Off);
 }
 
 // 60k images in memory (no files: the dataset value is built directly) across all four pages: loading and a

@@ -238,6 +238,18 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
             [images](const QStringList& paths) { refreshDecisionRows(images, paths); });
     }
     if (ImageGridView* view = window.imageView()) {
+        // G on the Images page too: the same maps as on the analysis pages.
+        if (ImageGridModel* images = window.imageModel()) {
+            images->setExplainer(pages->explainer());
+            // One set of pages owns the window's G (the latest installed, as with the explainer above).
+            QObject::disconnect(view, &ImageGridView::evidenceKeyPressed, nullptr, nullptr);
+            QObject::connect(
+                view, &ImageGridView::evidenceKeyPressed, images, [images, w = QPointer<MainWindow>(&window)] {
+                    const QString text = images->cycleEvidenceMode();
+                    if (w)
+                        w->showStatus(text, 8000);
+                });
+        }
         QObject::connect(view, &ImageGridView::decisionRequested, store,
             [store, view](const QString& what, const QList<int>& samples) {
                 const ImageGridModel* model = view->gridModel();

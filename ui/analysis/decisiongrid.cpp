@@ -185,20 +185,7 @@ void DecisionGrid::setExplainer(Explainer* explainer)
 
 void DecisionGrid::cycleEvidenceMode()
 {
-    using M = ImageGridModel::EvidenceMode;
-    const Explainer* explainer = m_model->explainer();
-    if (!explainer || !explainer->hasModel()) {
-        m_model->setEvidenceMode(M::Off);
-        setStatus(tr("Evidence maps (G) need a trained model: train one or open a run first."));
-        return;
-    }
-    const M next = m_model->evidenceMode() == M::Off ? M::Predicted
-        : m_model->evidenceMode() == M::Predicted    ? M::Given
-                                                     : M::Off;
-    m_model->setEvidenceMode(next);
-    setStatus(next == M::Predicted ? tr("Evidence maps: where the model sees the predicted class (G: the given label)")
-            : next == M::Given     ? tr("Evidence maps: where the model sees the given label (G: off)")
-                                   : tr("Evidence maps off (G: on)"));
+    setStatus(m_model->cycleEvidenceMode());
     if (m_preview && m_preview->isVisible())
         m_preview->showSample(m_preview->sample());
 }

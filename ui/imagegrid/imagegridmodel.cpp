@@ -380,6 +380,22 @@ void ImageGridModel::setEvidenceMode(EvidenceMode mode)
         Q_EMIT dataChanged(index(0), index(rowCount() - 1), { Qt::DecorationRole, EvidenceRole, EvidenceCaptionRole });
 }
 
+QString ImageGridModel::cycleEvidenceMode()
+{
+    if (!m_explainer || !m_explainer->hasModel()) {
+        setEvidenceMode(EvidenceMode::Off);
+        return tr("Evidence maps (G) need a trained model: train one or open a run first.");
+    }
+    const EvidenceMode next = m_evidenceMode == EvidenceMode::Off ? EvidenceMode::Predicted
+        : m_evidenceMode == EvidenceMode::Predicted               ? EvidenceMode::Given
+                                                                  : EvidenceMode::Off;
+    setEvidenceMode(next);
+    return next == EvidenceMode::Predicted
+        ? tr("Evidence maps: where the model sees the predicted class (G: the given label)")
+        : next == EvidenceMode::Given ? tr("Evidence maps: where the model sees the given label (G: off)")
+                                      : tr("Evidence maps off (G: on)");
+}
+
 bool ImageGridModel::evidenceClass(int row, QString* className) const
 {
     const Sample* smp = sample(row);

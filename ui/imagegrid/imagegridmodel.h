@@ -115,6 +115,9 @@ public:
     void setExplainer(Explainer* explainer);
     Explainer* explainer() const;
     void setEvidenceMode(EvidenceMode mode);
+    /// The G key: Off -> Predicted -> Given -> Off, or Off without an explainer that has a model. Returns the
+    /// sentence for the status line that says what is shown now.
+    QString cycleEvidenceMode();
     EvidenceMode evidenceMode() const
     {
         return m_evidenceMode;

@@ -345,6 +345,10 @@ void ImageGridView::keyPressEvent(QKeyEvent* event)
         case Qt::Key_R:
             decision = QStringLiteral("Relabel");
             break;
+        case Qt::Key_G:
+            Q_EMIT evidenceKeyPressed();
+            event->accept();
+            return;
         default:
             break;
         }

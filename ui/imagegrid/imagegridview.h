@@ -23,7 +23,7 @@ class ImageGridModel;
  *
  * Zoom: Ctrl+wheel, Ctrl++ / Ctrl+-, or a slider from createZoomSlider(); the value is the thumbnail edge in logical
  * pixels (kMinZoom..kMaxZoom). Keys K / D / R emit decisionRequested("Keep" / "Delete" / "Relabel") for the
- * selection; Enter or double click emits sampleActivated().
+ * selection, G emits evidenceKeyPressed(); Enter or double click emits sampleActivated().
  */
 class ImageGridView : public QListView
 {
@@ -70,6 +70,8 @@ Q_SIGNALS:
     void sampleActivated(int sampleIndex);
     void currentSampleChanged(int sampleIndex);
     void decisionRequested(const QString& decision, const QList<int>& sampleIndices);
+    /// G: the owner cycles the model's evidence maps (ImageGridModel::cycleEvidenceMode).
+    void evidenceKeyPressed();
 
 protected:
     void wheelEvent(QWheelEvent* event) override;
