@@ -23,6 +23,7 @@
 #include "core/engine/predictor.h"
 #include "core/engine/run.h"
 #include "core/serve/httpserver.h"
+#include "core/util/threads.h"
 
 #ifdef Q_OS_UNIX
 #include <csignal>
@@ -95,7 +96,7 @@ public:
         , m_http(options, [this](const Winnow::Http::Request& r, const Winnow::Http::Responder& w) { handle(r, w); })
     {
         m_uptime.start();
-        m_pool.setMaxThreadCount(1); // the inference thread (see the top of this file)
+        m_pool.setMaxThreadCount(Winnow::threads::kModelWorkerThreads); // the inference thread (top of this file)
         m_pool.setExpiryTimeout(-1); // and always the same one
         m_http.setLogger([this, quiet](const Winnow::Http::Exchange& e) {
             ++m_requests;

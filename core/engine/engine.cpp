@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <thread>
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -28,6 +27,7 @@
 #include "core/nn/models.h"
 #include "core/nn/trainer.h"
 #include "core/nn/weights.h"
+#include "core/util/threads.h"
 
 namespace Winnow {
 
@@ -118,10 +118,6 @@ public:
             return true;
         }
     }
-    const Batch& lastBatch() const
-    {
-        return m_batch;
-    }
     void cancel()
     {
         m_loader.cancel();
@@ -158,16 +154,12 @@ ItemList itemsFor(const Dataset& ds, std::initializer_list<Split> splits)
     return list;
 }
 
-int autoThreads()
-{
-    return std::max(1, int(std::thread::hardware_concurrency()));
-}
-
-/// LibTorch's intra-op pool is process-wide: set it once (first use wins unless a later call asks explicitly).
+/// LibTorch's intra-op pool is process-wide: set it once (first use wins unless a later call asks explicitly). Its
+/// size without a request is the thread policy's (core/util/threads.h).
 void ensureThreads(int requested)
 {
     static int current = 0;
-    const int want = requested > 0 ? requested : autoThreads();
+    const int want = threads::computeThreads(requested);
     if (current == want)
         return;
     if (current != 0 && requested <= 0)

@@ -7,6 +7,8 @@
 #include <QSet>
 #include <QThreadPool>
 
+#include "core/util/threads.h"
+
 namespace Winnow {
 
 namespace {
@@ -44,7 +46,7 @@ Explainer::Explainer(QObject* parent)
     : QObject(parent)
     , m_shared(std::make_unique<Shared>())
 {
-    m_shared->pool.setMaxThreadCount(1);
+    m_shared->pool.setMaxThreadCount(threads::kModelWorkerThreads);
     m_shared->pool.setExpiryTimeout(30000);
 }
 
@@ -118,11 +120,6 @@ void Explainer::clearPending()
     for (const auto& job : m_shared->queue)
         m_shared->pending.remove(job.key);
     m_shared->queue.clear();
-}
-
-void Explainer::waitForIdle()
-{
-    m_shared->pool.waitForDone();
 }
 
 void Explainer::startWorker()

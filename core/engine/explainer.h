@@ -48,8 +48,6 @@ public:
     bool isPending(const QString& path, const QString& className) const;
     /// Forgets the queue (not the map being computed): for a page that scrolled or closed.
     void clearPending();
-    /// Waits for the worker to finish what it is computing (tests, shutdown).
-    void waitForIdle();
 
 Q_SIGNALS:
     /// A map is cached (ok() or not: a failure is cached too, with its error).

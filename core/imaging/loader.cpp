@@ -15,10 +15,10 @@
 
 #include <QFile>
 #include <QHash>
-#include <QThread>
 
 #include "core/imaging/cvimage.h"
 #include "core/imaging/transforms.h"
+#include "core/util/threads.h"
 
 namespace Winnow {
 
@@ -152,10 +152,7 @@ std::vector<float> inferenceTensor(const cv::Mat& m, const DecodedImage& info, i
 
 int defaultLoaderThreads()
 {
-    const int cores = QThread::idealThreadCount();
-    if (cores <= 2)
-        return 1;
-    return std::clamp(cores / 2, 1, 8);
+    return threads::loaderThreads();
 }
 
 QImage batchImage(const Batch& batch, int i)

@@ -72,8 +72,8 @@ struct Batch
 /// Undoes the normalisation of image `i` of a batch (for show_batch-like views and debugging).
 QImage batchImage(const Batch& batch, int i);
 
-/// The worker count used for LoaderOptions::threads = 0: 1 on machines with <= 2 logical cores (the consumer, i.e.
-/// LibTorch's intra-op threads, needs the cores more than decoding at 128-224 px), else min(cores / 2, 8).
+/// The worker count used for LoaderOptions::threads = 0: the thread policy's threads::loaderThreads()
+/// (core/util/threads.h: 1 on two CPUs or fewer, else half of them, at most 8).
 int defaultLoaderThreads();
 
 /**

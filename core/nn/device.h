@@ -14,10 +14,8 @@ namespace Winnow::nn {
  */
 torch::Device resolveDevice(const std::string& spec);
 
-/// Physical CPU cores (from /proc/cpuinfo or sysfs on Linux; std::thread::hardware_concurrency otherwise), >= 1.
-int physicalCoreCount();
-/// at::set_num_threads(n), n == 0 -> physicalCoreCount(). Returns the count set (>= 1). Call it once per process,
-/// early: LibTorch's intra-op pool size is global.
+/// at::set_num_threads(threads::computeThreads(n)) (core/util/threads.h: n, or the physical cores when n == 0).
+/// Returns the count set (>= 1). Call it once per process, early: LibTorch's intra-op pool size is global.
 int setCpuThreads(int n);
 
 /// Mixed precision for training/inference.

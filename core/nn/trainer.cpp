@@ -3,26 +3,20 @@
 #include "core/nn/trainer.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <stdexcept>
-#include <thread>
 #include <utility>
-
-#include "core/nn/allocator.h"
-
-#ifdef __linux__
-#include <sched.h>
-#endif
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
+
+#include "core/nn/allocator.h"
+#include "core/util/threads.h"
 
 namespace Winnow::nn {
 
@@ -128,50 +122,12 @@ torch::Device resolveDevice(const std::string& spec)
     throw std::invalid_argument("unknown device '" + spec + "' (use auto, cpu, cuda or cuda:N)");
 }
 
-int physicalCoreCount()
-{
-    int logical = static_cast<int>(std::thread::hardware_concurrency());
-#ifdef __linux__
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        logical = CPU_COUNT(&set);
-    // Count distinct (physical id, core id) among the CPUs this process may use.
-    std::ifstream in("/proc/cpuinfo");
-    std::set<std::pair<int, int>> cores;
-    std::string line;
-    int processor = -1, physical = 0;
-    while (std::getline(in, line)) {
-        const auto colon = line.find(':');
-        if (colon == std::string::npos)
-            continue;
-        std::string key = line.substr(0, colon);
-        while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back())))
-            key.pop_back();
-        const std::string value = line.substr(colon + 1);
-        try {
-            if (key == "processor") {
-                processor = std::stoi(value);
-                physical = 0;
-            } else if (key == "physical id") {
-                physical = std::stoi(value);
-            } else if (key == "core id" && processor >= 0 && processor < CPU_SETSIZE && CPU_ISSET(processor, &set)) {
-                cores.emplace(physical, std::stoi(value));
-            }
-        } catch (const std::exception&) { }
-    }
-    if (!cores.empty())
-        return std::max(1, std::min(static_cast<int>(cores.size()), logical));
-#endif
-    return std::max(1, logical);
-}
-
 int setCpuThreads(int n)
 {
     tuneAllocatorForTensors(); // normally done before main() already; this reference also links allocator.o in
-    const int threads = n > 0 ? n : physicalCoreCount();
-    at::set_num_threads(threads);
-    return threads;
+    const int count = threads::computeThreads(n);
+    at::set_num_threads(count);
+    return count;
 }
 
 bool autocastEnabled(const RunOptions& options)

@@ -10,6 +10,8 @@
 #include <QString>
 #include <QThreadPool>
 
+#include "core/util/threads.h"
+
 namespace Winnow {
 
 /// Cache key of a thumbnail: the file and the bounding square it was decoded for.
@@ -47,7 +49,7 @@ class ThumbnailLoader : public QObject
     Q_OBJECT
 public:
     static constexpr qint64 kDefaultCacheBytes = qint64(256) * 1024 * 1024;
-    static constexpr int kMaxThreads = 2;
+    static constexpr int kMaxThreads = threads::kThumbnailThreads; ///< the thread policy's (core/util/threads.h)
 
     explicit ThumbnailLoader(QObject* parent = nullptr);
     ~ThumbnailLoader() override;
@@ -70,7 +72,6 @@ public:
     qint64 cacheLimit() const;
     qint64 cacheBytes() const; ///< bytes now held
     int cachedCount() const;
-    void clearCache(); ///< drops cached images and remembered failures
 
     int pendingCount() const; ///< distinct (path, px) decodes queued or running
     bool isPending(quint64 id) const; ///< `id` waits for an answer

@@ -17,8 +17,10 @@
 #include "core/nn/allocator.h"
 #include "core/nn/device.h"
 #include "core/nn/trainer.h"
+#include "core/util/threads.h"
 
 using namespace Winnow::nn;
+namespace threads = Winnow::threads;
 
 namespace {
 
@@ -239,10 +241,10 @@ void TestTrainer::devices()
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, resolveDevice("cuda:x"));
     if (!torch::cuda::is_available())
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, resolveDevice("cuda"));
-    QVERIFY(physicalCoreCount() >= 1);
+    QVERIFY(threads::physicalCores() >= 1);
     const int before = at::get_num_threads();
     const int n = setCpuThreads(0);
-    QCOMPARE(n, physicalCoreCount());
+    QCOMPARE(n, threads::physicalCores()); // the thread policy (core/util/threads.h)
     QCOMPARE(at::get_num_threads(), n);
     QCOMPARE(setCpuThreads(1), 1);
     QCOMPARE(at::get_num_threads(), 1);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `winnow bench`: the speed a user feels, as JSON. End-to-end fine-tuning (data loading included), model-only
-// throughput (winnow_nn_bench on synthetic tensors), scoring (cold and from the caches), decode + resize of full-size
-// photos, retrain-after-clean latency, grid model reset with 100k items and peak memory; with --reference, the same
-// work done by tests/bench/reference.py (PyTorch + torchvision, the way a PyTorch/fastai user writes it) in the same
-// run, and the ratios.
+// `winnow-bench`: the speed a user feels, as JSON (a development tool, built beside winnow and not installed).
+// End-to-end fine-tuning (data loading included), model-only throughput (winnow_nn_bench on synthetic tensors), scoring
+// (cold and from the caches), decode + resize of full-size photos, retrain-after-clean latency, grid model reset with
+// 100k items and peak memory; with --reference, the same work done by tests/bench/reference.py (PyTorch + torchvision,
+// the way a PyTorch/fastai user writes it) in the same run, and the ratios.
+#include "app/bench/bench.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -27,12 +29,12 @@
 #include <QTextStream>
 #include <QThread>
 
-#include "app/cli/commands.h"
 #include "core/dataset/dataset.h"
 #include "core/dataset/demogenerator.h"
 #include "core/engine/engine.h"
 #include "core/imaging/decode.h"
 #include "core/imaging/loader.h"
+#include "core/util/threads.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 
@@ -573,16 +575,9 @@ QString defaultReferenceScript()
     const QString env = qEnvironmentVariable("WINNOW_BENCH_REFERENCE");
     if (!env.isEmpty())
         return env;
-    // The source tree this binary was built from (build trees and run.sh), then an installed share/ folder.
-    const QStringList candidates = {
-        QDir::cleanPath(
-            QFileInfo(QStringLiteral(__FILE__)).absolutePath() + QStringLiteral("/../../tests/bench/reference.py")),
-        QDir::cleanPath(QCoreApplication::applicationDirPath() + QStringLiteral("/../share/winnow/bench/reference.py")),
-    };
-    for (const QString& c : candidates)
-        if (QFileInfo::exists(c))
-            return c;
-    return {};
+    // The source tree this tool was built from (it is never installed).
+    const QString inTree = QStringLiteral(WINNOW_SOURCE_DIR "/tests/bench/reference.py");
+    return QFileInfo::exists(inTree) ? inTree : QString();
 }
 
 QJsonObject runReference(const Options& o, const QString& splitFile, const QString& photosDir, QString* error)
@@ -641,7 +636,7 @@ QJsonObject target(const QString& what, double value, double goal, bool atLeast,
 
 } // namespace
 
-int Winnow::Cli::bench(const QStringList& args)
+int Winnow::Bench::run(const QStringList& args)
 {
     QCommandLineParser p;
     p.setApplicationDescription(QStringLiteral(
@@ -680,11 +675,17 @@ int Winnow::Cli::bench(const QStringList& args)
         { QStringLiteral("quick"), QStringLiteral("fewer steps, photos and rounds (a smoke run)") },
         { QStringLiteral("out"), QStringLiteral("also write the JSON to FILE"), QStringLiteral("FILE") },
     });
-    if (const auto exitCode = parseArguments(p, QStringLiteral("bench"), args))
-        return *exitCode;
     QTextStream err(stderr);
+    if (!p.parse(QStringList(QStringLiteral("winnow-bench")) + args)) {
+        err << "winnow-bench: " << p.errorText() << '\n';
+        return 2;
+    }
+    if (p.isSet(QStringLiteral("help"))) {
+        QTextStream(stdout) << p.helpText();
+        return 0;
+    }
     if (!p.positionalArguments().isEmpty()) {
-        err << "winnow bench: no positional arguments (use --dataset DIR)\n";
+        err << "winnow-bench: no positional arguments (use --dataset DIR)\n";
         return 2;
     }
     Options o;
@@ -693,7 +694,7 @@ int Winnow::Cli::bench(const QStringList& args)
         bool good = false;
         const int v = p.value(QLatin1String(name)).toInt(&good);
         if (!good || v < min) {
-            err << "winnow bench: --" << name << " needs an integer >= " << min << '\n';
+            err << "winnow-bench: --" << name << " needs an integer >= " << min << '\n';
             ok = false;
         }
         return v;
@@ -716,7 +717,7 @@ int Winnow::Cli::bench(const QStringList& args)
     if (!ok)
         return 2;
     if (o.threads == 0)
-        o.threads = std::max(1, QThread::idealThreadCount());
+        o.threads = threads::computeThreads(0); // what the app uses (core/util/threads.h)
     o.refWorkers = p.isSet(QStringLiteral("ref-workers")) ? intOpt("ref-workers", 0)
                                                           : std::clamp(QThread::idealThreadCount(), 1, 16);
     if (!ok)
@@ -733,13 +734,13 @@ int Winnow::Cli::bench(const QStringList& args)
             o.bs = 16;
     }
     if (!o.weights.isEmpty() && !QFileInfo(o.weights).isFile()) {
-        err << "winnow bench: weights file not found: " << o.weights << '\n';
+        err << "winnow-bench: weights file not found: " << o.weights << '\n';
         return 1;
     }
 
     QTemporaryDir tmp;
     if (!tmp.isValid()) {
-        err << "winnow bench: cannot create a temporary folder: " << tmp.errorString() << '\n';
+        err << "winnow-bench: cannot create a temporary folder: " << tmp.errorString() << '\n';
         return 1;
     }
     // A private feature cache: the first scoring pass is really cold, and the user's cache is left alone.
@@ -757,7 +758,7 @@ int Winnow::Cli::bench(const QStringList& args)
         }
         const auto r = writeDemoDataset(QDir(tmp.path()).filePath(QStringLiteral("demo")), demo);
         if (!r.ok()) {
-            err << "winnow bench: cannot generate the demo dataset: " << r.error << '\n';
+            err << "winnow-bench: cannot generate the demo dataset: " << r.error << '\n';
             return 1;
         }
         o.dataset = r.root;
@@ -769,17 +770,17 @@ int Winnow::Cli::bench(const QStringList& args)
     const auto scan = scanDataset(o.dataset);
     const double scanS = seconds(t);
     if (!scan.ok()) {
-        err << "winnow bench: " << scan.error << '\n';
+        err << "winnow-bench: " << scan.error << '\n';
         return 1;
     }
     const Dataset& ds = *scan.dataset;
     if (ds.vocab.size() < 2 || ds.count(Split::Train) < 2) {
-        err << "winnow bench: the dataset needs at least two classes and two readable training images\n";
+        err << "winnow-bench: the dataset needs at least two classes and two readable training images\n";
         return 1;
     }
     const QString splitFile = QDir(tmp.path()).filePath(QStringLiteral("split.tsv"));
     if (!writeSplitFile(ds, splitFile)) {
-        err << "winnow bench: cannot write " << splitFile << '\n';
+        err << "winnow-bench: cannot write " << splitFile << '\n';
         return 1;
     }
 
@@ -823,7 +824,7 @@ int Winnow::Cli::bench(const QStringList& args)
 
     const TrainBench tb = benchEngine(ds, o, tmp.path());
     if (!tb.error.isEmpty()) {
-        err << "winnow bench: " << tb.error << '\n';
+        err << "winnow-bench: " << tb.error << '\n';
         return 1;
     }
     winnow.insert(QStringLiteral("train"), tb.train);
@@ -846,7 +847,7 @@ int Winnow::Cli::bench(const QStringList& args)
         QString error;
         ref = runReference(o, splitFile, photosDir, &error);
         if (!error.isEmpty()) {
-            err << "winnow bench: the reference failed: " << error << '\n';
+            err << "winnow-bench: the reference failed: " << error << '\n';
             result.insert(QStringLiteral("pytorch"), QJsonObject { { QStringLiteral("error"), error } });
         } else {
             result.insert(QStringLiteral("pytorch"), ref);
@@ -914,7 +915,7 @@ int Winnow::Cli::bench(const QStringList& args)
     if (!o.out.isEmpty()) {
         QFile f(o.out);
         if (!f.open(QIODevice::WriteOnly) || f.write(json) != json.size()) {
-            err << "winnow bench: cannot write " << o.out << '\n';
+            err << "winnow-bench: cannot write " << o.out << '\n';
             return 1;
         }
     }
