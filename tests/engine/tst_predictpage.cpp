@@ -175,6 +175,49 @@ private Q_SLOTS:
         QVERIFY(loaded.isEmpty());
         QVERIFY(!page.modelDescription().contains(QStringLiteral("current run")));
     }
+
+    void exportsInTheBackground()
+    {
+        PredictPage page;
+        QSignalSpy loaded(&page, &PredictPage::modelLoaded);
+        QSignalSpy exported(&page, &PredictPage::exported);
+        QSignalSpy failed(&page, &PredictPage::exportFailed);
+        QVERIFY(!page.exportRunTo(m_dir.filePath(QStringLiteral("none.winnow")))); // no run yet
+        page.setRunDir(m_run);
+        QVERIFY(loaded.wait(60000));
+        loaded.clear();
+
+        const QString file = m_dir.filePath(QStringLiteral("exported.winnow"));
+        QVERIFY(page.exportRunTo(file));
+        // The call returns at once: the export runs off the GUI thread and reports through the event loop.
+        QVERIFY(page.isExporting());
+        QVERIFY(!page.exportRunTo(file)); // one at a time
+        QVERIFY(exported.wait(60000));
+        QCOMPARE(exported.first().first().toString(), file);
+        QVERIFY(!page.isExporting());
+        QVERIFY(failed.isEmpty());
+        // The page then predicts with the written file, which gives what the run gives.
+        QVERIFY(loaded.wait(60000));
+        QVERIFY(!page.modelDescription().contains(QStringLiteral("current run")));
+        Predictor fromFile, fromRun;
+        QString error;
+        QVERIFY2(fromFile.load(file, &error), qPrintable(error));
+        QVERIFY2(fromRun.loadRun(m_run, &error), qPrintable(error));
+        QCOMPARE(fromFile.predict(m_images[0]).probabilities, fromRun.predict(m_images[0]).probabilities);
+
+        // A place that cannot be written (its folder is a file): a failure with the reason, nothing else.
+        const QString blocker = m_dir.filePath(QStringLiteral("a-file"));
+        QFile b(blocker);
+        QVERIFY(b.open(QIODevice::WriteOnly));
+        b.close();
+        QVERIFY(page.exportRunTo(blocker + QStringLiteral("/model.winnow")));
+        QVERIFY(failed.wait(60000));
+        QVERIFY(!failed.first().first().toString().isEmpty());
+        QCOMPARE(exported.size(), 1);
+        QVERIFY(!page.isExporting());
+        QVERIFY(page.exportRunTo(m_dir.filePath(QStringLiteral("again.winnow")))); // and the next one starts
+        QVERIFY(exported.wait(60000));
+    }
 };
 
 QTEST_MAIN(TestPredictPage)

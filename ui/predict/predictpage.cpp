@@ -5,12 +5,10 @@
 #include <numeric>
 #include <optional>
 
-#include <QApplication>
 #include <QCheckBox>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
@@ -462,7 +460,7 @@ void PredictPage::clear()
 void PredictPage::updateState()
 {
     m_runButton->setEnabled(!m_runDir.isEmpty() && !m_loading);
-    m_exportButton->setEnabled(!m_runDir.isEmpty());
+    m_exportButton->setEnabled(!m_runDir.isEmpty() && !m_exporting);
     m_openButton->setEnabled(!m_loading);
     m_clearButton->setEnabled(!m_rows.empty());
     m_hint->setVisible(m_rows.empty());
@@ -487,51 +485,64 @@ void PredictPage::chooseImages()
 
 void PredictPage::exportModel()
 {
-    const QString file = exportRunInteractively(this, m_runDir);
-    if (file.isEmpty())
+    if (m_exporting)
         return;
-    Q_EMIT exported(file);
-    openModelFile(file); // show that the written file loads, and predict with it
-}
-
-QString PredictPage::exportRunInteractively(QWidget* parent, const QString& runDir)
-{
-    if (runDir.isEmpty()) {
-        QMessageBox::information(parent, tr("Export model"), tr("Train a model first: there is no run to export."));
-        return {};
+    if (m_runDir.isEmpty()) {
+        QMessageBox::information(this, tr("Export model"), tr("Train a model first: there is no run to export."));
+        return;
     }
     QString error;
-    const auto info = readRunInfo(runDir, &error);
+    const auto info = readRunInfo(m_runDir, &error);
     if (!info) {
-        QMessageBox::warning(parent, tr("Export model"), error);
-        return {};
+        QMessageBox::warning(this, tr("Export model"), error);
+        return;
     }
     const QString name =
         QStringLiteral("%1-%2.%3")
             .arg(QFileInfo(info->datasetRoot).fileName(), info->config.arch, QLatin1String(kModelFileSuffix));
-    const QString file = QFileDialog::getSaveFileName(parent, tr("Export model"),
+    const QString file = QFileDialog::getSaveFileName(this, tr("Export model"),
         QDir(QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation)).filePath(name),
         tr("Winnow models (*.%1);;All files (*)").arg(QLatin1String(kModelFileSuffix)));
     if (file.isEmpty())
-        return {};
-    // Off the GUI thread (reads and writes tens of MB), with a local loop so the caller gets the outcome.
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    QFutureWatcher<QString> watcher;
-    QEventLoop loop;
-    connect(&watcher, &QFutureWatcher<QString>::finished, &loop, &QEventLoop::quit);
-    watcher.setFuture(QtConcurrent::run([runDir, file] {
+        return;
+    m_exportInteractive = exportRunTo(file);
+}
+
+bool PredictPage::exportRunTo(const QString& file)
+{
+    if (m_exporting || m_runDir.isEmpty())
+        return false;
+    // Off the GUI thread (reads and writes tens of MB); the page stays usable and says what it is doing.
+    m_exporting = true;
+    m_exportInteractive = false;
+    m_exportButton->setText(tr("Exporting..."));
+    updateState();
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, file] {
+        watcher->deleteLater();
+        const QString failure = watcher->result();
+        m_exporting = false;
+        m_exportButton->setText(tr("Export..."));
+        updateState();
+        if (!failure.isEmpty()) {
+            if (m_exportInteractive) {
+                auto* box = new QMessageBox(QMessageBox::Warning, tr("Export model"),
+                    tr("The model could not be exported:\n%1").arg(failure), QMessageBox::Ok, this);
+                box->setAttribute(Qt::WA_DeleteOnClose);
+                box->open();
+            }
+            Q_EMIT exportFailed(failure);
+            return;
+        }
+        Q_EMIT exported(file);
+        openModelFile(file); // show that the written file loads, and predict with it
+    });
+    const QString runDir = m_runDir;
+    watcher->setFuture(QtConcurrent::run([runDir, file] {
         QString e;
         return Winnow::exportModel(runDir, file, ExportOptions {}, &e) ? QString() : e;
     }));
-    if (!watcher.isFinished())
-        loop.exec(QEventLoop::ExcludeUserInputEvents);
-    QApplication::restoreOverrideCursor();
-    const QString failure = watcher.result();
-    if (!failure.isEmpty()) {
-        QMessageBox::warning(parent, tr("Export model"), tr("The model could not be exported:\n%1").arg(failure));
-        return {};
-    }
-    return file;
+    return true;
 }
 
 void PredictPage::dragEnterEvent(QDragEnterEvent* event)

@@ -64,13 +64,20 @@ public:
     }
 
     /**
-     * The Export action: asks where to save and exports `runDir` there (exportModel in core/engine/modelfile.h),
-     * showing errors in a message box. Returns the written file, or empty if cancelled or failed.
+     * Exports the current run to `file` (exportModel in core/engine/modelfile.h) off the GUI thread: exported(file)
+     * follows, and the page then predicts with the written file (showing that it loads), or exportFailed(message).
+     * Returns false, doing nothing, when there is no run or an export is already running.
      */
-    static QString exportRunInteractively(QWidget* parent, const QString& runDir);
+    bool exportRunTo(const QString& file);
+    /// An export started by exportRunTo() or the Export action has not finished yet.
+    bool isExporting() const
+    {
+        return m_exporting;
+    }
 
 public Q_SLOTS:
-    /// Export action for the current run (see exportRunInteractively()).
+    /// The Export action: asks where to save the current run's model, then exportRunTo(); a failure is shown in a
+    /// message box.
     void exportModel();
     /// "Open model...": asks for an exported model file.
     void chooseModel();
@@ -87,6 +94,7 @@ Q_SIGNALS:
     /// A batch of predictions arrived (rows now showing results).
     void predictionsReady(int count);
     void exported(const QString& file);
+    void exportFailed(const QString& message);
 
 protected:
     void dragEnterEvent(QDragEnterEvent* event) override;
@@ -108,6 +116,8 @@ private:
     bool m_loadingRun = false; ///< the load in flight is of the run folder
     bool m_fromRun = false; ///< the model in use came from the run folder (not a file the user opened)
     bool m_predicting = false;
+    bool m_exporting = false;
+    bool m_exportInteractive = false; ///< the export in flight came from the Export action: failures get a box
     std::vector<std::unique_ptr<Row>> m_rows;
 
     QLabel* m_modelLabel = nullptr;
