@@ -39,7 +39,6 @@ constexpr Subcommand kCommands[] = {
     { "trash", Winnow::Cli::trash, "list, restore or empty a dataset's trash" },
     { "suggest", Winnow::Cli::suggest, "suggest labels for unlabeled images" },
     { "retrain", Winnow::Cli::retrain, "retrain a run after its dataset was cleaned" },
-    { "bench", Winnow::Cli::bench, "measure throughput and print JSON" },
     { "weights", Winnow::Cli::weights, "list or download pretrained weights" },
     { "noisebench", Winnow::Cli::noisebench, "label-noise benchmark: how well each scoring method finds errors" },
 };
@@ -109,6 +108,12 @@ int main(int argc, char** argv)
                 QStringList args = app.arguments().mid(2);
                 return c.run(args);
             }
+        }
+        if (!std::strcmp(first, "bench")) {
+            std::fprintf(stderr,
+                "winnow: the throughput benchmark is a program of its own: winnow-bench, built beside "
+                "winnow (tests/bench/run.sh builds and runs it)\n");
+            return 2;
         }
         if (first[0] == '-') {
             std::fprintf(stderr, "winnow: unknown option '%s'\n", first);

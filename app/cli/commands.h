@@ -48,7 +48,6 @@ int clean(const QStringList& args);
 int trash(const QStringList& args);
 int suggest(const QStringList& args);
 int retrain(const QStringList& args);
-int bench(const QStringList& args);
 int weights(const QStringList& args);
 int noisebench(const QStringList& args);
 int issues(const QStringList& args);

@@ -716,6 +716,28 @@ void TestBadInput::mistypedCommandAndMissingFolder()
     QVERIFY2(err.contains(QLatin1String("no such folder")), qPrintable(err));
     QCOMPARE(runWinnow({ QStringLiteral("scan"), QStringLiteral("/no/such/folder") }, &out, &err), 2);
     QVERIFY2(err.contains(QLatin1String("/no/such/folder")), qPrintable(err));
+    // The throughput benchmark is not a command of the shipped CLI: it says where it went.
+    QCOMPARE(runWinnow({ QStringLiteral("bench") }, &out, &err), 2);
+    QVERIFY2(err.contains(QLatin1String("winnow-bench")), qPrintable(err));
+
+    // winnow-bench itself: its usage errors are said with exit code 2, before any work.
+    auto bench = [&](const QStringList& args) {
+        QProcess p;
+        p.start(QStringLiteral(WINNOW_BENCH_BINARY), args);
+        if (!p.waitForFinished(60000))
+            return -1;
+        out = QString::fromUtf8(p.readAllStandardOutput());
+        err = QString::fromUtf8(p.readAllStandardError());
+        return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    };
+    QCOMPARE(bench({ QStringLiteral("--help") }), 0);
+    QVERIFY2(out.contains(QLatin1String("--reference")), qPrintable(out));
+    QCOMPARE(bench({ QStringLiteral("stray") }), 2);
+    QVERIFY2(err.contains(QLatin1String("winnow-bench: no positional arguments")), qPrintable(err));
+    QCOMPARE(bench({ QStringLiteral("--threads"), QStringLiteral("x") }), 2);
+    QVERIFY2(err.contains(QLatin1String("--threads")), qPrintable(err));
+    QCOMPARE(bench({ QStringLiteral("--no-such-option") }), 2);
+    QVERIFY2(err.startsWith(QLatin1String("winnow-bench: ")), qPrintable(err));
 }
 
 void TestBadInput::fileVanishesBetweenScanAndDecode()
