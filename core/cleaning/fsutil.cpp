@@ -65,11 +65,6 @@ void setSyncEnabled(bool on)
     g_sync = on;
 }
 
-bool syncEnabled()
-{
-    return g_sync;
-}
-
 StatInfo lstatPath(const QString& path)
 {
     StatInfo info;

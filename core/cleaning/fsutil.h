@@ -12,7 +12,6 @@ namespace Winnow::Cleaning::Fs {
 /// fsync() on/off, process-wide (default on). Only the tests switch it off: it matters for power loss, not for a
 /// killed process, and it dominates their run time on a busy disk.
 void setSyncEnabled(bool on);
-bool syncEnabled();
 
 /// lstat() of a path (a symlink is described, not followed).
 struct StatInfo

@@ -58,13 +58,6 @@ void setPauseAt(int n, std::function<void(const char* where)> pause)
     s.crashCount = 0;
 }
 
-int crashPointsPassed()
-{
-    State& s = state();
-    QMutexLocker lock(&s.mutex);
-    return s.crashCount;
-}
-
 void setFailingMoves(const QList<int>& moves)
 {
     State& s = state();

@@ -22,9 +22,6 @@ void setCrashAt(int n);
 /// there so that another process can try the same dataset. 0 (or reset()) switches it off.
 void setPauseAt(int n, std::function<void(const char* where)> pause);
 
-/// Crash points passed since the last setCrashAt()/reset() (or process start).
-int crashPointsPassed();
-
 /// Makes the listed file moves (1-based, counted across operations from this call on) fail as if with EIO.
 void setFailingMoves(const QList<int>& moves);
 

@@ -376,11 +376,6 @@ bool TrainingController::isBusy() const
     return d->current != 0;
 }
 
-quint64 TrainingController::currentJob() const
-{
-    return d->current;
-}
-
 quint64 TrainingController::train(
     const Dataset& dataset, const TrainConfig& config, const QString& runDir, const ScoreOptions& scoring)
 {

@@ -32,7 +32,6 @@ public:
     ~TrainingController() override; ///< cancels, stops and joins the worker thread
 
     bool isBusy() const;
-    quint64 currentJob() const; ///< 0 when idle
 
     /// Fine-tune `config.arch` on the dataset, then score every image (honest scores by default). Writes the run to
     /// `runDir` when it is not empty. Returns the job id, or 0 if busy.

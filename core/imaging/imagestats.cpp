@@ -88,13 +88,6 @@ ImageStats measureMat(const cv::Mat& rgb, int fullWidth, int fullHeight)
 
 } // namespace
 
-ImageStats measureImage(const DecodedImage& image)
-{
-    if (!image.ok())
-        return {};
-    return measureMat(asMat(image), image.sourceWidth, image.sourceHeight);
-}
-
 ImageStats measureImageFile(const QString& path)
 {
     DecodeOptions options;

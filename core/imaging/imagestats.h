@@ -36,9 +36,6 @@ struct ImageStats
     static constexpr int kSharpnessSide = 256; ///< CleanVision's (later) resolution for its blur check
 };
 
-/// Measures a decoded image (any reduction; the size fields come from sourceWidth/sourceHeight).
-ImageStats measureImage(const DecodedImage& image);
-
 /// Decodes `path` at a reduced size (shorter side >= kSharpnessSide where the JPEG allows) and measures it.
 /// Thread-safe.
 ImageStats measureImageFile(const QString& path);

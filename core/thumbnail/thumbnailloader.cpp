@@ -256,12 +256,6 @@ int ThumbnailLoader::cachedCount() const
     return int(m_cache.count());
 }
 
-void ThumbnailLoader::clearCache()
-{
-    m_cache.clear();
-    m_failed.clear();
-}
-
 int ThumbnailLoader::pendingCount() const
 {
     return int(m_jobs.size());
