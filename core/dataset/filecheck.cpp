@@ -62,7 +62,7 @@ QString unreadableKey(Unreadable r)
 
 namespace {
 
-enum class Format { Unknown, Jpeg, Png, Gif, Bmp, Webp, Tiff, Pnm, Jp2 };
+using Format = ImageFormat;
 
 struct Sniff
 {
@@ -444,9 +444,16 @@ ContentSniff sniffContent(const QByteArray& head)
     ContentSniff out;
     out.verdict = s.verdict;
     out.kind = s.detail;
-    if (s.verdict == Unreadable::None && s.format != Format::Unknown)
+    if (s.verdict == Unreadable::None && s.format != Format::Unknown) {
+        out.id = s.format;
         out.format = formatName(s.format);
+    }
     return out;
+}
+
+ImageFormat sniffImageFormat(const QByteArray& head)
+{
+    return sniffContent(head).id;
 }
 
 QSize imageHeaderSize(const QByteArray& bytes)

@@ -26,9 +26,13 @@ QString unreadableReason(Unreadable r); ///< human-readable: "empty file", "not 
 /// Stable machine name for JSON: "empty", "not-an-image", "truncated", "unsupported", "io-error" ("" for None).
 QString unreadableKey(Unreadable r);
 
+/// The image formats Winnow decodes, as their magic bytes say.
+enum class ImageFormat : quint8 { Unknown, Jpeg, Png, Gif, Bmp, Webp, Tiff, Pnm, Jp2 };
+
 /// What a file's first bytes (up to kSniffBytes) say it is.
 struct ContentSniff
 {
+    ImageFormat id = ImageFormat::Unknown; ///< Unknown unless isImage()
     QString format; ///< "JPEG", "PNG", "GIF", "BMP", "WebP", "TIFF", "PNM", "JPEG 2000"; empty when not one of those
     Unreadable verdict = Unreadable::None; ///< set when the content is known to be unusable (HTML, PDF, HEIC, ...)
     QString
@@ -42,8 +46,11 @@ struct ContentSniff
 /// How many leading bytes sniffContent looks at.
 inline constexpr qint64 kSniffBytes = 1024;
 
-/// Judges content by its magic bytes and, for text, its first characters. Pure; never throws.
+/// Judges content by its magic bytes and, for text, its first characters. Pure; never throws. Winnow's one format
+/// sniffer: the scan, the file checks (checkImageFile) and the decoder (core/imaging/decode.h) all ask it.
 ContentSniff sniffContent(const QByteArray& head);
+/// sniffContent(head).id: the decodable format the bytes start with, or Unknown.
+ImageFormat sniffImageFormat(const QByteArray& head);
 
 /// The pixel size an image's header declares: JPEG (SOF), PNG (IHDR), GIF (logical screen), BMP, WebP (VP8, VP8L,
 /// VP8X). Invalid for other formats and damaged headers. Cheap: reads headers only. Pure; never throws.

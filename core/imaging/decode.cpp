@@ -18,26 +18,7 @@ namespace Winnow {
 
 namespace {
 
-enum class Format : quint8 { Unknown, Jpeg, Png, Gif, Bmp, Webp, Tiff };
-
-Format sniff(const QByteArray& b)
-{
-    const auto* p = reinterpret_cast<const unsigned char*>(b.constData());
-    const qsizetype n = b.size();
-    if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
-        return Format::Jpeg;
-    if (n >= 8 && std::memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
-        return Format::Png;
-    if (n >= 6 && (std::memcmp(p, "GIF87a", 6) == 0 || std::memcmp(p, "GIF89a", 6) == 0))
-        return Format::Gif;
-    if (n >= 2 && p[0] == 'B' && p[1] == 'M')
-        return Format::Bmp;
-    if (n >= 12 && std::memcmp(p, "RIFF", 4) == 0 && std::memcmp(p + 8, "WEBP", 4) == 0)
-        return Format::Webp;
-    if (n >= 4 && (std::memcmp(p, "II*\0", 4) == 0 || std::memcmp(p, "MM\0*", 4) == 0))
-        return Format::Tiff;
-    return Format::Unknown;
-}
+using Format = ImageFormat; // sniffed by the scan's sniffer (sniffContent, core/dataset/filecheck.h)
 
 struct JpegInfo
 {
@@ -241,7 +222,7 @@ QSize jpegHeaderSize(const QByteArray& encoded)
 
 JpegFrame jpegFrame(const QByteArray& encoded)
 {
-    if (sniff(encoded) != Format::Jpeg)
+    if (sniffImageFormat(encoded) != Format::Jpeg)
         return {};
     const JpegInfo info = parseJpeg(encoded);
     if (info.width <= 0 || info.height <= 0 || info.twoFrames)
@@ -267,7 +248,8 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
         fail(info, Unreadable::Empty, QStringLiteral("empty file"));
         return {};
     }
-    const Format format = sniff(encoded);
+    const ContentSniff content = sniffContent(encoded);
+    const Format format = content.id;
     cv::Mat m;
     QString why;
 
@@ -318,7 +300,6 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
         info.sourceWidth = swapped ? jpeg.height : jpeg.width;
         info.sourceHeight = swapped ? jpeg.width : jpeg.height;
     } else {
-        const ContentSniff content = sniffContent(encoded);
         if (!content.isImage()) { // never hand OpenCV a format the scan does not take (PFM, HDR, Sun raster...)
             fail(info, content.verdict == Unreadable::None ? Unreadable::NotAnImage : content.verdict,
                 content.kind.isEmpty() ? QStringLiteral("not an image (unknown format)") : content.kind);
