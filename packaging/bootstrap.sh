@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 packages=(cmake ninja-build g++ pkg-config
           qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libqt6svg6
           libtorch-dev libopencv-dev libopenblas0-openmp
-          xvfb xauth curl dpkg-dev file clang-format
+          xvfb xauth curl dpkg-dev file clang-format clang-tidy
           clang libclang-rt-14-dev)
 # clang + libclang-rt: the libFuzzer harnesses of tests/fuzz (the test mode builds and runs them).
 # libopenblas0-openmp: without it Debian's LibTorch runs every matrix product on the reference BLAS (netlib), which
@@ -41,6 +41,8 @@ case "$mode" in
     cmake --preset ci
     cmake --build --preset ci -j "$jobs"
     ctest --preset ci -j "$jobs" "${@:2}"
+    # Lint beyond the format test: clang-tidy's short list (.clang-tidy) on the torch-free sources, ~2 min.
+    bash tests/check-tidy.sh build/ci
     # Every parser that reads files from disk, fuzzed with AddressSanitizer + UBSan for FUZZ_SECONDS each
     # (tests/fuzz/README.md). A finding fails the run and is kept in build/fuzz/findings/.
     cmake -S tests/fuzz -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null

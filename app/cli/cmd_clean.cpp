@@ -201,7 +201,7 @@ int Winnow::Cli::clean(const QStringList& args)
             return 2;
         }
     }
-    const QString dir = pos.first();
+    const QString& dir = pos.first();
     if (!QFileInfo(dir).isDir()) {
         err << "winnow clean: " << dir << " is not a folder\n";
         return 1;

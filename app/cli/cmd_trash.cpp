@@ -75,7 +75,7 @@ int Winnow::Cli::trash(const QStringList& args)
                "Try 'winnow trash --help'.\n";
         return 2;
     }
-    const QString dir = pos.first();
+    const QString& dir = pos.first();
     if (!QFileInfo(dir).isDir()) {
         err << "winnow trash: " << dir << " is not a folder\n";
         return 1;

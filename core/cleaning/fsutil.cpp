@@ -200,6 +200,8 @@ MoveResult renameNoReplace(const QString& from, const QString& to)
         r.ok = true;
         return r;
     }
+    // ENOTSUP and EOPNOTSUPP are the same number on Linux, not on every system: both are named on purpose.
+    // NOLINTNEXTLINE(misc-redundant-expression)
     if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EOPNOTSUPP)
         return fail(errno);
 #elif defined(Q_OS_MACOS)

@@ -539,7 +539,7 @@ QMenu* DecisionGrid::createDecisionMenu(QWidget* parent)
             ownClass.clear();
     }
     for (int i = 0; i < classes.size(); ++i) {
-        const QString cls = classes.at(i);
+        const QString& cls = classes.at(i);
         QAction* a = add(
             cls, cls, i < 9 ? QString::number(i + 1) : QString(), [this, cls] { decide(CleanAction::Relabel, cls); });
         if (!ownClass.isEmpty() && cls == ownClass) {

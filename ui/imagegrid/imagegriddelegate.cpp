@@ -299,8 +299,7 @@ void ImageGridDelegate::paint(QPainter* painter, const QStyleOptionViewItem& opt
     } else if (scored) {
         const QString predicted = index.data(ImageGridModel::PredictedLabelRole).toString();
         // "given → predicted", the predicted part red when it disagrees.
-        QFont f = small;
-        painter->setFont(f);
+        painter->setFont(small);
         const QRect r(textLeft, y, textWidth, lh);
         const QString arrow = QStringLiteral(" %1 ").arg(QChar(0x2192));
         const QString left = fm.elidedText(givenText, Qt::ElideRight, textWidth / 2 - 8);
