@@ -18,6 +18,7 @@
 
 #include "core/dataset/dataset.h"
 #include "core/engine/trainingcontroller.h"
+#include "core/util/layout.h"
 #include "ui/analysis/analysispages.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/mainwindow.h"
@@ -113,7 +114,7 @@ CleaningSession::~CleaningSession()
 
 QString CleaningSession::pendingPlanPath(const QString& root)
 {
-    return QDir(root).filePath(Cleaning::winnowDirName() + QStringLiteral("/pending-plan.json"));
+    return WinnowDir::pendingPlanFile(QDir::cleanPath(root));
 }
 
 QWidget* CleaningSession::dialogParent() const

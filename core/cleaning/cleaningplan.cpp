@@ -11,6 +11,7 @@
 #include <QSet>
 
 #include "core/cleaning/fsutil.h"
+#include "core/util/layout.h"
 
 namespace Winnow {
 
@@ -18,7 +19,7 @@ namespace {
 
 constexpr int kPlanVersion = 1;
 const auto kPlanFormat = QStringLiteral("winnow-plan");
-const auto kWinnowDir = QStringLiteral(".winnow");
+const QString kWinnowDir = WinnowDir::dirName();
 
 QString planLayoutName(Layout l)
 {

@@ -181,7 +181,7 @@ Journal buildApplyJournal(
         s.mtimeMs = st.mtimeMs;
         if (d.action == CleanAction::Delete) {
             s.kind = MoveKind::Delete;
-            s.to = QStringLiteral(".winnow/trash/") + j.id + QLatin1Char('/') + d.file;
+            s.to = kTrashPrefix + j.id + QLatin1Char('/') + d.file;
             reserved.insert(s.to.toLower());
         } else {
             s.kind = MoveKind::Relabel;

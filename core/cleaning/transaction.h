@@ -14,6 +14,7 @@
 
 #include "core/cleaning/cleaningplan.h"
 #include "core/dataset/splitstore.h"
+#include "core/util/layout.h"
 
 /**
  * @file
@@ -185,10 +186,10 @@ struct EmptyTrashResult
 
 namespace Cleaning {
 
-/// Relative name of Winnow's folder inside a dataset root.
+/// Relative name of Winnow's folder inside a dataset root (core/util/layout.h).
 inline QString winnowDirName()
 {
-    return QStringLiteral(".winnow");
+    return WinnowDir::dirName();
 }
 
 /// Looks for interrupted transactions and rolls each back (or completes it when all of its files already reached

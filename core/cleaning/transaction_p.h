@@ -14,6 +14,7 @@
 #include "core/cleaning/fsutil.h"
 #include "core/cleaning/journal_p.h"
 #include "core/cleaning/transaction.h"
+#include "core/util/layout.h"
 
 namespace Winnow::Cleaning::Internal {
 
@@ -45,9 +46,9 @@ struct Context
 
     explicit Context(const QString& r)
         : root(QDir::cleanPath(QDir(r).absolutePath()))
-        , winnowDir(root + QStringLiteral("/.winnow"))
-        , journalDir(winnowDir + QStringLiteral("/journal"))
-        , trashDir(winnowDir + QStringLiteral("/trash"))
+        , winnowDir(WinnowDir::dir(root))
+        , journalDir(WinnowDir::journalDir(root))
+        , trashDir(WinnowDir::trashDir(root))
     { }
     QString abs(const QString& rel) const
     {
@@ -177,7 +178,7 @@ public:
             *error = QStringLiteral("cannot write to %1 (%2); is the folder read-only?").arg(ctx.root, err);
             return false;
         }
-        m_lock = std::make_unique<QLockFile>(ctx.winnowDir + QStringLiteral("/lock"));
+        m_lock = std::make_unique<QLockFile>(WinnowDir::lockFile(ctx.root));
         m_lock->setStaleLockTime(0); // stale only when its process is gone, however long a transaction runs
         bool ok = m_lock->tryLock(2000);
         qint64 pid = 0;

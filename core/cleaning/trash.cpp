@@ -32,7 +32,7 @@ using namespace Internal;
 
 namespace Internal {
 
-const QString kTrashPrefix = QStringLiteral(".winnow/trash/");
+const QString kTrashPrefix = WinnowDir::trashPrefix();
 
 void pruneTrash(const Context& ctx)
 {
@@ -99,7 +99,7 @@ QList<TrashEntry> listTrashImpl(const Context& ctx, const History& h)
             TrashEntry e;
             e.transactionId = id;
             e.originalPath = path.mid(base.size() + 1);
-            e.trashPath = QStringLiteral(".winnow/trash/") + id + QLatin1Char('/') + e.originalPath;
+            e.trashPath = kTrashPrefix + id + QLatin1Char('/') + e.originalPath;
             e.size = Fs::lstatPath(path).size;
             e.deleted = created.value(id);
             entries << e;

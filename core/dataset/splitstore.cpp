@@ -13,6 +13,7 @@
 #include <QStringList>
 
 #include "core/cleaning/fsutil.h"
+#include "core/util/layout.h"
 
 namespace Winnow {
 
@@ -218,7 +219,7 @@ SplitStore SplitStore::fromDataset(const Dataset& dataset)
 
 QString splitStoreRelPath()
 {
-    return QStringLiteral(".winnow/splits.tsv");
+    return WinnowDir::splitsRelPath();
 }
 
 QString splitStorePath(const QString& root)
@@ -265,7 +266,7 @@ bool writeSplitStore(const QString& root, const SplitStore& store, QString* erro
 bool datasetFolderWritable(const QString& root)
 {
     constexpr auto kAnyWrite = QFileDevice::WriteOwner | QFileDevice::WriteGroup | QFileDevice::WriteOther;
-    for (const QString& dir : QStringList { root, root + QStringLiteral("/.winnow") }) {
+    for (const QString& dir : QStringList { root, WinnowDir::dir(root) }) {
         const QFileInfo fi(dir);
         if (dir != root && !fi.exists())
             continue;
@@ -289,9 +290,9 @@ bool persistSplits(const Dataset& dataset, QString* error)
         return fail(QStringLiteral("the dataset folder %1 is read-only, so its split was not saved").arg(root));
 
     QString err;
-    if (!Cleaning::Fs::makePath(root + QStringLiteral("/.winnow"), &err))
+    if (!Cleaning::Fs::makePath(WinnowDir::dir(root), &err))
         return fail(QStringLiteral("cannot save the split: %1").arg(err));
-    QLockFile lock(root + QStringLiteral("/.winnow/lock"));
+    QLockFile lock(WinnowDir::lockFile(root));
     lock.setStaleLockTime(0); // as the cleaning transactions: stale only when its process is gone
     if (!lock.tryLock(2000))
         return fail(QStringLiteral("the split was not saved: another Winnow process is changing the dataset"));
