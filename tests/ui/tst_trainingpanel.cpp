@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include <cmath>
+#include <limits>
+
 #include <QAbstractItemModelTester>
 #include <QChartView>
 #include <QComboBox>
@@ -18,10 +21,12 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QValueAxis>
 
 #include "core/engine/trainingcontroller.h"
 #include "tests/testhttpserver.h"
 #include "tests/testutils.h"
+#include "ui/training/lossplot.h"
 #include "ui/training/trainingmodels.h"
 #include "ui/training/trainingpanel.h"
 
@@ -68,6 +73,28 @@ private Q_SLOTS:
     {
         QCoreApplication::setOrganizationName(QStringLiteral("WinnowTest"));
         QCoreApplication::setApplicationName(QStringLiteral("tst_trainingpanel"));
+    }
+
+    void lossPlot()
+    {
+        LossPlot plot;
+        plot.reset(5);
+        QCOMPARE(plot.epochAxis()->max(), 5.0);
+        QCOMPARE(plot.lossAxis()->max(), 1.0);
+        plot.addTrainPoint(0.5, 2.34);
+        plot.addTrainPoint(0.6, std::nan("")); // not drawn
+        plot.addValidPoint(1, 1.2);
+        plot.addValidPoint(2, std::numeric_limits<double>::infinity());
+        QCOMPARE(plot.trainSeries()->count(), 1);
+        QCOMPARE(plot.validSeries()->count(), 1);
+        QVERIFY(plot.lossAxis()->max() >= 2.34); // fits the largest loss, rounded up
+        QVERIFY(plot.lossAxis()->max() < 2.34 * 1.2);
+        plot.addTrainPoint(0.7, 0.5);
+        QVERIFY(plot.lossAxis()->max() >= 2.34); // never shrinks while a curve is drawn
+        plot.reset(0);
+        QCOMPARE(plot.trainSeries()->count(), 0);
+        QCOMPARE(plot.epochAxis()->max(), 1.0); // at least one epoch
+        QCOMPARE(plot.lossAxis()->max(), 1.0);
     }
 
     void widgetsExist()

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <utility>
 
-#include <QChart>
-#include <QChartView>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QCryptographicHash>
@@ -20,12 +18,10 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QLineSeries>
 #include <QMenu>
 #include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QScatterSeries>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -35,12 +31,12 @@
 #include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QValueAxis>
 
 #include "core/dataset/splitstore.h"
 #include "core/engine/roundhistory.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/engine/weightscatalogue.h"
+#include "ui/training/lossplot.h"
 #include "ui/training/trainingmodels.h"
 
 namespace Winnow {
@@ -50,8 +46,6 @@ namespace {
 const QStringList kArchitectures = { QStringLiteral("resnet18"), QStringLiteral("resnet34"), QStringLiteral("resnet50"),
     QStringLiteral("mobilenet_v2") };
 const QStringList kDevices = { QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda") };
-const QColor kTrainColor(0x2d, 0x6c, 0xdf);
-const QColor kValidColor(0xe6, 0x7e, 0x22);
 
 QString lastRunKey(const QString& root)
 {
@@ -316,37 +310,8 @@ void TrainingPanel::buildUi()
     m_status->setWordWrap(true);
     m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
-    m_chart = new QChart;
-    m_chart->setTitle(tr("Loss"));
-    m_chart->legend()->setAlignment(Qt::AlignBottom);
-    m_chart->setMargins(QMargins(6, 6, 6, 6));
-    m_chart->setBackgroundRoundness(4);
-    m_trainSeries = new QLineSeries(m_chart);
-    m_trainSeries->setName(tr("train loss (smoothed, per batch)"));
-    m_trainSeries->setPen(QPen(kTrainColor, 1.8));
-    m_validSeries = new QLineSeries(m_chart);
-    m_validSeries->setName(tr("valid loss (per epoch)"));
-    m_validSeries->setPen(QPen(kValidColor, 2.2));
-    m_validSeries->setPointsVisible(true);
-    m_chart->addSeries(m_trainSeries);
-    m_chart->addSeries(m_validSeries);
-    m_axisX = new QValueAxis(m_chart);
-    m_axisX->setTitleText(tr("epoch"));
-    m_axisX->setLabelFormat(QStringLiteral("%.0f"));
-    m_axisY = new QValueAxis(m_chart);
-    m_axisY->setTitleText(tr("loss"));
-    m_axisY->setLabelFormat(QStringLiteral("%.2f"));
-    m_chart->addAxis(m_axisX, Qt::AlignBottom);
-    m_chart->addAxis(m_axisY, Qt::AlignLeft);
-    for (QLineSeries* s : { m_trainSeries, m_validSeries }) {
-        s->attachAxis(m_axisX);
-        s->attachAxis(m_axisY);
-    }
-    m_chartView = new QChartView(m_chart, this);
+    m_chartView = new LossPlot(this);
     m_chartView->setObjectName(QStringLiteral("lossChart"));
-    m_chartView->setRenderHint(QPainter::Antialiasing);
-    m_chartView->setMinimumHeight(220);
-    resetPlot(1);
 
     m_epochTable = makeTable(m_epochModel, this);
     m_epochTable->setObjectName(QStringLiteral("epochTable"));
@@ -570,7 +535,7 @@ void TrainingPanel::setDataset(const Dataset& dataset)
         m_loadPending = false;
         m_epochModel->clear();
         m_roundModel->clear();
-        resetPlot(1);
+        m_chartView->reset(1);
         setStatus(tr("Ready."));
         Q_EMIT runWritten(QString()); // no run for this dataset until one loads or finishes
     }
@@ -884,39 +849,6 @@ void TrainingPanel::retrain()
     m_jobRoot = m_dataset->root;
 }
 
-void TrainingPanel::resetPlot(int totalEpochs)
-{
-    m_trainSeries->clear();
-    m_validSeries->clear();
-    m_totalEpochs = qMax(1, totalEpochs);
-    m_yMax = 0;
-    m_axisX->setRange(0, m_totalEpochs);
-    m_axisX->setTickCount(qMin(m_totalEpochs, 10) + 1);
-    m_axisY->setRange(0, 1);
-}
-
-void TrainingPanel::addTrainPoint(double x, double loss)
-{
-    if (!std::isfinite(loss))
-        return;
-    m_trainSeries->append(x, loss);
-    if (loss > m_yMax) {
-        m_yMax = loss;
-        m_axisY->setRange(0, std::ceil(m_yMax * 11.0) / 10.0);
-    }
-}
-
-void TrainingPanel::addValidPoint(double x, double loss)
-{
-    if (!std::isfinite(loss))
-        return;
-    m_validSeries->append(x, loss);
-    if (loss > m_yMax) {
-        m_yMax = loss;
-        m_axisY->setRange(0, std::ceil(m_yMax * 11.0) / 10.0);
-    }
-}
-
 void TrainingPanel::onStarted(quint64 job, const QString& what)
 {
     if (job != m_job && m_dataset)
@@ -935,7 +867,7 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
     if (what == QLatin1String("train")) {
         m_epochModel->clear();
         const TrainConfig c = config();
-        resetPlot(c.epochs + c.freezeEpochs);
+        m_chartView->reset(c.epochs + c.freezeEpochs);
     }
     m_progress->setRange(0, 0); // busy until the first progress report
     if (what == QLatin1String("train"))
@@ -965,10 +897,10 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
             m_plotStarted = true;
             if (m_jobKind != QLatin1String("train"))
                 m_epochModel->clear();
-            resetPlot(p.totalEpochs);
+            m_chartView->reset(p.totalEpochs);
         }
         const double x = m_epochsDone + double(p.batch) / bpe;
-        addTrainPoint(x, p.smoothLoss);
+        m_chartView->addTrainPoint(x, p.smoothLoss);
         m_progress->setRange(0, 1000);
         m_progress->setValue(int(1000.0 * qMin(1.0, x / qMax(1, p.totalEpochs))));
         m_progress->setFormat(
@@ -1008,7 +940,7 @@ void TrainingPanel::onEpochFinished(quint64 job, const EpochStats& stats)
     m_epochModel->append(stats);
     m_epochTable->scrollToBottom();
     ++m_epochsDone;
-    addValidPoint(m_epochsDone, stats.validLoss);
+    m_chartView->addValidPoint(m_epochsDone, stats.validLoss);
 }
 
 void TrainingPanel::onScoresReady(quint64 job, const ScoreSet& scores)
@@ -1064,11 +996,11 @@ void TrainingPanel::onRunLoaded(
         setConfig(c);
     }
     m_epochModel->clear();
-    resetPlot(int(info.epochs.size()));
+    m_chartView->reset(int(info.epochs.size()));
     for (const EpochStats& e : info.epochs) {
         m_epochModel->append(e);
-        addTrainPoint(e.epoch + 1, e.trainLoss);
-        addValidPoint(e.epoch + 1, e.validLoss);
+        m_chartView->addTrainPoint(e.epoch + 1, e.trainLoss);
+        m_chartView->addValidPoint(e.epoch + 1, e.validLoss);
     }
     m_roundModel->clear();
     for (const RoundSummary& r : rounds)

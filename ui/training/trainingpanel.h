@@ -11,24 +11,21 @@
 #include "core/engine/run.h"
 #include "core/engine/types.h"
 
-class QChart;
-class QChartView;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
-class QLineSeries;
 class QMenu;
 class QToolButton;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
 class QTableView;
-class QValueAxis;
 
 namespace Winnow {
 
 class EpochTableModel;
+class LossPlot;
 class RoundTableModel;
 class TrainingController;
 class WeightsDownloader;
@@ -142,9 +139,6 @@ private:
     void updateButtons();
     void updateWeightsWarning();
     void setBusy(bool busy);
-    void resetPlot(int totalEpochs);
-    void addTrainPoint(double x, double loss);
-    void addValidPoint(double x, double loss);
     void browseWeights();
     void rebuildCatalogueMenu();
     bool useWeightsEntry(const WeightsEntry& entry); ///< the entry as the menu read it (no second catalogue read)
@@ -170,8 +164,6 @@ private:
     std::optional<RoundDiff> m_pendingDiff;
     QStringList m_jobUnreadable; ///< the running job's files that could not be read (ScoreSet::unreadable)
     int m_epochsDone = 0;
-    int m_totalEpochs = 0;
-    double m_yMax = 0;
     QString m_lastDefaultWeights;
 
     QComboBox* m_arch = nullptr;
@@ -196,12 +188,7 @@ private:
     QProgressBar* m_progress = nullptr;
     QLabel* m_status = nullptr;
     QLabel* m_datasetLabel = nullptr;
-    QChart* m_chart = nullptr;
-    QChartView* m_chartView = nullptr;
-    QLineSeries* m_trainSeries = nullptr;
-    QLineSeries* m_validSeries = nullptr;
-    QValueAxis* m_axisX = nullptr;
-    QValueAxis* m_axisY = nullptr;
+    LossPlot* m_chartView = nullptr;
     EpochTableModel* m_epochModel = nullptr;
     RoundTableModel* m_roundModel = nullptr;
     QTableView* m_epochTable = nullptr;
