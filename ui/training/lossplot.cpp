@@ -16,9 +16,9 @@ const QColor kValidColor(0xe6, 0x7e, 0x22);
 } // namespace
 
 LossPlot::LossPlot(QWidget* parent)
-    : QChartView(parent)
+    : QChartView(new QChart, parent) // owns it (QChartView(parent) would make a default chart that setChart leaks)
 {
-    auto* chart = new QChart;
+    QChart* chart = this->chart();
     chart->setTitle(tr("Loss"));
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->setMargins(QMargins(6, 6, 6, 6));
@@ -44,7 +44,6 @@ LossPlot::LossPlot(QWidget* parent)
         s->attachAxis(m_axisX);
         s->attachAxis(m_axisY);
     }
-    setChart(chart); // the view owns the chart
     setRenderHint(QPainter::Antialiasing);
     setMinimumHeight(220);
     reset(1);
