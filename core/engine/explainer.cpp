@@ -94,7 +94,8 @@ const Explanation* Explainer::request(const QString& path, const QString& classN
     {
         std::lock_guard<std::mutex> lock(m_shared->mutex);
         if (m_shared->pending.contains(key)) {
-            // Already queued: move it to the front (it is in view again).
+            // Already queued (or running): move it to the front, it is in view again. The queue is capped, so this
+            // scan is short.
             for (auto it = m_shared->queue.begin(); it != m_shared->queue.end(); ++it)
                 if (it->key == key) {
                     auto job = *it;
@@ -106,6 +107,10 @@ const Explanation* Explainer::request(const QString& path, const QString& classN
         }
         m_shared->pending.insert(key);
         m_shared->queue.push_front({ path, className, key });
+        while (m_shared->queue.size() > size_t(kMaxQueued)) { // the oldest requests are no longer in view
+            m_shared->pending.remove(m_shared->queue.back().key);
+            m_shared->queue.pop_back();
+        }
         start = !m_shared->running;
         m_shared->running = true;
     }

@@ -42,8 +42,10 @@ public:
 
     /// The cached map of `path` for `className` (empty: the predicted class), or null. A miss does not queue.
     const Explanation* find(const QString& path, const QString& className) const;
-    /// find(), and on a miss queues the computation (at most once per key until it ends).
+    /// find(), and on a miss queues the computation (at most once per key until it ends). The queue holds the
+    /// kMaxQueued newest requests: after a fast scroll the oldest are dropped (a card that is shown again asks again).
     const Explanation* request(const QString& path, const QString& className);
+    static constexpr int kMaxQueued = 64;
     /// True while `path`/`className` is queued or being computed.
     bool isPending(const QString& path, const QString& className) const;
     /// Forgets the queue (not the map being computed): for a page that scrolled or closed.

@@ -261,6 +261,26 @@ private Q_SLOTS:
             QCOMPARE(g->heat, reference.explain(images[i], 1).heat);
         }
 
+        // A fast scroll asks for far more maps than fit on screen: only the newest kMaxQueued stay queued (plus what
+        // the worker has taken), the oldest are dropped, and the newest are all computed. No event is processed in the
+        // loop, so nothing leaves the pending set but by the cap.
+        QStringList scroll;
+        for (int i = 0; i < Explainer::kMaxQueued + 40; ++i)
+            scroll << images[i % 4] + QStringLiteral("?%1").arg(i); // distinct keys; files that cannot be read
+        for (const QString& p : std::as_const(scroll))
+            explainer.request(p, QString());
+        int queued = 0, oldQueued = 0;
+        for (int i = 0; i < scroll.size(); ++i) {
+            const bool pending = explainer.isPending(scroll[i], QString());
+            queued += pending;
+            oldQueued += pending && i < 40;
+        }
+        QVERIFY2(queued <= Explainer::kMaxQueued + 2, qPrintable(QString::number(queued)));
+        QVERIFY2(oldQueued <= 2, qPrintable(QString::number(oldQueued)));
+        for (int i = 40; i < scroll.size(); ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(explainer.find(scroll[i], QString()) != nullptr, 60000);
+        QVERIFY(!explainer.find(scroll.last(), QString())->ok()); // no such file: a failure, cached with its reason
+
         ready.clear();
         explainer.request(images[0], QStringLiteral("panda"));
         QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 120000);

@@ -174,6 +174,9 @@ DecisionStore* DecisionGrid::store() const
 
 void DecisionGrid::setExplainer(Explainer* explainer)
 {
+    if (m_explainer)
+        disconnect(m_explainer, &Explainer::ready, this, nullptr); // one connection, to the current explainer
+    m_explainer = explainer;
     m_model->setExplainer(explainer);
     if (explainer)
         connect(explainer, &Explainer::ready, this, [this](const QString& path, const QString&) {

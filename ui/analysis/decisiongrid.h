@@ -158,6 +158,7 @@ private:
     QList<QMetaObject::Connection> m_storeConnections;
     bool m_advance = true;
     QPointer<ImagePreview> m_preview;
+    QPointer<Explainer> m_explainer; ///< the one `ready` is connected to
 };
 
 /// Announces changed decisions of these files to a grid model that reads them through its decision provider
