@@ -6,8 +6,10 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
+#include <QInputDialog>
 #include <QLabel>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
 #include <QTreeWidget>
@@ -338,6 +340,33 @@ void TestAnalysisLabel::newClass()
     const QString first = currentRelPath();
     QTest::keyClick(m_page->grid()->view(), Qt::Key_4);
     QCOMPARE(m_store->targetClass(first), QStringLiteral("panda"));
+
+    // The page's button opens the grid's one dialog; outcomes, failures included, go to the grid's status line.
+    QSignalSpy status(m_page->grid(), &DecisionGrid::statusMessage);
+    auto* button = m_page->findChild<QPushButton*>(QStringLiteral("newClassButton"));
+    QVERIFY(button);
+    auto answer = [](const QString& text) {
+        QTimer::singleShot(0, [text] {
+            auto* dialog = qobject_cast<QInputDialog*>(QApplication::activeModalWidget());
+            QVERIFY(dialog);
+            dialog->setTextValue(text);
+            dialog->accept();
+        });
+    };
+    answer(QStringLiteral("koala"));
+    button->click();
+    QVERIFY(m_store->classes().contains(QStringLiteral("koala")));
+    QVERIFY(QFileInfo(m_dir->filePath(QStringLiteral("train/koala"))).isDir());
+    QVERIFY(!status.isEmpty());
+    QVERIFY2(status.last().first().toString().contains(QStringLiteral("koala")),
+        qPrintable(status.last().first().toString()));
+    QCOMPARE(m_store->targetClass(first), QStringLiteral("panda")); // the page's button relabels nothing
+    answer(QStringLiteral("a/b"));
+    button->click();
+    QVERIFY2(status.last().first().toString().startsWith(QStringLiteral("Cannot create class 'a/b'")),
+        qPrintable(status.last().first().toString()));
+    QVERIFY(!m_store->classes().contains(QStringLiteral("a/b")));
+
     // A rescan of the same root keeps the decision; the folder is now a class of the dataset.
     const Dataset again = scan(m_dir->path());
     m_store->setDataset(again);

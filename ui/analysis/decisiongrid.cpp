@@ -554,7 +554,7 @@ QMenu* DecisionGrid::createDecisionMenu(QWidget* parent)
     QAction* newClass = menu->addAction(tr("New class..."));
     newClass->setData(QStringLiteral("<New>"));
     newClass->setEnabled(m_store != nullptr);
-    connect(newClass, &QAction::triggered, this, &DecisionGrid::promptNewClass);
+    connect(newClass, &QAction::triggered, this, [this] { promptNewClass(true); });
     if (!paths.isEmpty() && !m_model->dataset().root.isEmpty()) {
         menu->addSeparator();
         ImageGridView::addFileActions(menu, QDir(m_model->dataset().root).filePath(paths.first()));
@@ -569,10 +569,12 @@ void DecisionGrid::showMenuAt(const QPoint& globalPos)
     menu->popup(globalPos);
 }
 
-void DecisionGrid::promptNewClass()
+void DecisionGrid::promptNewClass(bool relabelTargets)
 {
-    if (!m_store)
+    if (!m_store) {
+        setStatus(tr("Open a dataset first: a class is a folder in it."));
         return;
+    }
     bool ok = false;
     const QString name = QInputDialog::getText(
         this, tr("New class"), tr("Name of the new class (a folder is created for it):"), QLineEdit::Normal, {}, &ok);
@@ -580,12 +582,12 @@ void DecisionGrid::promptNewClass()
         return;
     QString error;
     if (!m_store->createClass(name, &error)) {
-        setStatus(tr("Cannot create class: %1").arg(error));
+        setStatus(tr("Cannot create class '%1': %2").arg(name.trimmed(), error));
         return;
     }
     setStatus(tr("Class '%1' created.").arg(name.trimmed()));
     // Acting on the targets straight away is what the user almost always wants.
-    if (!targetSamples().isEmpty())
+    if (relabelTargets && !targetSamples().isEmpty())
         decide(CleanAction::Relabel, name.trimmed());
 }
 

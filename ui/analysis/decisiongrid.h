@@ -126,6 +126,13 @@ public:
     /// Extra widget shown above the details in the side panel (e.g. a page-specific hint). Ownership moves.
     void addPanelWidget(QWidget* widget);
 
+    /**
+     * "New class...", the one dialog for it (the grid's menu and the Label page's button): asks for a name, creates
+     * the class folder (DecisionStore::createClass) and says the outcome in the status line, failures included. With
+     * `relabelTargets`, the selected (or current) images are relabelled to the new class at once.
+     */
+    void promptNewClass(bool relabelTargets);
+
 Q_SIGNALS:
     void currentSampleChanged(int sampleIndex);
     void statusMessage(const QString& message);
@@ -140,7 +147,6 @@ private:
     void updatePanel();
     void onComboActivated(int index);
     void showMenuAt(const QPoint& globalPos);
-    void promptNewClass();
     void setStatus(const QString& message);
     bool applyDecision(const QList<int>& samples, CleanAction action, const QString& toClass);
     void afterKeyDecision(bool ok, int targetCount);

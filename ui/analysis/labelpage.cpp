@@ -9,7 +9,6 @@
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -153,7 +152,7 @@ LabelPage::LabelPage(QWidget* parent)
     connect(m_bulk, &QPushButton::clicked, this, &LabelPage::acceptAboveThreshold);
     auto* newClass = new QPushButton(tr("New class..."), this);
     newClass->setObjectName(QStringLiteral("newClassButton"));
-    connect(newClass, &QPushButton::clicked, this, &LabelPage::promptNewClass);
+    connect(newClass, &QPushButton::clicked, this, [this] { m_grid->promptNewClass(false); });
     m_caption = new QLabel(this);
     m_caption->setObjectName(QStringLiteral("labelCaption"));
     // A long caption must not widen the window: it is elided by the layout, the full text is in the tooltip.
@@ -288,18 +287,6 @@ bool LabelPage::createNewClass(const QString& name, QString* error)
         return false;
     }
     return store->createClass(name, error);
-}
-
-void LabelPage::promptNewClass()
-{
-    bool ok = false;
-    const QString name = QInputDialog::getText(
-        this, tr("New class"), tr("Name of the new class (a folder is created for it):"), QLineEdit::Normal, {}, &ok);
-    if (!ok || name.trimmed().isEmpty())
-        return;
-    QString error;
-    if (!createNewClass(name, &error))
-        QMessageBox::warning(this, tr("New class"), tr("Cannot create class '%1':\n%2").arg(name.trimmed(), error));
 }
 
 void LabelPage::updateCaption()

@@ -119,7 +119,6 @@ Q_SIGNALS:
 
 private:
     void updateCaption();
-    void promptNewClass();
 
     SuggestionProxy* m_proxy = nullptr;
     DecisionGrid* m_grid = nullptr;
