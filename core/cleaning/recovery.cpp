@@ -2,22 +2,8 @@
 // Recovery: an interrupted transaction (a crash, a kill, a power cut) is completed or rolled back before anything
 // else touches the dataset.
 #include <algorithm>
-#include <cerrno>
-#include <memory>
-#include <optional>
 
-#include <QDir>
-#include <QDirIterator>
-#include <QFile>
 #include <QFileInfo>
-#include <QHash>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QLockFile>
-#include <QRegularExpression>
-#include <QSet>
-#include <QStorageInfo>
 
 #include "core/cleaning/fsutil.h"
 #include "core/cleaning/journal_p.h"

@@ -1,25 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Cleaning transactions: preview, apply, rename, undo, redo and status (transaction.h); the machinery is in
 // transactioncore.cpp, recovery in recovery.cpp, the trash in trash.cpp.
+
 #include "core/cleaning/transaction.h"
 
-#include <algorithm>
-#include <cerrno>
-#include <memory>
-#include <optional>
-
-#include <QDir>
-#include <QDirIterator>
-#include <QFile>
 #include <QFileInfo>
-#include <QHash>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QLockFile>
 #include <QRegularExpression>
 #include <QSet>
-#include <QStorageInfo>
 
 #include "core/cleaning/fsutil.h"
 #include "core/cleaning/journal_p.h"

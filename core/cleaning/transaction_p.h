@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include <QDir>
 #include <QLockFile>
 #include <QSet>
 #include <QString>

@@ -3,18 +3,10 @@
 // the apply/undo phases with their rollback, and the checks before writing.
 #include <algorithm>
 #include <cerrno>
-#include <memory>
-#include <optional>
 
 #include <QDir>
-#include <QDirIterator>
 #include <QFile>
 #include <QFileInfo>
-#include <QHash>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QLockFile>
 #include <QRegularExpression>
 #include <QSet>
 #include <QStorageInfo>

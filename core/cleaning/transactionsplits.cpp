@@ -1,23 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The saved split across transactions: every file keeps its train/valid split through apply, undo, redo and
 // restore (.winnow/splits.tsv, core/dataset/splitstore.h).
-#include <algorithm>
-#include <cerrno>
-#include <memory>
 #include <optional>
-
-#include <QDir>
-#include <QDirIterator>
-#include <QFile>
-#include <QFileInfo>
-#include <QHash>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QLockFile>
-#include <QRegularExpression>
-#include <QSet>
-#include <QStorageInfo>
 
 #include "core/cleaning/fsutil.h"
 #include "core/cleaning/journal_p.h"

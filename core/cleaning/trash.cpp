@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The recoverable trash: where Delete puts files, their manifests, listing, restoring and emptying.
 #include <algorithm>
-#include <cerrno>
-#include <memory>
-#include <optional>
 
 #include <QDir>
 #include <QDirIterator>
@@ -13,10 +10,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QLockFile>
-#include <QRegularExpression>
 #include <QSet>
-#include <QStorageInfo>
 
 #include "core/cleaning/fsutil.h"
 #include "core/cleaning/journal_p.h"
