@@ -24,6 +24,7 @@
 #include "core/dataset/dataset.h"
 #include "core/engine/predictor.h"
 #include "core/imaging/decode.h"
+#include "tests/syntheticdataset.h"
 #include "tests/testutils.h"
 
 using namespace Winnow;
@@ -168,15 +169,15 @@ QMap<QString, QByteArray> hashTree(const QString& root)
     return out;
 }
 
-/// A plain two-class dataset of small JPEGs: cats/c0..c3.jpg, dogs/d0..d3.jpg.
+/// A plain two-class dataset of small JPEGs, the size of picture(): cats/c0..c3.jpg, dogs/d0..d3.jpg.
 void makeTwoClasses(const QString& root)
 {
-    for (int i = 0; i < 4; ++i) {
-        cv::Mat m = picture();
-        m += cv::Scalar(i * 10, i * 5, 0);
-        QVERIFY(writeBytes(root + QStringLiteral("/cats/c%1.jpg").arg(i), encode(m, ".jpg")));
-        QVERIFY(writeBytes(root + QStringLiteral("/dogs/d%1.jpg").arg(i), encode(255 - m, ".jpg")));
-    }
+    const auto written = WinnowTest::writeDataset({ .root = root,
+        .classes = { "cats", "dogs" },
+        .size = QSize(24, 16),
+        .format = "JPEG",
+        .trainName = "{initial}{i}" });
+    QVERIFY2(written.ok(), qPrintable(written.error));
 }
 
 } // namespace

@@ -13,6 +13,7 @@
 #include "core/engine/explainer.h"
 #include "core/engine/predictor.h"
 #include "tests/engine/generatedrun.h"
+#include "tests/syntheticdataset.h"
 #include "tests/testutils.h"
 
 using namespace Winnow;
@@ -218,12 +219,13 @@ private Q_SLOTS:
         makeGeneratedRun(run, vocab, 64, false, 7);
         QStringList images;
         for (int i = 0; i < 4; ++i) {
-            QImage img(96 + 16 * i, 80, QImage::Format_RGB32);
-            for (int y = 0; y < img.height(); ++y)
-                for (int x = 0; x < img.width(); ++x)
-                    img.setPixel(x, y, qRgb((x * 5 + i * 60) % 256, (y * 7) % 256, ((x + y) * 3) % 256));
+            // Pictures with structure (stripes under noise), each its own size, colour and stripe direction.
+            const WinnowTest::ImageSpec picture {
+                .size = QSize(96 + 16 * i, 80), .noise = 40, .stripes = 60, .stripeAngle = 45 * i, .seed = quint32(i)
+            };
             images << m_dir.filePath(QStringLiteral("img%1.png").arg(i));
-            QVERIFY(img.save(images.last()));
+            QString error;
+            QVERIFY2(WinnowTest::writeImage(images.last(), picture, &error), qPrintable(error));
         }
         Predictor reference(PredictorOptions { QStringLiteral("auto"), 1 });
         QString error;

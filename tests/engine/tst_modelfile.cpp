@@ -28,6 +28,7 @@
 #include "core/nn/models.h"
 #include "core/nn/weights.h"
 #include "tests/engine/generatedrun.h"
+#include "tests/syntheticdataset.h"
 
 using namespace Winnow;
 
@@ -111,12 +112,12 @@ private Q_SLOTS:
         // Images of different sizes, aspect ratios and formats.
         const QList<QSize> sizes { { 120, 80 }, { 64, 64 }, { 50, 140 }, { 300, 200 } };
         for (int i = 0; i < sizes.size(); ++i) {
-            QImage img(sizes[i], QImage::Format_RGB888);
-            for (int y = 0; y < img.height(); ++y)
-                for (int x = 0; x < img.width(); ++x)
-                    img.setPixelColor(x, y, QColor((x * 7 + i * 40) % 256, (y * 5 + x) % 256, (i * 90 + y * 3) % 256));
+            const WinnowTest::ImageSpec picture {
+                .size = sizes[i], .noise = 40, .stripes = 60, .stripeAngle = 45 * i, .seed = quint32(i)
+            };
             const QString path = m_dir.filePath(QStringLiteral("img%1.%2").arg(i).arg(i % 2 ? "png" : "jpg"));
-            QVERIFY(img.save(path));
+            QString error;
+            QVERIFY2(WinnowTest::writeImage(path, picture, &error), qPrintable(error));
             m_images << path;
         }
         m_fastai = makeRun(m_dir.filePath(QStringLiteral("run-fastai")), false, 1);

@@ -4,9 +4,6 @@
 #include <cmath>
 
 #include <QDir>
-#include <QImage>
-#include <QPainter>
-#include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -14,6 +11,7 @@
 #include "core/engine/engine.h"
 #include "core/engine/run.h"
 #include "core/engine/trainingcontroller.h"
+#include "tests/syntheticdataset.h"
 
 using namespace Winnow;
 
@@ -42,24 +40,15 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_dir.isValid());
-        // Three classes of coloured squares on noisy backgrounds.
-        const QColor colours[] = { Qt::red, Qt::green, Qt::blue };
-        const char* names[] = { "blue", "green", "red" };
-        QRandomGenerator rng(1);
-        for (int c = 0; c < 3; ++c) {
-            QDir(m_dir.path()).mkdir(QLatin1String(names[c]));
-            for (int i = 0; i < 16; ++i) {
-                QImage img(48, 48, QImage::Format_RGB32);
-                for (int y = 0; y < 48; ++y)
-                    for (int x = 0; x < 48; ++x)
-                        img.setPixel(x, y, qRgb(rng.bounded(256), rng.bounded(256), rng.bounded(256)));
-                QPainter p(&img);
-                p.fillRect(8 + rng.bounded(8), 8 + rng.bounded(8), 24, 24, colours[2 - c]);
-                p.end();
-                QVERIFY(
-                    img.save(QStringLiteral("%1/%2/img%3.png").arg(m_dir.path()).arg(QLatin1String(names[c])).arg(i)));
-            }
-        }
+        // Three classes of colours under noise (each class its own colour): blue/, green/, red/ with img0..img15.png.
+        const auto written = WinnowTest::writeDataset({ .root = m_dir.path(),
+            .classes = { "blue", "green", "red" },
+            .perClass = 16,
+            .size = QSize(48, 48),
+            .colours = { QColor(Qt::blue), QColor(Qt::green), QColor(Qt::red) },
+            .noise = 60,
+            .trainName = "img{i}" });
+        QVERIFY2(written.ok(), qPrintable(written.error));
         auto scan = scanDataset(m_dir.path());
         QVERIFY2(scan.ok(), qPrintable(scan.error));
         m_dataset = *scan.dataset;

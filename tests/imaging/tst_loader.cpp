@@ -5,8 +5,7 @@
 #include <set>
 #include <thread>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -15,6 +14,7 @@
 #include "core/imaging/cvimage.h"
 #include "core/imaging/loader.h"
 #include "core/imaging/transforms.h"
+#include "tests/syntheticdataset.h"
 
 using namespace Winnow;
 
@@ -60,16 +60,17 @@ private Q_SLOTS:
     void initTestCase()
     {
         QVERIFY(m_dir.isValid());
-        cv::RNG rng(1234);
         for (int i = 0; i < kItems; ++i) {
             const int w = 40 + (i * 13) % 70;
             const int h = 40 + (i * 29) % 60;
-            cv::Mat m(h, w, CV_8UC3);
-            rng.fill(m, cv::RNG::UNIFORM, 0, 256);
-            cv::GaussianBlur(m, m, cv::Size(5, 5), 0); // photo-like, so JPEG stays close to the source
+            // Photo-like: a colour, broad stripes and a little noise, so JPEG stays close to the source.
+            const WinnowTest::ImageSpec picture {
+                .size = QSize(w, h), .noise = 24, .stripes = 50, .stripeAngle = (i * 37) % 180, .seed = quint32(i)
+            };
             const bool png = i % 5 == 0;
             const QString path = m_dir.filePath(QStringLiteral("img%1.%2").arg(i).arg(png ? "png" : "jpg"));
-            QVERIFY(cv::imwrite(path.toStdString(), m));
+            QString error;
+            QVERIFY2(WinnowTest::writeImage(path, picture, &error), qPrintable(error));
             m_items.push_back({ path, qint64(i % 3) });
         }
         m_broken = m_dir.filePath(QStringLiteral("broken.jpg"));
@@ -260,9 +261,8 @@ private Q_SLOTS:
         // Big-ish images and one worker so the epoch is slow; cancel from another thread while next() blocks.
         QTemporaryDir dir;
         std::vector<LoaderItem> items;
-        cv::Mat big(900, 1200, CV_8UC3, cv::Scalar(10, 200, 30));
         const QString path = dir.filePath(QStringLiteral("big.png"));
-        QVERIFY(cv::imwrite(path.toStdString(), big));
+        QVERIFY(WinnowTest::writeImage(path, { .size = QSize(1200, 900), .colour = QColor(30, 200, 10) }));
         for (int i = 0; i < 200; ++i)
             items.push_back({ path, 0 });
         LoaderOptions opt;

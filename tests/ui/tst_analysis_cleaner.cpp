@@ -15,6 +15,7 @@
 #include <QTest>
 #include <QUndoStack>
 
+#include "tests/syntheticdataset.h"
 #include "tst_analysis_fixtures.h"
 #include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/decisiongrid.h"
@@ -61,13 +62,14 @@ void TestAnalysisCleaner::init()
     m_dir = new QTemporaryDir;
     QVERIFY(m_dir->isValid());
     const QStringList classes { "black", "grizzly", "teddy" };
-    int seed = 0;
-    for (const QString& c : classes) {
-        for (int i = 0; i < 5; ++i)
-            QVERIFY(writePng(m_dir->filePath(QStringLiteral("train/%1/t%2.png").arg(c).arg(i)), seed++));
-        for (int i = 0; i < 3; ++i)
-            QVERIFY(writePng(m_dir->filePath(QStringLiteral("valid/%1/v%2.png").arg(c).arg(i)), seed++));
-    }
+    const auto written = WinnowTest::writeDataset({ .root = m_dir->path(),
+        .classes = classes,
+        .perClass = 5,
+        .validPerClass = 3,
+        .size = QSize(12, 12),
+        .trainName = "t{i}",
+        .validName = "v{i}" });
+    QVERIFY2(written.ok(), qPrintable(written.error));
     m_ds = scan(m_dir->path());
     QCOMPARE(m_ds.layout, Layout::TrainValid);
     QCOMPARE(m_ds.vocab, classes);

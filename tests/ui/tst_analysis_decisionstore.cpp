@@ -5,6 +5,7 @@
 #include <QTest>
 #include <QUndoStack>
 
+#include "tests/syntheticdataset.h"
 #include "tst_analysis_fixtures.h"
 #include "ui/analysis/decisionstore.h"
 
@@ -33,12 +34,14 @@ private:
 void TestAnalysisDecisionStore::initTestCase()
 {
     QVERIFY(m_dir.isValid());
-    for (const char* c : { "cat", "dog" })
-        for (int i = 0; i < 3; ++i)
-            QVERIFY(writePng(m_dir.filePath(QStringLiteral("%1/%2.png").arg(c).arg(i)), i));
+    const auto written = WinnowTest::writeDataset(
+        { .root = m_dir.path(), .classes = { "cat", "dog" }, .perClass = 3, .size = QSize(12, 12) });
+    QVERIFY2(written.ok(), qPrintable(written.error));
     m_ds = scan(m_dir.path());
     QCOMPARE(m_ds.vocab, (QStringList { "cat", "dog" }));
-    QVERIFY(writePng(m_other.filePath(QStringLiteral("bird/0.png")), 1));
+    const auto other = WinnowTest::writeDataset(
+        { .root = m_other.path(), .classes = { "bird" }, .perClass = 1, .size = QSize(12, 12) });
+    QVERIFY2(other.ok(), qPrintable(other.error));
 }
 
 void TestAnalysisDecisionStore::decideAndUndo()
@@ -191,8 +194,9 @@ void TestAnalysisDecisionStore::datasetRoots()
 void TestAnalysisDecisionStore::createClass()
 {
     QTemporaryDir dir;
-    QVERIFY(writePng(dir.filePath(QStringLiteral("a/0.png")), 0));
-    QVERIFY(writePng(dir.filePath(QStringLiteral("b/0.png")), 1));
+    const auto written =
+        WinnowTest::writeDataset({ .root = dir.path(), .classes = { "a", "b" }, .perClass = 1, .size = QSize(12, 12) });
+    QVERIFY2(written.ok(), qPrintable(written.error));
     DecisionStore store;
     QString error;
     QVERIFY(!store.createClass("c", &error)); // no dataset

@@ -1,30 +1,29 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Synthetic datasets (small PNGs in a QTemporaryDir, train/ + valid/ + unlabeled/ layout) and synthetic ScoreSets
-// with known (given, predicted, probability) for the analysis view tests.
+// Synthetic datasets (small PNGs in a QTemporaryDir, train/ + valid/ + unlabeled/ layout, written with
+// tests/syntheticdataset.h) and synthetic ScoreSets with known (given, predicted, probability) for the analysis view
+// tests.
 #pragma once
 
 #include <cmath>
 
 #include <QColor>
-#include <QDir>
-#include <QImage>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include "core/dataset/dataset.h"
 #include "core/engine/types.h"
+#include "tests/syntheticdataset.h"
 
 namespace AnalysisTest {
 
 using namespace Winnow;
 
-/// Writes a 12x12 PNG of a colour derived from `seed`.
+/// Writes a 12x12 PNG of one colour derived from `seed`, for a test that names its files one by one (whole datasets:
+/// WinnowTest::writeDataset).
 inline bool writePng(const QString& path, int seed)
 {
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QImage img(12, 12, QImage::Format_RGB32);
-    img.fill(QColor::fromHsv((seed * 37) % 360, 200, 200));
-    return img.save(path, "PNG");
+    return WinnowTest::writeImage(
+        path, { .size = QSize(12, 12), .colour = QColor::fromHsv((seed * 37) % 360, 200, 200), .format = "PNG" });
 }
 
 /// Scans `root`; fails the test (returns an empty Dataset) on error.

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The Issues page on a small real dataset: counts per issue type, duplicate groups shown side by side with the copy
 // to keep first, bulk decisions that go through the shared DecisionStore (and so through apply and undo).
-#include <random>
+#include <cmath>
 
-#include <QDir>
 #include <QFile>
-#include <QImage>
 #include <QJsonObject>
 #include <QListWidget>
 #include <QPushButton>
@@ -15,6 +13,7 @@
 #include <QUndoStack>
 
 #include "core/metrics/dataissues.h"
+#include "tests/syntheticdataset.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/issuespage.h"
@@ -22,26 +21,6 @@
 #include "ui/imagegrid/imagegridproxy.h"
 
 using namespace Winnow;
-
-namespace {
-
-/// A 64x64 photo stand-in: a colour from `seed` under a fine random texture (sharp, colourful, not blank).
-bool writePhoto(const QString& path, int seed, double gain = 1.0)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QImage img(64, 64, QImage::Format_RGB32);
-    std::mt19937 rng(static_cast<uint32_t>(seed));
-    std::uniform_int_distribution<int> noise(0, 80);
-    const QColor base = QColor::fromHsv((seed * 47) % 360, 160, 170);
-    for (int y = 0; y < 64; ++y)
-        for (int x = 0; x < 64; ++x) {
-            auto c = [&](int v) { return std::clamp(int((v + noise(rng)) * gain), 0, 255); };
-            img.setPixel(x, y, qRgb(c(base.red()), c(base.green()), c(base.blue())));
-        }
-    return img.save(path, "PNG");
-}
-
-} // namespace
 
 class TestAnalysisIssues : public QObject
 {
@@ -51,17 +30,24 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         const QString root = dir.path();
-        for (int i = 0; i < 6; ++i) {
-            QVERIFY(writePhoto(root + QStringLiteral("/train/cat/c%1.png").arg(i), i));
-            QVERIFY(writePhoto(root + QStringLiteral("/train/dog/d%1.png").arg(i), 100 + i));
-        }
-        QVERIFY(writePhoto(root + QStringLiteral("/valid/cat/v0.png"), 50));
-        QVERIFY(writePhoto(root + QStringLiteral("/valid/dog/v1.png"), 150));
+        // 64x64 photo stand-ins: a colour under a fine random texture (sharp, colourful, not blank).
+        const auto written = WinnowTest::writeDataset({ .root = root,
+            .classes = { "cat", "dog" },
+            .perClass = 6,
+            .validPerClass = 1,
+            .size = QSize(64, 64),
+            .noise = 80,
+            .trainName = "{initial}{i}",
+            .validName = "v{k}" });
+        QVERIFY2(written.ok(), qPrintable(written.error));
         // An exact copy inside train, a leaked copy in valid, and a photo far too dark.
         QVERIFY(
             QFile::copy(root + QStringLiteral("/train/cat/c0.png"), root + QStringLiteral("/train/cat/zz_copy.png")));
         QVERIFY(QFile::copy(root + QStringLiteral("/train/dog/d3.png"), root + QStringLiteral("/valid/dog/leak.png")));
-        QVERIFY(writePhoto(root + QStringLiteral("/train/dog/dark.png"), 7, 0.1));
+        QString error;
+        QVERIFY2(WinnowTest::writeImage(root + QStringLiteral("/train/dog/dark.png"),
+                     { .size = QSize(64, 64), .noise = 80, .brightness = 0.1, .seed = 7, .format = "PNG" }, &error),
+            qPrintable(error));
 
         const auto scan = scanDataset(root);
         QVERIFY2(scan.ok(), qPrintable(scan.error));

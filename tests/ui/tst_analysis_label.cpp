@@ -15,6 +15,7 @@
 #include <QTreeWidget>
 #include <QUndoStack>
 
+#include "tests/syntheticdataset.h"
 #include "tst_analysis_fixtures.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
@@ -91,11 +92,16 @@ void TestAnalysisLabel::init()
     m_dir = new QTemporaryDir;
     QVERIFY(m_dir->isValid());
     const QStringList classes { "black", "grizzly", "teddy" };
+    const auto written = WinnowTest::writeDataset({ .root = m_dir->path(),
+        .classes = classes,
+        .perClass = 1,
+        .validPerClass = 1,
+        .size = QSize(12, 12),
+        .trainName = "t",
+        .validName = "v" });
+    QVERIFY2(written.ok(), qPrintable(written.error));
+    // The unlabeled files have the table's names: one by one.
     int seed = 0;
-    for (const QString& c : classes) {
-        QVERIFY(writePng(m_dir->filePath(QStringLiteral("train/%1/t.png").arg(c)), seed++));
-        QVERIFY(writePng(m_dir->filePath(QStringLiteral("valid/%1/v.png").arg(c)), seed++));
-    }
     for (const Unl& u : kUnlabeled)
         QVERIFY(writePng(m_dir->filePath(QStringLiteral("unlabeled/%1.png").arg(u.name)), seed++));
     m_ds = scan(m_dir->path());

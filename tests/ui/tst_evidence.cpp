@@ -11,6 +11,7 @@
 #include "core/engine/explainer.h"
 #include "core/thumbnail/thumbnailloader.h"
 #include "tests/engine/generatedrun.h"
+#include "tests/syntheticdataset.h"
 #include "tst_analysis_fixtures.h"
 #include "ui/analysis/decisiongrid.h"
 #include "ui/analysis/decisionstore.h"
@@ -39,19 +40,14 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true);
         QVERIFY(m_dir.isValid());
         const QStringList classes { QStringLiteral("cat"), QStringLiteral("dog") };
-        int seed = 0;
-        for (const QString& c : classes)
-            for (int i = 0; i < 3; ++i) {
-                // 64 x 48 images with structure, so the maps are not flat.
-                QImage img(64, 48, QImage::Format_RGB32);
-                for (int y = 0; y < img.height(); ++y)
-                    for (int x = 0; x < img.width(); ++x)
-                        img.setPixel(x, y, qRgb((x * 9 + seed * 40) % 256, (y * 11) % 256, ((x ^ y) * 5) % 256));
-                const QString path = m_dir.filePath(QStringLiteral("data/%1/t%2.png").arg(c).arg(i));
-                QDir().mkpath(QFileInfo(path).absolutePath());
-                QVERIFY(img.save(path));
-                ++seed;
-            }
+        // 64 x 48 images with structure (stripes under noise), so the maps are not flat.
+        const auto written = WinnowTest::writeDataset({ .root = m_dir.filePath(QStringLiteral("data")),
+            .classes = classes,
+            .perClass = 3,
+            .size = QSize(64, 48),
+            .stripes = 60,
+            .trainName = "t{i}" });
+        QVERIFY2(written.ok(), qPrintable(written.error));
         m_ds = scan(m_dir.filePath(QStringLiteral("data")));
         QCOMPARE(m_ds.size(), 6);
         QCOMPARE(m_ds.vocab, classes);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <QAbstractItemModelTester>
 #include <QApplication>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QImage>
 #include <QPixmap>
@@ -11,6 +10,7 @@
 #include <QTest>
 
 #include "core/thumbnail/thumbnailloader.h"
+#include "tests/syntheticdataset.h"
 #include "ui/imagegrid/imagegriddelegate.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
@@ -327,12 +327,15 @@ private Q_SLOTS:
         Dataset ds;
         ds.root = dir.path();
         ds.vocab = { QStringLiteral("red") };
-        for (int i = 0; i < 4; ++i) {
-            QDir().mkpath(dir.filePath(QStringLiteral("red")));
-            QImage image(120, 80, QImage::Format_RGB32);
-            image.fill(Qt::red);
-            const QString rel = QStringLiteral("red/%1.png").arg(i);
-            QVERIFY(image.save(dir.filePath(rel)));
+        // Plain red (no noise): the thumbnail's pixel is checked below.
+        const auto written = WinnowTest::writeDataset({ .root = dir.path(),
+            .classes = ds.vocab,
+            .size = QSize(120, 80),
+            .colours = { QColor(Qt::red) },
+            .noise = 0 });
+        QVERIFY2(written.ok(), qPrintable(written.error));
+        QCOMPARE(written.files.size(), 4);
+        for (const QString& rel : written.files) {
             Sample s;
             s.relPath = rel;
             s.label = 0;

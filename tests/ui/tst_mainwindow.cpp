@@ -9,7 +9,6 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFile>
-#include <QImage>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
@@ -31,6 +30,7 @@
 #include "core/cleaning/transaction.h"
 #include "core/engine/trainingcontroller.h"
 #include "tests/cleaning/cleaningtestutil.h"
+#include "tests/syntheticdataset.h"
 #include "ui/analysis/analysispages.h"
 #include "ui/analysis/cleanerpage.h"
 #include "ui/analysis/decisiongrid.h"
@@ -160,17 +160,19 @@ private Q_SLOTS:
 
         // 7 circles, 4 squares (PNG and JPEG), one corrupt file, one unlabeled image.
         m_dataset = m_dir.filePath(QStringLiteral("shapes"));
-        const auto write = [this](const QString& rel, QColor color, const char* format) {
-            QDir().mkpath(QFileInfo(m_dataset + QLatin1Char('/') + rel).absolutePath());
-            QImage image(96, 64, QImage::Format_RGB32);
-            image.fill(color);
-            QVERIFY(image.save(m_dataset + QLatin1Char('/') + rel, format));
-        };
-        for (int i = 0; i < 7; ++i)
-            write(QStringLiteral("circle/c%1.png").arg(i), QColor(220, 40, 40), "PNG");
-        for (int i = 0; i < 4; ++i)
-            write(QStringLiteral("square/s%1.jpg").arg(i), QColor(40, 40, 220), "JPG");
-        write(QStringLiteral("unlabeled/u0.png"), Qt::gray, "PNG");
+        // Plain colours (no noise): circle/c0..c6.png red, square/s0..s3.jpg blue, unlabeled/u0.png grey.
+        const auto written = WinnowTest::writeDataset({ .root = m_dataset,
+            .classes = { "circle", "square" },
+            .counts = { 7, 4 },
+            .unlabeled = 1,
+            .size = QSize(96, 64),
+            .formats = { "PNG", "JPEG" },
+            .colours = { QColor(220, 40, 40), QColor(40, 40, 220) },
+            .unlabeledColour = Qt::gray,
+            .noise = 0,
+            .trainName = "{initial}{i}" });
+        QVERIFY2(written.ok(), qPrintable(written.error));
+        QCOMPARE(written.files, twoClassFiles() << QStringLiteral("unlabeled/u0.png"));
         QFile bad(m_dataset + QStringLiteral("/square/broken.jpg"));
         QVERIFY(bad.open(QIODevice::WriteOnly));
         bad.write("definitely not a jpeg");

@@ -6,6 +6,7 @@
 #include <QTest>
 
 #include "core/thumbnail/thumbnailloader.h"
+#include "tests/syntheticdataset.h"
 
 using namespace Winnow;
 
@@ -16,13 +17,13 @@ class TestThumbnailLoader : public QObject
 private:
     QTemporaryDir m_dir;
 
-    QString writeImage(const QString& name, QSize size, QColor color, const char* format = nullptr)
+    /// A plain `color` picture (the format from the name's suffix: JPEG and PNG are decoded differently).
+    QString writeImage(const QString& name, QSize size, QColor color)
     {
-        QImage image(size, QImage::Format_RGB32);
-        image.fill(color);
         const QString path = m_dir.filePath(name);
-        if (!image.save(path, format, 95))
-            qFatal("cannot write fixture %s", qPrintable(path));
+        QString error;
+        if (!WinnowTest::writeImage(path, { .size = size, .colour = color, .quality = 95 }, &error))
+            qFatal("cannot write fixture: %s", qPrintable(error));
         return path;
     }
 
