@@ -5,13 +5,13 @@
 #include <QFileInfo>
 #include <QImageReader>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <QSet>
 #include <QTextStream>
 
 #include "app/cli/commands.h"
 #include "core/dataset/dataset.h"
 #include "core/engine/predictor.h"
+#include "core/util/atomicfile.h"
 
 namespace {
 
@@ -107,8 +107,9 @@ int Winnow::Cli::explain(const QStringList& args)
             reader.setAutoTransform(true); // as the decoder: EXIF orientation applied
             const QImage overlay = e.overlay(reader.read());
             const QString path = overlayPath(outDir, file, taken);
-            QSaveFile f(path);
-            if (overlay.isNull() || !f.open(QIODevice::WriteOnly) || !overlay.save(&f, "PNG") || !f.commit()) {
+            const bool saved = !overlay.isNull()
+                && writeFileAtomically(path, [&overlay](QIODevice& f, QString*) { return overlay.save(&f, "PNG"); });
+            if (!saved) {
                 err << "winnow explain: " << QDir::toNativeSeparators(path) << ": cannot write the overlay"
                     << (overlay.isNull() ? QStringLiteral(" (Qt cannot read the image)") : QString()) << '\n';
                 ++failed;

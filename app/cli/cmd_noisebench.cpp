@@ -17,7 +17,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTextStream>
@@ -26,6 +25,7 @@
 #include "core/engine/engine.h"
 #include "core/engine/weightscatalogue.h"
 #include "core/metrics/labelissues.h"
+#include "core/util/atomicfile.h"
 
 namespace {
 
@@ -130,8 +130,7 @@ int Winnow::Cli::noisebench(const QStringList& args)
             QStringLiteral("0.1") },
         { QStringLiteral("seed"), QStringLiteral("seed of the noise, the split and training"), QStringLiteral("S"),
             QStringLiteral("0") },
-        { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"),
-            defaults.arch },
+        { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"), defaults.arch },
         { QStringLiteral("weights"),
             QStringLiteral("pretrained .safetensors; default <arch>-imagenet.safetensors from $WINNOW_SHARED/weights "
                            "or a shared/weights folder nearby, else a cached download; \"\" = random initialisation"),
@@ -489,10 +488,9 @@ int Winnow::Cli::noisebench(const QStringList& args)
     out.flush();
     const QString outPath = p.value(QStringLiteral("out"));
     if (!outPath.isEmpty()) {
-        QSaveFile f(outPath);
-        if (!f.open(QIODevice::WriteOnly) || f.write(json) != json.size() || !f.commit()) {
-            err << "winnow noisebench: cannot write " << QDir::toNativeSeparators(outPath) << ": " << f.errorString()
-                << '\n';
+        QString error;
+        if (!writeFileAtomically(outPath, json, &error)) {
+            err << "winnow noisebench: " << error << '\n';
             return 1;
         }
     }

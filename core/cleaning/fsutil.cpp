@@ -11,7 +11,8 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QRandomGenerator>
-#include <QSaveFile>
+
+#include "core/util/atomicfile.h"
 
 #ifdef Q_OS_UNIX
 #include <fcntl.h>
@@ -149,13 +150,7 @@ bool writeFileDurably(const QString& path, const QByteArray& data, QString* erro
     return true;
 #else
     Q_UNUSED(tmp);
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size() || !f.commit()) {
-        if (error)
-            *error = QStringLiteral("cannot write %1: %2").arg(path, f.errorString());
-        return false;
-    }
-    return true;
+    return writeFileAtomically(path, data, error); // QSaveFile: atomic, not durable (no folder fsync)
 #endif
 }
 

@@ -28,7 +28,7 @@ struct StatInfo
 StatInfo lstatPath(const QString& path);
 
 /// Writes `data` to `path` so that after return it survives a crash or power loss: write a temp file in the same
-/// folder, fsync it, rename over `path`, fsync the folder.
+/// folder, fsync it, rename over `path`, fsync the folder. Without POSIX: writeFileAtomically (core/util/atomicfile.h).
 bool writeFileDurably(const QString& path, const QByteArray& data, QString* error);
 
 /// fsync() of a directory, so that entries created/renamed in it are durable. Best effort (returns success).

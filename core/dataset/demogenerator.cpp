@@ -17,10 +17,10 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
-#include <QSaveFile>
 #include <QStandardPaths>
 #include <QtConcurrent/QtConcurrentMap>
 
+#include "core/util/atomicfile.h"
 #include "core/util/mix.h"
 
 namespace Winnow {
@@ -485,11 +485,9 @@ DemoResult writeDemoDataset(const QString& dir, const DemoOptions& opt)
                 it.error = QStringLiteral("could not encode %1").arg(it.file);
                 return;
             }
-            QSaveFile out(root + QLatin1Char('/') + it.file);
-            if (!out.open(QIODevice::WriteOnly)
-                || out.write(reinterpret_cast<const char*>(buf.data()), qint64(buf.size())) != qint64(buf.size())
-                || !out.commit())
-                it.error = QStringLiteral("could not write %1: %2").arg(it.file, out.errorString());
+            const QByteArray jpeg =
+                QByteArray::fromRawData(reinterpret_cast<const char*>(buf.data()), qsizetype(buf.size()));
+            writeFileAtomically(root + QLatin1Char('/') + it.file, jpeg, &it.error);
         } catch (const std::exception& e) {
             it.error = QStringLiteral("could not render %1: %2").arg(it.file, QString::fromLocal8Bit(e.what()));
         }
@@ -551,10 +549,9 @@ DemoResult writeDemoDataset(const QString& dir, const DemoOptions& opt)
         { QStringLiteral("problems"), problems },
         { QStringLiteral("unlabeled"), unlabeled },
     };
-    QSaveFile mf(res.manifestPath);
-    const QByteArray json = QJsonDocument(manifest).toJson(QJsonDocument::Indented);
-    if (!mf.open(QIODevice::WriteOnly) || mf.write(json) != json.size() || !mf.commit()) {
-        res.error = QStringLiteral("Could not write the manifest %1: %2").arg(res.manifestPath, mf.errorString());
+    QString error;
+    if (!writeFileAtomically(res.manifestPath, QJsonDocument(manifest).toJson(QJsonDocument::Indented), &error)) {
+        res.error = QStringLiteral("Writing the demo manifest failed: ") + error;
         return res;
     }
     res.images = total;

@@ -9,7 +9,6 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <QSet>
 
 #include "core/engine/run.h"
@@ -17,6 +16,7 @@
 #include "core/nn/logistic.h"
 #include "core/nn/models.h"
 #include "core/nn/weights.h"
+#include "core/util/atomicfile.h"
 
 namespace Winnow {
 
@@ -149,13 +149,7 @@ bool exportModel(
             *error = QStringLiteral("cannot create folder %1").arg(QDir::toNativeSeparators(fi.absolutePath()));
         return false;
     }
-    QSaveFile f(outFile);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-        if (error)
-            *error = QStringLiteral("cannot write %1: %2").arg(QDir::toNativeSeparators(outFile), f.errorString());
-        return false;
-    }
-    return true;
+    return writeFileAtomically(outFile, bytes, error);
 }
 
 } // namespace Winnow

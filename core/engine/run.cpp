@@ -9,10 +9,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 
 #include "core/engine/roundhistory.h"
 #include "core/metrics/labelissues.h"
+#include "core/util/atomicfile.h"
 
 namespace Winnow {
 
@@ -114,17 +114,6 @@ RoundSummary roundFromJson(const QJsonObject& o)
     r.previousErrorOnCompared = o.value(QStringLiteral("previous_error_on_compared")).toDouble();
     r.errorOnCompared = o.value(QStringLiteral("error_on_compared")).toDouble();
     return r;
-}
-
-bool writeFileAtomically(const QString& path, const QByteArray& bytes, QString* error)
-{
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit()) {
-        if (error)
-            *error = QStringLiteral("cannot write %1: %2").arg(QDir::toNativeSeparators(path), f.errorString());
-        return false;
-    }
-    return true;
 }
 
 } // namespace
