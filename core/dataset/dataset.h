@@ -11,7 +11,7 @@
 #include <QStringList>
 #include <QtGlobal>
 
-#include "core/dataset/filecheck.h"
+#include "core/imaging/filecheck.h"
 
 class QThreadPool;
 

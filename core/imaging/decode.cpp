@@ -11,72 +11,14 @@
 #include <QFile>
 #include <QImageReader>
 
-#include "core/dataset/filecheck.h"
 #include "core/imaging/cvimage.h"
+#include "core/imaging/filecheck.h"
 
 namespace Winnow {
 
 namespace {
 
-using Format = ImageFormat; // sniffed by the scan's sniffer (sniffContent, core/dataset/filecheck.h)
-
-struct JpegInfo
-{
-    int width = 0;
-    int height = 0;
-    qsizetype scanStart = -1; ///< offset of the first SOS marker, -1 if none was reached
-    bool progressive = false; ///< SOF2/6/10/14: libjpeg buffers every coefficient at full size, whatever the scale
-    bool twoFrames = false; ///< a second frame header before the scan (libjpeg refuses such files)
-};
-
-/// Walks the marker segments up to the first SOS. Entropy-coded data never contains FF D9 except as EOI (FF is
-/// stuffed as FF 00), so once the scan has started, EOI is easy to look for; markers before it (an EXIF thumbnail in
-/// APP1 has its own EOI) are skipped by length.
-JpegInfo parseJpeg(const QByteArray& b)
-{
-    JpegInfo info;
-    const auto* p = reinterpret_cast<const unsigned char*>(b.constData());
-    const qsizetype n = b.size();
-    qsizetype i = 2;
-    while (i + 1 < n) {
-        if (p[i] != 0xFF) {
-            ++i; // tolerate junk between segments, as libjpeg does (with a warning)
-            continue;
-        }
-        const unsigned char m = p[i + 1];
-        if (m == 0xFF) {
-            ++i; // fill byte
-            continue;
-        }
-        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
-            i += 2; // a stuffed 0xFF00 (not a marker: libjpeg skips it too) and standalone markers
-            continue;
-        }
-        if (m == 0xD9)
-            break;
-        if (i + 3 >= n)
-            break;
-        const int len = (p[i + 2] << 8) | p[i + 3];
-        if (m == 0xDA) {
-            info.scanStart = i;
-            break;
-        }
-        const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
-        if (sof && i + 8 < n) {
-            if (info.width > 0 || info.height > 0) {
-                info.twoFrames = true;
-                break;
-            }
-            info.height = (p[i + 5] << 8) | p[i + 6];
-            info.width = (p[i + 7] << 8) | p[i + 8];
-            info.progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
-        }
-        if (len < 2)
-            break;
-        i += 2 + len;
-    }
-    return info;
-}
+using Format = ImageFormat; // sniffed by the scan's sniffer (sniffContent, core/imaging/filecheck.h)
 
 bool jpegHasEoi(const QByteArray& b, qsizetype scanStart)
 {
@@ -224,7 +166,7 @@ JpegFrame jpegFrame(const QByteArray& encoded)
 {
     if (sniffImageFormat(encoded) != Format::Jpeg)
         return {};
-    const JpegInfo info = parseJpeg(encoded);
+    const JpegStructure info = walkJpeg(encoded, JpegWalk::Header);
     if (info.width <= 0 || info.height <= 0 || info.twoFrames)
         return {};
     return { QSize(info.width, info.height), info.progressive };
@@ -254,7 +196,7 @@ cv::Mat decodeToMatImpl(const QByteArray& encoded, const DecodeOptions& options,
     QString why;
 
     if (format == Format::Jpeg) {
-        const JpegInfo jpeg = parseJpeg(encoded);
+        const JpegStructure jpeg = walkJpeg(encoded, JpegWalk::Header);
         if (jpeg.twoFrames) {
             fail(info, Unreadable::Truncated, QStringLiteral("corrupt JPEG (two frame headers)"));
             return {};

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/thumbnail/thumbnailloader.h"
 
-#include <QFileInfo>
 #include <QHashFunctions>
-#include <QImageReader>
+
+#include "core/imaging/decode.h"
 
 namespace Winnow {
 
@@ -49,39 +49,19 @@ ThumbnailLoader::~ThumbnailLoader()
 QImage ThumbnailLoader::decode(const QString& path, int px, QString* error)
 {
     px = qMax(1, px);
-    QString message;
-    {
-        QImageReader reader(path);
-        reader.setAutoTransform(true);
-        const QSize size = reader.size();
-        if (size.isValid() && reader.supportsOption(QImageIOHandler::ScaledSize)
-            && (size.width() > px || size.height() > px)) {
-            // Decode a little larger than needed, then smooth-scale: the JPEG plugin's scaled decode is coarse.
-            const QSize target = size.scaled(2 * px, 2 * px, Qt::KeepAspectRatio);
-            if (target.width() < size.width())
-                reader.setScaledSize(target.expandedTo(QSize(1, 1)));
-        }
-        QImage image = reader.read();
-        if (!image.isNull())
-            return finish(std::move(image), px);
-        message = reader.errorString();
+    // The imaging front end, as the scan and the batch loader use it: EXIF orientation, CMYK, 16-bit and alpha
+    // (composited on white) come out as the model sees them. A big JPEG decodes at 1/2, 1/4 or 1/8 scale (libjpeg's
+    // DCT scaling) while its shorter side stays >= px, then is smooth-scaled to fit.
+    DecodeOptions options;
+    options.minShortSide = px;
+    options.allowTruncated = true; // show what there is: the scan has already marked the file unreadable
+    const DecodedImage decoded = decodeImage(path, options);
+    if (!decoded.ok()) {
+        if (error)
+            *error = decoded.message.isEmpty() ? QStringLiteral("cannot decode image") : decoded.message;
+        return {};
     }
-    // Fallback: plain full decode (some plugins mis-handle ScaledSize), then scale.
-    QImageReader reader(path);
-    reader.setAutoTransform(true);
-    QImage image = reader.read();
-    if (!image.isNull())
-        return finish(std::move(image), px);
-    if (error) {
-        const QFileInfo info(path);
-        if (!info.exists())
-            *error = QStringLiteral("file not found");
-        else if (info.size() == 0)
-            *error = QStringLiteral("empty file");
-        else
-            *error = reader.errorString().isEmpty() ? message : reader.errorString();
-    }
-    return {};
+    return finish(toQImage(decoded), px);
 }
 
 void ThumbnailLoader::request(quint64 id, const QString& path, int px)

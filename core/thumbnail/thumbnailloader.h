@@ -76,8 +76,9 @@ public:
     int pendingCount() const; ///< distinct (path, px) decodes queued or running
     bool isPending(quint64 id) const; ///< `id` waits for an answer
 
-    /// Decode synchronously (what the workers run). Returns a null image and sets `error` on failure.
-    /// Thread-safe. Result format: RGB32 (opaque) or ARGB32_Premultiplied.
+    /// Decode synchronously (what the workers run) through the imaging front end (core/imaging/decode.h: the pixels
+    /// the model sees, alpha composited on white). Returns a null image and sets `error` on failure.
+    /// Thread-safe. Result format: RGB32.
     static QImage decode(const QString& path, int px, QString* error = nullptr);
 
 Q_SIGNALS:

@@ -65,6 +65,38 @@ private Q_SLOTS:
         QVERIFY2(c.red() > 150 && c.green() < 80 && c.blue() < 80, qPrintable(c.name()));
     }
 
+    /// Thumbnails come from the imaging front end (decodeImage), so they show what the model sees: a transparent
+    /// PNG on white (as the loader feeds it to the network), a big JPEG at the right size through a reduced decode.
+    void decodesAsTheModelSees()
+    {
+        QImage clear(40, 30, QImage::Format_ARGB32);
+        clear.fill(Qt::transparent);
+        const QString png = m_dir.filePath(QStringLiteral("clear.png"));
+        QVERIFY(clear.save(png));
+        QString error;
+        const QImage thumb = ThumbnailLoader::decode(png, 64, &error);
+        QVERIFY2(!thumb.isNull(), qPrintable(error));
+        QVERIFY(!thumb.hasAlphaChannel());
+        QCOMPARE(thumb.pixelColor(20, 15), QColor(Qt::white));
+
+        // 2400 x 1600: libjpeg decodes it at 1/8 (300 x 200, the shorter side still >= 160), then it is scaled.
+        const QString big = writeImage(QStringLiteral("big.jpg"), QSize(2400, 1600), QColor(30, 160, 40));
+        const QImage bigThumb = ThumbnailLoader::decode(big, 160, &error);
+        QVERIFY2(!bigThumb.isNull(), qPrintable(error));
+        QCOMPARE(bigThumb.size(), QSize(160, 106));
+        const QColor c = bigThumb.pixelColor(80, 53);
+        QVERIFY2(c.green() > 120 && c.red() < 70, qPrintable(c.name()));
+
+        // A file that is not an image says why, in the decoder's words.
+        const QString html = m_dir.filePath(QStringLiteral("page.jpg"));
+        QFile f(html);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("<!DOCTYPE html><html><body>moved</body></html>");
+        f.close();
+        QVERIFY(ThumbnailLoader::decode(html, 64, &error).isNull());
+        QVERIFY2(!error.isEmpty(), "no reason given");
+    }
+
     void loadsAsynchronouslyAndCaches()
     {
         ThumbnailLoader loader;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "core/dataset/filecheck.h"
+#include "core/imaging/filecheck.h"
 
 #include <algorithm>
 #include <cctype>
@@ -178,59 +178,6 @@ Sniff sniff(const QByteArray& head)
     return s;
 }
 
-// Walks the JPEG marker structure to EOI; false if the data ends first. Segments (EXIF thumbnails included) are
-// skipped by their length, so an embedded EOI does not count and data appended after EOI is fine.
-bool jpegComplete(const uchar* d, qsizetype n)
-{
-    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8)
-        return false;
-    qsizetype i = 2;
-    while (i < n) {
-        if (d[i] != 0xFF) { // stray bytes between segments: libjpeg skips them too
-            ++i;
-            continue;
-        }
-        while (i < n && d[i] == 0xFF)
-            ++i;
-        if (i >= n)
-            return false;
-        const uchar m = d[i++];
-        if (m == 0xD9)
-            return true;
-        if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7))
-            continue; // standalone markers
-        if (i + 2 > n)
-            return false;
-        const int len = (d[i] << 8) | d[i + 1];
-        if (len < 2)
-            return false;
-        i += len;
-        if (i > n)
-            return false;
-        if (m == 0xDA) { // entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn
-            for (;;) {
-                const void* ff = std::memchr(d + i, 0xFF, size_t(n - i));
-                if (!ff)
-                    return false;
-                i = static_cast<const uchar*>(ff) - d;
-                if (i + 1 >= n)
-                    return false;
-                const uchar x = d[i + 1];
-                if (x == 0x00 || (x >= 0xD0 && x <= 0xD7)) {
-                    i += 2;
-                    continue;
-                }
-                if (x == 0xFF) {
-                    ++i;
-                    continue;
-                }
-                break;
-            }
-        }
-    }
-    return false;
-}
-
 bool tailContains(const QByteArray& tail, const char* needle, qsizetype len)
 {
     return QByteArrayView(tail).indexOf(QByteArrayView(needle, len)) >= 0;
@@ -380,7 +327,7 @@ FileCheck checkContent(const QByteArray& data, const QByteArray& tail, qint64 by
 
     const auto* u = reinterpret_cast<const uchar*>(data.constData());
     if (s.format == Format::Jpeg) {
-        const bool complete = walk ? jpegComplete(u, data.size()) : tailContains(tail, "\xFF\xD9", 2);
+        const bool complete = walk ? walkJpeg(data, JpegWalk::ToEnd).complete : tailContains(tail, "\xFF\xD9", 2);
         if (!complete) {
             c.status = Unreadable::Truncated;
             c.detail = QStringLiteral("JPEG ends before its end-of-image marker");
@@ -410,6 +357,80 @@ FileCheck checkContent(const QByteArray& data, const QByteArray& tail, qint64 by
 }
 
 } // namespace
+
+JpegStructure walkJpeg(const QByteArray& bytes, JpegWalk walk)
+{
+    JpegStructure s;
+    const auto* d = reinterpret_cast<const uchar*>(bytes.constData());
+    const qsizetype n = bytes.size();
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8)
+        return s;
+    qsizetype i = 2;
+    while (i < n) {
+        if (d[i] != 0xFF) { // stray bytes between segments: libjpeg skips them too
+            ++i;
+            continue;
+        }
+        while (i < n && d[i] == 0xFF) // fill bytes
+            ++i;
+        if (i >= n)
+            return s;
+        const qsizetype at = i - 1; // the marker's last 0xFF
+        const uchar m = d[i++];
+        if (m == 0xD9) {
+            s.complete = walk == JpegWalk::ToEnd;
+            return s;
+        }
+        if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7))
+            continue; // a stuffed 0xFF00 (not a marker) and standalone markers
+        if (i + 2 > n)
+            return s;
+        const int len = (d[i] << 8) | d[i + 1];
+        if (m == 0xDA && s.scanStart < 0) {
+            s.scanStart = at;
+            if (walk == JpegWalk::Header)
+                return s;
+        }
+        const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+        if (sof && i + 6 < n) { // length (2), precision (1), height (2), width (2)
+            if (s.width > 0 || s.height > 0) {
+                s.twoFrames = true;
+                if (walk == JpegWalk::Header)
+                    return s;
+            } else {
+                s.height = (d[i + 3] << 8) | d[i + 4];
+                s.width = (d[i + 5] << 8) | d[i + 6];
+                s.progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
+            }
+        }
+        if (len < 2)
+            return s;
+        i += len;
+        if (i > n)
+            return s;
+        if (m == 0xDA) { // entropy-coded data runs to the next marker that is not a stuffed 0xFF00 or RSTn
+            for (;;) {
+                const void* ff = std::memchr(d + i, 0xFF, size_t(n - i));
+                if (!ff)
+                    return s;
+                i = static_cast<const uchar*>(ff) - d;
+                if (i + 1 >= n)
+                    return s;
+                const uchar x = d[i + 1];
+                if (x == 0x00 || (x >= 0xD0 && x <= 0xD7)) {
+                    i += 2;
+                    continue;
+                }
+                if (x == 0xFF) {
+                    ++i;
+                    continue;
+                }
+                break;
+            }
+        }
+    }
+    return s;
+}
 
 PngWalk walkPngChunks(const QByteArray& bytes)
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Judging one file by its bytes: what it is (sniffContent), whether it is whole (structure walks of JPEG and PNG,
-// size fields of BMP and WebP) and whether it decodes. Used by the scan (core/dataset/dataset.h); fuzzed by
+// size fields of BMP and WebP) and whether it decodes. The imaging front end's checks: the scan
+// (core/dataset/dataset.h) and the decoder (core/imaging/decode.h) both use them; fuzzed by
 // tests/fuzz/fuzz_filecheck.cpp.
 #pragma once
 
@@ -75,6 +76,29 @@ struct PngWalk
 /// before any decoder sees them.
 /// Pure; never throws.
 PngWalk walkPngChunks(const QByteArray& bytes);
+
+/// What a walk of a JPEG's marker segments found.
+struct JpegStructure
+{
+    int width = 0; ///< of the first frame header (SOF), not orientation-corrected; 0 if none was reached
+    int height = 0;
+    bool progressive = false; ///< SOF2/6/10/14: libjpeg buffers every coefficient at full size, whatever the scale
+    bool twoFrames = false; ///< a second frame header (libjpeg refuses such files)
+    qsizetype scanStart = -1; ///< offset of the first SOS marker, -1 if none was reached
+    bool complete = false; ///< JpegWalk::ToEnd only: the walk reached EOI with every segment inside the data
+};
+
+/// How far walkJpeg goes.
+enum class JpegWalk : quint8 {
+    Header, ///< up to the first scan (SOS) or a second frame header: sizes, cheap
+    ToEnd ///< through the entropy-coded data to EOI: whether the file is whole
+};
+
+/// Winnow's one JPEG marker walker (the bytes start with SOI). Segments are skipped by their length, so an EXIF
+/// thumbnail's own EOI does not count and data appended after EOI is fine; stray bytes between segments and fill bytes
+/// are skipped as libjpeg skips them. Entropy-coded data runs to the next marker that is not a stuffed FF 00 or an
+/// RSTn. Pure; never throws.
+JpegStructure walkJpeg(const QByteArray& bytes, JpegWalk walk);
 
 /// The most pixels Winnow decodes into memory at once (100 megapixels: 300 MB as 8-bit RGB). A larger JPEG is decoded
 /// at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling) until it fits; any other larger image, such as a decompression
