@@ -11,6 +11,7 @@
 #include <QFileInfo>
 #include <QHash>
 #include <QSet>
+#include <QThread>
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrentMap>
 
@@ -518,7 +519,11 @@ ScanResult scanDataset(const QString& rootIn, const ScanOptions& optionsIn, cons
         if (control.progress && (d % 16 == 0 || d == total))
             control.progress(d, total);
     };
-    QThreadPool* pool = control.pool ? control.pool : QThreadPool::globalInstance();
+    // Not the global pool: a scan runs as a task of it (the GUI's scans do), and blockingMap only waits, so two scans
+    // on a two-thread global pool each waited for checks queued behind the other, for ever.
+    QThreadPool own;
+    own.setMaxThreadCount(QThread::idealThreadCount());
+    QThreadPool* pool = control.pool ? control.pool : &own;
     QtConcurrent::blockingMap(pool, samples, check);
     if (cancelled.load() || (control.cancel && control.cancel->load())) {
         result.error = QStringLiteral("cancelled");

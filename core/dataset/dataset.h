@@ -157,7 +157,8 @@ struct ScanControl
     std::function<void(int done, int total)> progress;
     /// Polled between files; when it becomes true the scan stops and returns error "cancelled".
     const std::atomic<bool>* cancel = nullptr;
-    /// Pool for the file checks; nullptr = QThreadPool::globalInstance().
+    /// Pool for the file checks; nullptr = one of the scan's own (idealThreadCount threads). Never pass the pool the
+    /// scan itself runs on: the scan waits for its checks there.
     QThreadPool* pool = nullptr;
 };
 ScanResult scanDataset(const QString& root, const ScanOptions& options, const ScanControl& control);

@@ -18,6 +18,8 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 #include <QStandardPaths>
+#include <QThread>
+#include <QThreadPool>
 #include <QtConcurrent/QtConcurrentMap>
 
 #include "core/util/atomicfile.h"
@@ -474,7 +476,11 @@ DemoResult writeDemoDataset(const QString& dir, const DemoOptions& opt)
 
     const int size = opt.imageSize;
     const std::vector<int> params { cv::IMWRITE_JPEG_QUALITY, std::clamp(opt.jpegQuality, 1, 100) };
-    QtConcurrent::blockingMap(items, [&](Item& it) {
+    // A pool of its own: this runs as a task of the global pool (the GUI's Open Demo), and blockingMap only waits, so
+    // on a one-thread global pool it would wait for ever for work queued behind itself.
+    QThreadPool pool;
+    pool.setMaxThreadCount(QThread::idealThreadCount());
+    QtConcurrent::blockingMap(&pool, items, [&](Item& it) {
         try {
             Rng r(it.seed);
             cv::RNG pix(r.next());

@@ -13,6 +13,8 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QThread>
+#include <QThreadPool>
 #include <QtConcurrent/QtConcurrentMap>
 #include <QtEndian>
 
@@ -642,9 +644,13 @@ QVector<Prediction> Predictor::predictFiles(
     const int bs = d->options.batchSize;
     const size_t floats = size_t(3) * d->info.size * d->info.size;
     std::vector<float> batch;
+    // Decoding on a pool of its own: the Predict page runs this as a task of the global pool, and blockingMapped only
+    // waits, so on a saturated (or one-thread) global pool it would wait for ever for work queued behind itself.
+    QThreadPool pool;
+    pool.setMaxThreadCount(QThread::idealThreadCount());
     for (int start = 0; start < files.size(); start += bs) {
         const QStringList chunk = files.mid(start, bs);
-        const QList<Item> items = QtConcurrent::blockingMapped(chunk, [this](const QString& path) {
+        const QList<Item> items = QtConcurrent::blockingMapped(&pool, chunk, [this](const QString& path) {
             Item it;
             it.pixels = d->preprocessFile(path, &it.error);
             return it;

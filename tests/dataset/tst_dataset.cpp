@@ -14,6 +14,8 @@
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThreadPool>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include "core/dataset/dataset.h"
 #include "core/metrics/duplicates.h"
@@ -113,6 +115,7 @@ private Q_SLOTS:
     void properImageNames_data();
     void properImageNames();
     void progressAndCancel();
+    void scansFromInsideTheGlobalPool();
     void bearsSmall();
 };
 
@@ -818,6 +821,29 @@ void TestDataset::progressAndCancel()
     const ScanResult none = scanDataset(tmp.path(), {}, cancelled);
     QVERIFY(!none.ok());
     QCOMPARE(none.error, QStringLiteral("cancelled"));
+}
+
+/// The GUI runs scans as tasks of the global pool. A scan that put its file checks on that same pool waited for work
+/// queued behind itself: with two scans on a two-thread pool (or one on a one-thread pool), for ever.
+void TestDataset::scansFromInsideTheGlobalPool()
+{
+    QTemporaryDir tmp;
+    for (int i = 0; i < 24; ++i)
+        writeFile(tmp.path() + QStringLiteral("/c%1/%2.jpg").arg(i % 2).arg(i), jpeg(i));
+    QThreadPool* global = QThreadPool::globalInstance();
+    const int before = global->maxThreadCount();
+    global->setMaxThreadCount(1);
+    QFuture<ScanResult> first = QtConcurrent::run([&] { return scanDataset(tmp.path(), {}); });
+    QFuture<ScanResult> second = QtConcurrent::run([&] { return scanDataset(tmp.path(), {}); });
+    QElapsedTimer clock;
+    clock.start();
+    while (!(first.isFinished() && second.isFinished()) && clock.elapsed() < 30000)
+        QTest::qWait(20);
+    const bool finished = first.isFinished() && second.isFinished();
+    global->setMaxThreadCount(before);
+    QVERIFY2(finished, "a scan inside the global pool never finished");
+    QVERIFY(first.result().ok());
+    QCOMPARE(second.result().dataset->size(), 24);
 }
 
 void TestDataset::bearsSmall()
