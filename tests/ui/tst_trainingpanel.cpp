@@ -21,6 +21,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 #include <QValueAxis>
 
 #include "core/engine/trainingcontroller.h"
@@ -29,6 +30,7 @@
 #include "ui/training/lossplot.h"
 #include "ui/training/trainingmodels.h"
 #include "ui/training/trainingpanel.h"
+#include "ui/training/weightspicker.h"
 
 using namespace Winnow;
 
@@ -475,6 +477,134 @@ private Q_SLOTS:
         QVERIFY(panel.config().weights.isEmpty());
         local->trigger();
         QCOMPARE(panel.config().weights, TrainingPanel::defaultWeightsPath(QStringLiteral("mobilenet_v2")));
+    }
+
+    /// The weights picker alone: the default follows the architecture until the user types a path of their own, the
+    /// warning names an empty field, a missing file and a wrong kind of file, and a cached catalogue entry of another
+    /// architecture asks for that architecture and is used without a download.
+    void weightsPicker()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QVERIFY(QDir().mkpath(dir.filePath(QStringLiteral("shared/weights"))));
+        QVERIFY(QDir().mkpath(dir.filePath(QStringLiteral("cache/weights"))));
+        const auto touch = [](const QString& path) {
+            QFile f(path);
+            return f.open(QIODevice::WriteOnly) && f.write("x") == 1;
+        };
+        QVERIFY(touch(dir.filePath(QStringLiteral("shared/weights/resnet18-imagenet.safetensors"))));
+        QVERIFY(touch(dir.filePath(QStringLiteral("shared/weights/resnet34-imagenet.safetensors"))));
+        const QString cached = dir.filePath(QStringLiteral("cache/weights/r50.picker.safetensors"));
+        QVERIFY(touch(cached)); // "downloaded" before: picking it needs no server
+        QFile f(dir.filePath(QStringLiteral("catalogue.json")));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("[{\"id\": \"r50.picker\", \"arch\": \"resnet50\", \"title\": \"Test ResNet-50\", "
+                "\"url\": \"https://example.invalid/r50.safetensors\"}]");
+        f.close();
+        const QByteArray oldShared = qgetenv("WINNOW_SHARED");
+        qputenv("WINNOW_SHARED", dir.filePath(QStringLiteral("shared")).toLocal8Bit());
+        qputenv("WINNOW_WEIGHTS_CATALOGUE", f.fileName().toLocal8Bit());
+        qputenv("WINNOW_CACHE_DIR", dir.filePath(QStringLiteral("cache")).toLocal8Bit());
+        const auto restore = qScopeGuard([oldShared] {
+            if (oldShared.isNull())
+                qunsetenv("WINNOW_SHARED");
+            else
+                qputenv("WINNOW_SHARED", oldShared);
+            qunsetenv("WINNOW_WEIGHTS_CATALOGUE");
+            qunsetenv("WINNOW_CACHE_DIR");
+        });
+        const QString r18 = TrainingPanel::defaultWeightsPath(QStringLiteral("resnet18"));
+        const QString r34 = TrainingPanel::defaultWeightsPath(QStringLiteral("resnet34"));
+        QVERIFY(r18.endsWith(QLatin1String("/resnet18-imagenet.safetensors")));
+        QVERIFY(r34.endsWith(QLatin1String("/resnet34-imagenet.safetensors")));
+        QCOMPARE(TrainingPanel::defaultWeightsPath(QStringLiteral("resnet50")), cached); // the cached download
+
+        WeightsPicker picker;
+        auto* warning = picker.findChild<QLabel*>(QStringLiteral("weightsWarning"));
+        auto* edit = picker.findChild<QLineEdit*>(QStringLiteral("weightsEdit"));
+        QVERIFY(warning && edit);
+        QCOMPARE(picker.lineEdit(), edit);
+        QVERIFY(picker.findChild<QProgressBar*>(QStringLiteral("downloadBar")));
+        QCOMPARE(picker.catalogueMenu(), picker.findChild<QMenu*>(QStringLiteral("catalogueMenu")));
+
+        // Empty: random initialisation.
+        QVERIFY(picker.weights().isEmpty());
+        QVERIFY2(picker.warning().contains(QLatin1String("random values")), qPrintable(picker.warning()));
+        QVERIFY(!warning->isHidden());
+
+        // An empty field follows the architecture to its default, and so does a default.
+        QSignalSpy changed(&picker, &WeightsPicker::weightsChanged);
+        picker.setArch(QStringLiteral("resnet18"));
+        QCOMPARE(picker.weights(), r18);
+        QCOMPARE(changed.count(), 1);
+        QCOMPARE(changed.last().at(0).toString(), r18);
+        QVERIFY(picker.warning().isEmpty());
+        QVERIFY(warning->isHidden());
+        picker.setArch(QStringLiteral("resnet34"));
+        QCOMPARE(picker.weights(), r34);
+
+        // A path of the user's own stays; a missing one is named.
+        const QString mine = dir.filePath(QStringLiteral("mine.safetensors"));
+        edit->setText(mine);
+        QCOMPARE(picker.warning(), QStringLiteral("File not found."));
+        QVERIFY(!warning->isHidden());
+        picker.setArch(QStringLiteral("resnet18"));
+        QCOMPARE(picker.weights(), mine);
+        QVERIFY(touch(mine));
+        picker.setWeights(mine); // the same text: the warning looks again
+        QVERIFY(picker.warning().isEmpty());
+        const QString notSafetensors = dir.filePath(QStringLiteral("weights.bin"));
+        QVERIFY(touch(notSafetensors));
+        picker.setWeights(notSafetensors);
+        QCOMPARE(picker.warning(), QStringLiteral("Expected a .safetensors file."));
+        picker.setArch(QStringLiteral("resnet34"));
+        QCOMPARE(picker.weights(), notSafetensors);
+
+        // A saved setting: empty stays empty; a default set with its architecture follows again.
+        picker.setArchAndWeights(QStringLiteral("resnet34"), QString());
+        QVERIFY(picker.weights().isEmpty());
+        QCOMPARE(picker.arch(), QStringLiteral("resnet34"));
+        picker.setArchAndWeights(QStringLiteral("resnet18"), r18);
+        picker.setArch(QStringLiteral("resnet34"));
+        QCOMPARE(picker.weights(), r34);
+
+        // The menu lists the architecture's entries; a cached entry of another architecture asks for it first.
+        QMetaObject::invokeMethod(picker.catalogueMenu(), "aboutToShow");
+        for (QAction* a : picker.catalogueMenu()->actions())
+            QVERIFY(a->data().toString() != QLatin1String("r50.picker"));
+        QSignalSpy archRequested(&picker, &WeightsPicker::archRequested);
+        QSignalSpy downloading(&picker, &WeightsPicker::downloadingChanged);
+        connect(&picker, &WeightsPicker::archRequested, &picker, &WeightsPicker::setArch); // as the panel does
+        picker.setWeights(mine);
+        QVERIFY(picker.useCatalogueWeights(QStringLiteral("r50.picker")));
+        QCOMPARE(archRequested.count(), 1);
+        QCOMPARE(archRequested.first().at(0).toString(), QStringLiteral("resnet50"));
+        QCOMPARE(picker.arch(), QStringLiteral("resnet50"));
+        QCOMPARE(picker.weights(), cached);
+        QVERIFY(!picker.isDownloading());
+        QCOMPARE(downloading.count(), 0);
+        QMetaObject::invokeMethod(picker.catalogueMenu(), "aboutToShow");
+        QAction* pick = nullptr;
+        for (QAction* a : picker.catalogueMenu()->actions())
+            if (a->data().toString() == QLatin1String("r50.picker"))
+                pick = a;
+        QVERIFY(pick);
+        QVERIFY(pick->text().contains(QLatin1String("(downloaded)")));
+        edit->clear();
+        pick->trigger(); // the same architecture: nothing asked
+        QCOMPARE(archRequested.count(), 1);
+        QCOMPARE(picker.weights(), cached);
+        QVERIFY(!picker.useCatalogueWeights(QStringLiteral("no-such-id")));
+
+        // While a job runs the field and the catalogue are locked.
+        auto* catalogueButton = picker.findChild<QToolButton*>(QStringLiteral("catalogueButton"));
+        QVERIFY(catalogueButton);
+        picker.setJobRunning(true);
+        QVERIFY(!edit->isEnabled());
+        QVERIFY(!catalogueButton->isEnabled());
+        picker.setJobRunning(false);
+        QVERIFY(edit->isEnabled());
+        QVERIFY(catalogueButton->isEnabled());
     }
 
     void formatsDurations_data()

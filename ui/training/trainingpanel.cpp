@@ -10,7 +10,6 @@
 #include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -18,18 +17,14 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMenu>
-#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStyle>
-#include <QStyleOptionFrame>
 #include <QTableView>
 #include <QTimer>
-#include <QToolButton>
 #include <QVBoxLayout>
 
 #include "core/dataset/splitstore.h"
@@ -38,6 +33,7 @@
 #include "core/engine/weightscatalogue.h"
 #include "ui/training/lossplot.h"
 #include "ui/training/trainingmodels.h"
+#include "ui/training/weightspicker.h"
 
 namespace Winnow {
 
@@ -45,6 +41,7 @@ namespace {
 
 const QStringList kArchitectures = { QStringLiteral("resnet18"), QStringLiteral("resnet34"), QStringLiteral("resnet50"),
     QStringLiteral("mobilenet_v2") };
+
 const QStringList kDevices = { QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda") };
 
 QString lastRunKey(const QString& root)
@@ -62,38 +59,6 @@ int classesWithImages(const Dataset& dataset)
         n += c.train + c.valid > 0;
     return n;
 }
-
-/// A line edit that, while it does not have the focus, shows a long text elided in the middle (a path keeps its
-/// folder's start and its file name); editing shows and changes the whole text. The tooltip is the whole text.
-class MiddleElidingLineEdit : public QLineEdit
-{
-public:
-    using QLineEdit::QLineEdit;
-
-protected:
-    void paintEvent(QPaintEvent* event) override
-    {
-        QStyleOptionFrame option;
-        initStyleOption(&option);
-        QRect textRect = style()
-                             ->subElementRect(QStyle::SE_LineEditContents, &option, this)
-                             .adjusted(2 + textMargins().left(), 0, -2 - textMargins().right(), 0);
-        // Not under the clear button (a child tool button at the right end).
-        for (const QWidget* child : findChildren<QWidget*>(Qt::FindDirectChildrenOnly))
-            if (child->isVisible() && child->geometry().left() > width() / 2)
-                textRect.setRight(qMin(textRect.right(), child->geometry().left() - 3));
-        const QString full = text();
-        if (hasFocus() || full.isEmpty() || fontMetrics().horizontalAdvance(full) <= textRect.width()) {
-            QLineEdit::paintEvent(event);
-            return;
-        }
-        QPainter painter(this);
-        style()->drawPrimitive(QStyle::PE_PanelLineEdit, &option, &painter, this);
-        painter.setPen(palette().color(isEnabled() ? QPalette::Active : QPalette::Disabled, QPalette::Text));
-        painter.drawText(textRect, Qt::AlignLeft | Qt::AlignVCenter,
-            fontMetrics().elidedText(full, Qt::ElideMiddle, textRect.width()));
-    }
-};
 
 QTableView* makeTable(QAbstractItemModel* model, QWidget* parent)
 {
@@ -152,77 +117,11 @@ void TrainingPanel::buildUi()
     m_arch->addItems(kArchitectures);
     modelForm->addRow(tr("&Architecture:"), m_arch);
 
-    auto* weightsRow = new QHBoxLayout;
-    weightsRow->setSpacing(4);
-    m_weights = new MiddleElidingLineEdit(modelBox);
-    m_weights->setObjectName(QStringLiteral("weightsEdit"));
-    m_weights->setPlaceholderText(tr("none: random initialisation"));
-    m_weights->setClearButtonEnabled(true);
-    auto* browse = new QToolButton(modelBox);
-    browse->setIcon(style()->standardIcon(QStyle::SP_DirOpenIcon));
-    browse->setToolTip(tr("Choose a .safetensors weights file"));
-    m_catalogueButton = new QToolButton(modelBox);
-    m_catalogueButton->setObjectName(QStringLiteral("catalogueButton"));
-    m_catalogueButton->setIcon(style()->standardIcon(QStyle::SP_ArrowDown));
-    m_catalogueButton->setToolTip(tr("Well-known pretrained weights: download once into the cache, then use"));
-    m_catalogueButton->setPopupMode(QToolButton::InstantPopup);
-    m_catalogueMenu = new QMenu(m_catalogueButton);
-    m_catalogueMenu->setObjectName(QStringLiteral("catalogueMenu"));
-    m_catalogueMenu->setToolTipsVisible(true);
-    m_catalogueButton->setMenu(m_catalogueMenu);
-    connect(m_catalogueMenu, &QMenu::aboutToShow, this, &TrainingPanel::rebuildCatalogueMenu);
-    weightsRow->addWidget(m_weights, 1);
-    weightsRow->addWidget(browse);
-    weightsRow->addWidget(m_catalogueButton);
-    auto* weightsLabel = new QLabel(tr("Pretrained &weights:"), modelBox); // a row of widgets gets no buddy itself
-    weightsLabel->setBuddy(m_weights);
-    modelForm->addRow(weightsLabel, weightsRow);
-
-    m_downloadRow = new QWidget(modelBox);
-    auto* downloadLayout = new QHBoxLayout(m_downloadRow);
-    downloadLayout->setContentsMargins(0, 0, 0, 0);
-    m_downloadBar = new QProgressBar(m_downloadRow);
-    m_downloadBar->setObjectName(QStringLiteral("downloadBar"));
-    m_downloadBar->setTextVisible(true);
-    auto* downloadCancel = new QToolButton(m_downloadRow);
-    downloadCancel->setIcon(style()->standardIcon(QStyle::SP_DialogCancelButton));
-    downloadCancel->setToolTip(tr("Cancel the download (nothing is kept)"));
-    downloadLayout->addWidget(m_downloadBar, 1);
-    downloadLayout->addWidget(downloadCancel);
-    m_downloadRow->hide();
-    modelForm->addRow(QString(), m_downloadRow);
-    m_downloader = new WeightsDownloader(this);
-    connect(downloadCancel, &QToolButton::clicked, m_downloader, &WeightsDownloader::cancel);
-    connect(m_downloader, &WeightsDownloader::progress, this, [this](qint64 received, qint64 total) {
-        if (total > 0) {
-            m_downloadBar->setRange(0, 1000);
-            m_downloadBar->setValue(int(1000 * received / total));
-            m_downloadBar->setFormat(
-                tr("%1: %2 of %3 MB").arg(m_downloadId).arg(received / 1e6, 0, 'f', 1).arg(total / 1e6, 0, 'f', 1));
-        } else {
-            m_downloadBar->setRange(0, 0);
-            m_downloadBar->setFormat(tr("%1: %2 MB").arg(m_downloadId).arg(received / 1e6, 0, 'f', 1));
-        }
-    });
-    connect(m_downloader, &WeightsDownloader::finished, this, [this](const QString& path, const QString& sha) {
-        m_downloadRow->hide();
-        m_weights->setText(path);
-        setStatus(tr("Downloaded %1 (SHA-256 %2).").arg(m_downloadId, sha.left(16) + QStringLiteral("…")));
-        updateButtons();
-        Q_EMIT weightsDownloaded(path);
-    });
-    connect(m_downloader, &WeightsDownloader::failed, this, [this](const QString& message) {
-        m_downloadRow->hide();
-        setStatus(message == QLatin1String("cancelled") ? tr("Download of %1 cancelled.").arg(m_downloadId)
-                                                        : tr("Could not download %1: %2").arg(m_downloadId, message),
-            message != QLatin1String("cancelled"));
-        updateButtons();
-        Q_EMIT weightsDownloadFailed(message);
-    });
-    m_weightsWarning = new QLabel(modelBox);
-    m_weightsWarning->setWordWrap(true);
-    m_weightsWarning->setObjectName(QStringLiteral("weightsWarning"));
-    modelForm->addRow(QString(), m_weightsWarning);
+    m_weightsPicker = new WeightsPicker(modelBox);
+    m_weightsPicker->setObjectName(QStringLiteral("weightsPicker"));
+    auto* weightsLabel = new QLabel(tr("Pretrained &weights:"), modelBox); // the field, not the picker, is the buddy
+    weightsLabel->setBuddy(m_weightsPicker->lineEdit());
+    modelForm->addRow(weightsLabel, m_weightsPicker);
 
     m_device = new QComboBox(modelBox);
     m_device->setObjectName(QStringLiteral("deviceCombo"));
@@ -362,19 +261,13 @@ void TrainingPanel::buildUi()
     layout->addWidget(settings);
     layout->addLayout(rightColumn, 1);
 
-    connect(browse, &QToolButton::clicked, this, &TrainingPanel::browseWeights);
-    connect(m_weights, &QLineEdit::textChanged, this, &TrainingPanel::updateWeightsWarning);
-    connect(m_weights, &QLineEdit::textChanged, m_weights,
-        [this](const QString& text) { m_weights->setToolTip(QDir::toNativeSeparators(text)); });
-    connect(m_arch, &QComboBox::currentTextChanged, this, [this](const QString& arch) {
-        // Follow the architecture while the field still holds a default (or nothing).
-        const QString current = m_weights->text().trimmed();
-        if (current.isEmpty() || current == m_lastDefaultWeights) {
-            m_lastDefaultWeights = defaultWeightsPath(arch);
-            m_weights->setText(m_lastDefaultWeights);
-        }
-        updateWeightsWarning();
-    });
+    connect(m_arch, &QComboBox::currentTextChanged, m_weightsPicker, &WeightsPicker::setArch);
+    connect(m_weightsPicker, &WeightsPicker::archRequested, m_arch, &QComboBox::setCurrentText);
+    connect(m_weightsPicker, &WeightsPicker::weightsChanged, this, &TrainingPanel::updateButtons);
+    connect(m_weightsPicker, &WeightsPicker::downloadingChanged, this, &TrainingPanel::updateButtons);
+    connect(m_weightsPicker, &WeightsPicker::statusMessage, this, &TrainingPanel::setStatus);
+    connect(m_weightsPicker, &WeightsPicker::downloaded, this, &TrainingPanel::weightsDownloaded);
+    connect(m_weightsPicker, &WeightsPicker::downloadFailed, this, &TrainingPanel::weightsDownloadFailed);
     connect(m_start, &QPushButton::clicked, this, &TrainingPanel::start);
     connect(m_cancel, &QPushButton::clicked, this, &TrainingPanel::cancel);
     connect(m_retrain, &QPushButton::clicked, this, &TrainingPanel::retrain);
@@ -389,7 +282,7 @@ TrainConfig TrainingPanel::config() const
 {
     TrainConfig c;
     c.arch = m_arch->currentText();
-    c.weights = m_weights->text().trimmed();
+    c.weights = m_weightsPicker->weights();
     c.size = m_size->value();
     c.batchSize = m_batch->value();
     c.epochs = m_epochs->value();
@@ -405,9 +298,7 @@ void TrainingPanel::setConfig(const TrainConfig& c)
     const QSignalBlocker block(m_arch);
     const int arch = m_arch->findText(c.arch);
     m_arch->setCurrentIndex(arch >= 0 ? arch : m_arch->findText(QStringLiteral("mobilenet_v2")));
-    m_weights->setText(c.weights);
-    if (c.weights == defaultWeightsPath(c.arch))
-        m_lastDefaultWeights = c.weights;
+    m_weightsPicker->setArchAndWeights(m_arch->currentText(), c.weights); // as given: no default follows
     m_size->setValue(c.size);
     m_batch->setValue(c.batchSize);
     m_epochs->setValue(c.epochs);
@@ -416,111 +307,22 @@ void TrainingPanel::setConfig(const TrainConfig& c)
     m_seed->setValue(int(qMin<quint64>(c.seed, quint64(std::numeric_limits<int>::max()))));
     const int device = m_device->findData(c.device);
     m_device->setCurrentIndex(device >= 0 ? device : 0);
-    updateWeightsWarning();
-}
-
-void TrainingPanel::updateWeightsWarning()
-{
-    const QString path = m_weights->text().trimmed();
-    QString text;
-    if (path.isEmpty())
-        text = tr("No pretrained weights: the network starts from random values and needs far more data and epochs.");
-    else if (!QFileInfo(path).isFile())
-        text = tr("File not found.");
-    else if (!path.endsWith(QLatin1String(".safetensors"), Qt::CaseInsensitive))
-        text = tr("Expected a .safetensors file.");
-    m_weightsWarning->setVisible(!text.isEmpty());
-    m_weightsWarning->setText(
-        QStringLiteral("<span style='color:#b9770e'>&#9888; %1</span>").arg(text.toHtmlEscaped()));
     updateButtons();
 }
 
 QMenu* TrainingPanel::catalogueMenu() const
 {
-    return m_catalogueMenu;
+    return m_weightsPicker->catalogueMenu();
 }
 
 bool TrainingPanel::isDownloading() const
 {
-    return m_downloader->isRunning();
-}
-
-void TrainingPanel::rebuildCatalogueMenu()
-{
-    m_catalogueMenu->clear();
-    const WeightsCatalogue catalogue = weightsCatalogue();
-    const QString arch = m_arch->currentText();
-    const QList<WeightsEntry> entries = catalogue.forArch(arch);
-    if (entries.isEmpty()) {
-        QAction* none = m_catalogueMenu->addAction(tr("No catalogue weights for %1").arg(arch));
-        none->setEnabled(false);
-    }
-    for (const WeightsEntry& e : entries) {
-        const bool cached = !cachedWeightsFile(e).isEmpty();
-        QAction* a =
-            m_catalogueMenu->addAction(cached ? tr("%1 (downloaded)").arg(e.title) : tr("%1 (download)").arg(e.title));
-        a->setData(e.id);
-        a->setEnabled(!m_downloader->isRunning());
-        a->setToolTip(QStringLiteral("%1\n%2").arg(e.url.toString(), e.source));
-        connect(a, &QAction::triggered, this, [this, e] { useWeightsEntry(e); });
-    }
-    for (const QString& error : catalogue.errors) {
-        QAction* bad = m_catalogueMenu->addAction(tr("Catalogue problem: %1").arg(error));
-        bad->setEnabled(false);
-    }
-    m_catalogueMenu->addSeparator();
-    const QString local = defaultWeightsPath(arch);
-    if (!local.isEmpty()) {
-        QAction* shared =
-            m_catalogueMenu->addAction(tr("Local ImageNet weights (%1)").arg(QFileInfo(local).fileName()));
-        shared->setToolTip(QDir::toNativeSeparators(local));
-        connect(shared, &QAction::triggered, this, [this, local] { m_weights->setText(local); });
-    }
-    m_catalogueMenu->addAction(tr("Choose a File…"), this, &TrainingPanel::browseWeights);
-    QAction* none = m_catalogueMenu->addAction(tr("No Pretrained Weights"), this, [this] { m_weights->clear(); });
-    none->setToolTip(tr("Random initialisation: needs far more data and epochs"));
+    return m_weightsPicker->isDownloading();
 }
 
 bool TrainingPanel::useCatalogueWeights(const QString& id)
 {
-    const WeightsCatalogue catalogue = weightsCatalogue();
-    const WeightsEntry* entry = catalogue.find(id);
-    return entry && useWeightsEntry(*entry);
-}
-
-bool TrainingPanel::useWeightsEntry(const WeightsEntry& e)
-{
-    if (m_downloader->isRunning())
-        return false;
-    if (m_arch->currentText() != e.arch)
-        m_arch->setCurrentText(e.arch);
-    const QString cached = cachedWeightsFile(e);
-    if (!cached.isEmpty()) {
-        m_weights->setText(cached);
-        return true;
-    }
-    m_downloadId = e.id;
-    m_downloadBar->setRange(0, 0);
-    m_downloadBar->setFormat(tr("%1: connecting…").arg(e.id));
-    m_downloadRow->show();
-    setStatus(tr("Downloading %1 from %2…").arg(e.id, e.url.host()));
-    if (!m_downloader->start(e))
-        return false; // failed() already reported why
-    updateButtons();
-    return true;
-}
-
-void TrainingPanel::browseWeights()
-{
-    QString start = m_weights->text().trimmed();
-    if (start.isEmpty())
-        start = QSettings().value(QStringLiteral("training/lastWeightsDir")).toString();
-    const QString file = QFileDialog::getOpenFileName(
-        this, tr("Pretrained Weights"), start, tr("Safetensors weights (*.safetensors);;All files (*)"));
-    if (file.isEmpty())
-        return;
-    QSettings().setValue(QStringLiteral("training/lastWeightsDir"), QFileInfo(file).absolutePath());
-    m_weights->setText(file);
+    return m_weightsPicker->useCatalogueWeights(id);
 }
 
 void TrainingPanel::setDataset(const Dataset& dataset)
@@ -714,7 +516,7 @@ QString TrainingPanel::startBlockedReason() const
         return tr("Needs at least two classes with images");
     if (m_busy || m_controller->isBusy())
         return tr("A job is running: wait for it to finish or cancel it");
-    if (m_downloader && m_downloader->isRunning())
+    if (m_weightsPicker && m_weightsPicker->isDownloading())
         return tr("Wait for the weights download to finish");
     return {};
 }
@@ -754,17 +556,15 @@ QString TrainingPanel::retrainBlockedReason() const
 void TrainingPanel::updateButtons()
 {
     const bool busy = m_busy || (m_controller && m_controller->isBusy());
-    const bool downloading = m_downloader && m_downloader->isRunning();
     const QString startWhy = startBlockedReason();
     const QString retrainWhy = retrainBlockedReason();
     m_start->setEnabled(startWhy.isEmpty());
     m_retrain->setEnabled(retrainWhy.isEmpty());
     m_cancel->setEnabled(busy);
     for (QWidget* w : std::initializer_list<QWidget*> {
-             m_arch, m_weights, m_size, m_batch, m_epochs, m_freezeEpochs, m_validPct, m_seed, m_device })
+             m_arch, m_size, m_batch, m_epochs, m_freezeEpochs, m_validPct, m_seed, m_device })
         w->setEnabled(!busy);
-    if (m_catalogueButton)
-        m_catalogueButton->setEnabled(!busy && !downloading);
+    m_weightsPicker->setJobRunning(busy); // the field and the catalogue button
     // A disabled button says why.
     m_start->setToolTip(
         startWhy.isEmpty() ? tr("Fine-tune the model on this dataset, then score every image") : startWhy);

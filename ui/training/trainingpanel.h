@@ -14,9 +14,7 @@
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
-class QLineEdit;
 class QMenu;
-class QToolButton;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
@@ -28,8 +26,7 @@ class EpochTableModel;
 class LossPlot;
 class RoundTableModel;
 class TrainingController;
-class WeightsDownloader;
-struct WeightsEntry;
+class WeightsPicker;
 
 /**
  * The "Train" page: the run's settings (architecture, pretrained weights, image size, batch size, epochs, validation
@@ -98,7 +95,8 @@ public:
     static QString defaultWeightsPath(const QString& arch);
 
     /// The "catalogue" menu beside the weights field: the catalogue's entries for the chosen architecture (cached
-    /// ones are used at once, others are downloaded into the cache with a progress bar and Cancel).
+    /// ones are used at once, others are downloaded into the cache with a progress bar and Cancel). The weights
+    /// field, the menu and the downloads are a WeightsPicker; these three forward to it.
     QMenu* catalogueMenu() const;
     /// Uses a catalogue entry's weights, downloading them first when they are not cached. False if no such entry.
     bool useCatalogueWeights(const QString& id);
@@ -137,11 +135,7 @@ Q_SIGNALS:
 private:
     void buildUi();
     void updateButtons();
-    void updateWeightsWarning();
     void setBusy(bool busy);
-    void browseWeights();
-    void rebuildCatalogueMenu();
-    bool useWeightsEntry(const WeightsEntry& entry); ///< the entry as the menu read it (no second catalogue read)
     void setStatus(const QString& text, bool error = false);
     bool jobIsForOpenDataset() const; ///< the running/last job works on the dataset shown now
     QStringList runCandidates() const; ///< run folders that may hold the open dataset's last run, best first
@@ -164,17 +158,9 @@ private:
     std::optional<RoundDiff> m_pendingDiff;
     QStringList m_jobUnreadable; ///< the running job's files that could not be read (ScoreSet::unreadable)
     int m_epochsDone = 0;
-    QString m_lastDefaultWeights;
 
     QComboBox* m_arch = nullptr;
-    QLineEdit* m_weights = nullptr;
-    QLabel* m_weightsWarning = nullptr;
-    QToolButton* m_catalogueButton = nullptr;
-    QMenu* m_catalogueMenu = nullptr;
-    WeightsDownloader* m_downloader = nullptr;
-    QWidget* m_downloadRow = nullptr;
-    QProgressBar* m_downloadBar = nullptr;
-    QString m_downloadId;
+    WeightsPicker* m_weightsPicker = nullptr; ///< the weights field, its catalogue menu and downloads
     QSpinBox* m_size = nullptr;
     QSpinBox* m_batch = nullptr;
     QSpinBox* m_epochs = nullptr;
