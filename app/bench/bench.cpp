@@ -649,8 +649,7 @@ int Winnow::Bench::run(const QStringList& args)
     p.addOptions({
         { QStringLiteral("dataset"), QStringLiteral("dataset folder (default: a generated demo dataset)"),
             QStringLiteral("DIR") },
-        { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"),
-            d.arch },
+        { QStringLiteral("arch"), architectureNames().join(QStringLiteral(" | ")), QStringLiteral("A"), d.arch },
         { QStringLiteral("size"), QStringLiteral("training image size"), QStringLiteral("S"), QString::number(d.size) },
         { QStringLiteral("bs"), QStringLiteral("batch size"), QStringLiteral("B"), QString::number(d.bs) },
         { QStringLiteral("threads"), QStringLiteral("torch threads on both sides (0 = the core count)"),

@@ -130,7 +130,7 @@ int Winnow::Cli::noisebench(const QStringList& args)
             QStringLiteral("0.1") },
         { QStringLiteral("seed"), QStringLiteral("seed of the noise, the split and training"), QStringLiteral("S"),
             QStringLiteral("0") },
-        { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"), defaults.arch },
+        { QStringLiteral("arch"), architectureNames().join(QStringLiteral(" | ")), QStringLiteral("A"), defaults.arch },
         { QStringLiteral("weights"),
             QStringLiteral("pretrained .safetensors; default <arch>-imagenet.safetensors from $WINNOW_SHARED/weights "
                            "or a shared/weights folder nearby, else a cached download; \"\" = random initialisation"),

@@ -45,8 +45,7 @@ int Winnow::Cli::train(const QStringList& args)
                        "train/ + valid/)"));
     TrainConfig defaults;
     p.addOptions({
-        { QStringLiteral("arch"), QStringLiteral("resnet18 | resnet34 | resnet50 | mobilenet_v2"), QStringLiteral("A"),
-            defaults.arch },
+        { QStringLiteral("arch"), architectureNames().join(QStringLiteral(" | ")), QStringLiteral("A"), defaults.arch },
         { QStringLiteral("weights"),
             QStringLiteral("pretrained .safetensors (torchvision names); default <arch>-imagenet.safetensors from "
                            "$WINNOW_SHARED/weights or a shared/weights folder nearby, else a cached download; \"\" = "

@@ -39,7 +39,8 @@ void warnUnreadable(QTextStream& err, const QString& command, const QStringList&
 void addModelOptions(QCommandLineParser& p)
 {
     p.addOptions({
-        { QStringLiteral("arch"), QStringLiteral("plain pretrained network: resnet18|resnet34|resnet50|mobilenet_v2"),
+        { QStringLiteral("arch"),
+            QStringLiteral("plain pretrained network: ") + pretrainedArchitectureNames().join(QLatin1Char('|')),
             QStringLiteral("A") },
         { QStringLiteral("weights"), QStringLiteral("its torchvision weights (.safetensors)"), QStringLiteral("W") },
         { QStringLiteral("labels"), QStringLiteral("its class names, one per line"), QStringLiteral("L") },

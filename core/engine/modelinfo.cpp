@@ -20,6 +20,25 @@ QString fromStd(const std::string& s)
     return QString::fromStdString(s);
 }
 
+} // namespace
+
+QStringList architectureNames()
+{
+    QStringList out;
+    for (const nn::Arch a : nn::allArchs())
+        out << fromStd(nn::archName(a));
+    return out;
+}
+
+QStringList pretrainedArchitectureNames()
+{
+    QStringList out = architectureNames();
+    out.removeAll(fromStd(nn::archName(nn::Arch::Tiny)));
+    return out;
+}
+
+namespace {
+
 QJsonArray floatArray(const std::array<float, 3>& v)
 {
     return QJsonArray { double(v[0]), double(v[1]), double(v[2]) };

@@ -18,6 +18,7 @@
 #include <QtConcurrent/QtConcurrentMap>
 #include <QtEndian>
 
+#include "core/engine/types.h"
 #include "core/imaging/cvimage.h"
 #include "core/imaging/loader.h"
 #include "core/imaging/transforms.h"
@@ -510,8 +511,8 @@ bool Predictor::loadImageNet(
     };
     const auto arch = nn::parseArch(archName.toStdString());
     if (!arch)
-        return fail(QStringLiteral("unknown architecture '%1' (use resnet18, resnet34, resnet50 or mobilenet_v2)")
-                        .arg(archName));
+        return fail(QStringLiteral("unknown architecture '%1' (use %2)")
+                        .arg(archName, architectureNames().join(QStringLiteral(", "))));
     if (size < 16 || size > 2048)
         return fail(QStringLiteral("size %1 is out of range (16..2048)").arg(size));
     QFile lf(labelsFile);

@@ -35,6 +35,11 @@ struct TrainConfig
     int cvSize = 0;
 };
 
+/// Every architecture the engine trains, by name (core/nn/arch.h): resnet18, resnet34, resnet50, mobilenet_v2, tiny.
+QStringList architectureNames();
+/// Those with published ImageNet weights, the ones to offer a user: all but `tiny` (the test network).
+QStringList pretrainedArchitectureNames();
+
 /// One row of the epoch table (fastai's columns). `stage` 0 = frozen, 1 = unfrozen.
 struct EpochStats
 {

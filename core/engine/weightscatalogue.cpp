@@ -18,12 +18,11 @@
 #include <QStandardPaths>
 #include <QtEndian>
 
+#include "core/engine/types.h"
+
 namespace Winnow {
 
 namespace {
-
-const QStringList kArchs { QStringLiteral("resnet18"), QStringLiteral("resnet34"), QStringLiteral("resnet50"),
-    QStringLiteral("mobilenet_v2") };
 
 // timm republished torchvision's own ImageNet weights ("tv_in1k") as safetensors with torchvision's tensor names
 // (ResNets only: timm's MobileNetV2 is a different module tree). Apache-2.0 (timm) over torchvision's BSD weights.
@@ -114,9 +113,9 @@ WeightsCatalogue parseWeightsCatalogue(const QByteArray& json)
             problem = QStringLiteral("not an object");
         else if (!idPattern.match(e.id).hasMatch())
             problem = QStringLiteral("\"id\" must be 1-100 letters, digits, '.', '_', '+' or '-'");
-        else if (!kArchs.contains(e.arch))
+        else if (!pretrainedArchitectureNames().contains(e.arch))
             problem = QStringLiteral("unknown \"arch\" \"%1\" (expected one of %2)")
-                          .arg(e.arch, kArchs.join(QStringLiteral(", ")));
+                          .arg(e.arch, pretrainedArchitectureNames().join(QStringLiteral(", ")));
         else if (!isAllowedWeightsUrl(e.url))
             problem = QStringLiteral("\"url\" must be https (or http to this machine): \"%1\"").arg(e.url.toString());
         else if (!e.sha256.isEmpty() && !hexPattern.match(e.sha256).hasMatch())

@@ -17,6 +17,8 @@ std::string archName(Arch arch)
         return "resnet50";
     case Arch::MobileNetV2:
         return "mobilenet_v2";
+    case Arch::Tiny:
+        return "tiny";
     }
     return "unknown";
 }
@@ -40,7 +42,7 @@ std::optional<Arch> parseArch(std::string_view name)
 
 std::vector<Arch> allArchs()
 {
-    return { Arch::ResNet18, Arch::ResNet34, Arch::ResNet50, Arch::MobileNetV2 };
+    return { Arch::ResNet18, Arch::ResNet34, Arch::ResNet50, Arch::MobileNetV2, Arch::Tiny };
 }
 
 int64_t archFeatureChannels(Arch arch)
@@ -53,6 +55,8 @@ int64_t archFeatureChannels(Arch arch)
         return 2048;
     case Arch::MobileNetV2:
         return 1280;
+    case Arch::Tiny:
+        return 64;
     }
     return 0;
 }

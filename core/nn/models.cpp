@@ -197,6 +197,15 @@ BodyImpl::BodyImpl(Arch arch)
         }
         features->push_back(convBnRelu6(in, 1280, 1));
         register_module("features", features);
+    } else if (arch == Arch::Tiny) {
+        // Output stride 32, like the others, so every input size gives the same feature-map size.
+        features = tnn::Sequential();
+        int64_t in = 3;
+        for (const int64_t out : { 8, 16, 32, 64, 64 }) {
+            features->push_back(convBnRelu6(in, out, 3, 2));
+            in = out;
+        }
+        register_module("features", features);
     } else {
         conv1 = register_module("conv1", tnn::Conv2d(tnn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
         bn1 = register_module("bn1", makeBn(64));
@@ -223,8 +232,8 @@ BodyImpl::BodyImpl(Arch arch)
 
 torch::Tensor BodyImpl::forward(const torch::Tensor& x)
 {
-    if (m_arch == Arch::MobileNetV2)
-        return features->forward(x);
+    if (features)
+        return features->forward(x); // mobilenet_v2, tiny
     auto y = torch::relu(bn1(conv1(x)));
     y = torch::max_pool2d(y, 3, 2, 1);
     y = layer1->forward(y);
@@ -236,10 +245,12 @@ torch::Tensor BodyImpl::forward(const torch::Tensor& x)
 std::vector<std::vector<torch::Tensor>> BodyImpl::parameterGroups() const
 {
     std::vector<std::vector<torch::Tensor>> groups(2);
-    if (m_arch == Arch::MobileNetV2) {
-        // Split at output stride 16 (features[7] is the first stride-16 block), like resnet's cut before layer3.
+    if (features) {
+        // Split at output stride 16, like resnet's cut before layer3: mobilenet_v2's features[7] and tiny's
+        // features[4] are the first stride-16 (or coarser) blocks.
+        const size_t cut = m_arch == Arch::Tiny ? 4 : 7;
         for (size_t i = 0; i < features->size(); ++i)
-            appendParams(groups[i < 7 ? 0 : 1], *features->ptr(i));
+            appendParams(groups[i < cut ? 0 : 1], *features->ptr(i));
     } else {
         appendParams(groups[0], *conv1);
         appendParams(groups[0], *bn1);

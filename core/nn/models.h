@@ -27,7 +27,8 @@ TORCH_MODULE(AdaptiveConcatPool2d);
 /**
  * A torchvision network without pooling and classifier (fastai's body, i.e. `create_body(cut=-2)`).
  * Child modules carry torchvision's names: resnet: conv1, bn1, layer1..layer4 (relu and maxpool have no state);
- * mobilenet_v2: features (0..18). So a torchvision state dict minus its "fc." / "classifier." keys loads directly.
+ * mobilenet_v2: features (0..18); tiny (Winnow's test network, no torchvision twin): features (0..4). So a torchvision
+ * state dict minus its "fc." / "classifier." keys loads directly.
  * Freshly constructed modules get torchvision's random init (kaiming_normal fan_out on convs, BN 1/0).
  */
 class BodyImpl : public torch::nn::Module
@@ -50,7 +51,7 @@ public:
     /**
      * fastai's two body parameter groups. resnet (`_resnet_split`): [conv1, bn1, relu, maxpool, layer1, layer2] and
      * [layer3, layer4]. mobilenet_v2 (fastai has no split for it; this mirrors resnet's cut at output stride 16):
-     * features[0:7] and features[7:19].
+     * features[0:7] and features[7:19]. tiny: features[0:4] and features[4].
      */
     std::vector<std::vector<torch::Tensor>> parameterGroups() const;
 

@@ -26,7 +26,7 @@ private:
     TrainConfig tinyConfig() const
     {
         TrainConfig c;
-        c.arch = QStringLiteral("resnet18");
+        c.arch = QStringLiteral("tiny"); // the whole path of a fine-tune, in a fraction of a ResNet's time
         c.size = 32;
         c.batchSize = 8;
         c.epochs = 1;

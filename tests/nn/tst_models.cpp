@@ -60,6 +60,7 @@ private Q_SLOTS:
     void parameterGroups_data();
     void parameterGroups();
     void freezeKeepsBatchNormTrainable();
+    void tinyIsTiny();
 };
 
 void TestModels::archNames()
@@ -71,6 +72,22 @@ void TestModels::archNames()
     QVERIFY(!parseArch("vgg16"));
     QVERIFY(!parseArch(""));
     QCOMPARE(archName(Arch::MobileNetV2), std::string("mobilenet_v2"));
+    QCOMPARE(parseArch("tiny"), std::optional<Arch>(Arch::Tiny));
+}
+
+void TestModels::tinyIsTiny()
+{
+    // The test network: five 3x3 stride-2 convs (8, 16, 32, 64, 64 channels, no bias) and their BatchNorms.
+    Body body(Arch::Tiny);
+    int64_t params = 0;
+    for (const auto& p : body->parameters())
+        params += p.numel();
+    QCOMPARE(params,
+        int64_t(3 * 8 * 9 + 8 * 16 * 9 + 16 * 32 * 9 + 32 * 64 * 9 + 64 * 64 * 9 + 2 * (8 + 16 + 32 + 64 + 64)));
+    const auto dict = body->named_parameters();
+    QVERIFY(dict.contains("features.0.0.weight"));
+    QVERIFY(dict.contains("features.4.1.bias"));
+    QCOMPARE(shapeOf(dict["features.4.0.weight"]), QStringLiteral("[64, 64, 3, 3]"));
 }
 
 void TestModels::torchvisionStateDict_data()
@@ -270,6 +287,8 @@ void TestModels::parameterGroups_data()
                               << QStringLiteral("body.layer2.3.bn3.bias");
     QTest::newRow("mobilenet_v2") << Arch::MobileNetV2 << QStringLiteral("body.features.7.conv.0.0.weight")
                                   << QStringLiteral("body.features.6.conv.3.bias");
+    QTest::newRow("tiny") << Arch::Tiny << QStringLiteral("body.features.4.0.weight")
+                          << QStringLiteral("body.features.3.1.bias");
 }
 
 void TestModels::parameterGroups()

@@ -98,7 +98,7 @@ private:
     static TrainConfig tinyConfig()
     {
         TrainConfig c;
-        c.arch = QStringLiteral("resnet18");
+        c.arch = QStringLiteral("tiny"); // the test network: the whole fine-tune path, fast
         c.weights.clear();
         c.size = 32;
         c.batchSize = 4;

@@ -39,9 +39,6 @@ namespace Winnow {
 
 namespace {
 
-const QStringList kArchitectures = { QStringLiteral("resnet18"), QStringLiteral("resnet34"), QStringLiteral("resnet50"),
-    QStringLiteral("mobilenet_v2") };
-
 const QStringList kDevices = { QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda") };
 
 QString lastRunKey(const QString& root)
@@ -114,7 +111,7 @@ void TrainingPanel::buildUi()
     modelForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     m_arch = new QComboBox(modelBox);
     m_arch->setObjectName(QStringLiteral("archCombo"));
-    m_arch->addItems(kArchitectures);
+    m_arch->addItems(pretrainedArchitectureNames());
     modelForm->addRow(tr("&Architecture:"), m_arch);
 
     m_weightsPicker = new WeightsPicker(modelBox);
@@ -296,6 +293,10 @@ TrainConfig TrainingPanel::config() const
 void TrainingPanel::setConfig(const TrainConfig& c)
 {
     const QSignalBlocker block(m_arch);
+    // A run trained with an architecture the list does not offer (the `tiny` test network, from the CLI) shows as it
+    // is; an unknown name falls back to the default.
+    if (m_arch->findText(c.arch) < 0 && architectureNames().contains(c.arch))
+        m_arch->addItem(c.arch);
     const int arch = m_arch->findText(c.arch);
     m_arch->setCurrentIndex(arch >= 0 ? arch : m_arch->findText(QStringLiteral("mobilenet_v2")));
     m_weightsPicker->setArchAndWeights(m_arch->currentText(), c.weights); // as given: no default follows
