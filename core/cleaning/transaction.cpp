@@ -127,12 +127,7 @@ QString layoutText(Layout l)
 Journal buildApplyJournal(
     const Context& ctx, const History& h, const CleaningPlan& plan, const ApplyOptions& options, TransactionResult& res)
 {
-    Journal j;
-    j.seq = h.maxSeq + 1;
-    j.id = newId(j.seq);
-    j.kind = TransactionKind::Apply;
-    j.created = QDateTime::currentDateTimeUtc();
-    j.dataset = ctx.root;
+    Journal j = newJournal(ctx, h, TransactionKind::Apply);
     const Layout onDisk = detectLayout(ctx.root);
     if (plan.layout() != onDisk)
         res.problems << QStringLiteral("the plan is for a %1 dataset, but %2 looks %3")
@@ -334,12 +329,7 @@ TransactionResult renameFiles(const QString& root, const QList<FileRename>& rena
     if (!openForWriting(ctx, lock, res))
         return res;
     const History h = loadHistory(ctx);
-    Journal j;
-    j.seq = h.maxSeq + 1;
-    j.id = newId(j.seq);
-    j.kind = TransactionKind::Apply;
-    j.created = QDateTime::currentDateTimeUtc();
-    j.dataset = ctx.root;
+    Journal j = newJournal(ctx, h, TransactionKind::Apply);
     QSet<QString> reserved;
     QSet<QString> seen;
     for (const FileRename& r : renames) {

@@ -104,6 +104,8 @@ class RootLock;
 QByteArray readAll(const QString& path, bool* ok);
 History loadHistory(const Context& ctx);
 QString newId(int seq);
+/// A journal for the next transaction of `h`: its seq, id, kind, creation time (now, UTC) and dataset root.
+Journal newJournal(const Context& ctx, const History& h, TransactionKind kind);
 /// Half-written files of Fs::writeFileDurably (".<name>.tmp-<hex>") that a killed transaction left in the journal
 /// and trash folders: only transactions write there, and only under the lock, so any such file is stale once the
 /// lock is ours. `remove`: delete them; returns how many there were.

@@ -81,6 +81,17 @@ QString newId(int seq)
         .arg(QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd'T'HHmmss'Z'")));
 }
 
+Journal newJournal(const Context& ctx, const History& h, TransactionKind kind)
+{
+    Journal j;
+    j.seq = h.maxSeq + 1;
+    j.id = newId(j.seq);
+    j.kind = kind;
+    j.created = QDateTime::currentDateTimeUtc();
+    j.dataset = ctx.root;
+    return j;
+}
+
 int staleTemps(const Context& ctx, bool remove)
 {
     static const QRegularExpression kTemp(QStringLiteral("^\\..+\\.tmp-[0-9a-f]+$"));

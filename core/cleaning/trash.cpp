@@ -152,12 +152,7 @@ TransactionResult restoreFromTrash(const QString& root, const QStringList& files
         res.error = QStringLiteral("the trash is empty");
         return res;
     }
-    Journal j;
-    j.seq = h.maxSeq + 1;
-    j.id = newId(j.seq);
-    j.kind = TransactionKind::Restore;
-    j.created = QDateTime::currentDateTimeUtc();
-    j.dataset = ctx.root;
+    Journal j = newJournal(ctx, h, TransactionKind::Restore);
     // The split each file had when it was deleted (recorded by its delete step, else its entry in the saved split).
     const SplitStoreRead stored =
         detectLayout(ctx.root) == Layout::FolderPerClass ? readSplitStore(ctx.root) : SplitStoreRead {};
