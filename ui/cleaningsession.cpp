@@ -19,9 +19,8 @@
 #include "core/dataset/dataset.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/util/layout.h"
-#include "ui/analysis/analysispages.h"
 #include "ui/analysis/decisionstore.h"
-#include "ui/mainwindow.h"
+#include "ui/datasetdocument.h"
 #include "ui/training/trainingpanel.h"
 
 namespace Winnow {
@@ -46,10 +45,11 @@ QString opName(int op)
 
 } // namespace
 
-CleaningSession::CleaningSession(MainWindow* window, AnalysisPages* pages)
-    : QObject(window)
-    , m_window(window)
-    , m_pages(pages)
+CleaningSession::CleaningSession(DatasetDocument* document, TrainingPanel* panel, QWidget* dialogParent)
+    : QObject(dialogParent ? static_cast<QObject*>(dialogParent) : document)
+    , m_document(document)
+    , m_panel(panel)
+    , m_dialogParent(dialogParent)
     , m_saveTimer(new QTimer(this))
 {
     const QStyle* style = QApplication::style();
@@ -85,24 +85,22 @@ CleaningSession::CleaningSession(MainWindow* window, AnalysisPages* pages)
     m_saveTimer->setInterval(400);
     connect(m_saveTimer, &QTimer::timeout, this, &CleaningSession::savePending);
 
-    if (m_pages) {
-        connect(m_pages->store(), &DecisionStore::decisionsChanged, this, [this] {
+    if (m_document) {
+        connect(m_document->decisions(), &DecisionStore::decisionsChanged, this, [this] {
             scheduleSave();
             updateActions();
         });
-    }
-    if (m_window) {
         // Another folder is about to replace the decisions on the pages: write this folder's first.
-        connect(m_window, &MainWindow::scanStarted, this, [this] {
+        connect(m_document, &DatasetDocument::scanStarted, this, [this] {
             if (m_saveTimer->isActive())
                 savePending();
         });
-        connect(m_window, &MainWindow::datasetOpened, this, &CleaningSession::onDatasetOpened);
-        if (TrainingPanel* panel = m_window->trainingPanel())
-            connect(panel, &TrainingPanel::busyChanged, this, &CleaningSession::updateActions);
-        if (const Dataset* ds = m_window->dataset())
+        connect(m_document, &DatasetDocument::datasetOpened, this, &CleaningSession::onDatasetOpened);
+        if (const Dataset* ds = m_document->dataset())
             onDatasetOpened(*ds);
     }
+    if (m_panel)
+        connect(m_panel, &TrainingPanel::busyChanged, this, &CleaningSession::updateActions);
     updateActions();
 }
 
@@ -119,7 +117,19 @@ QString CleaningSession::pendingPlanPath(const QString& root)
 
 QWidget* CleaningSession::dialogParent() const
 {
-    return m_window;
+    return m_dialogParent;
+}
+
+const CleaningPlan& CleaningSession::plan() const
+{
+    static const CleaningPlan none;
+    return m_document ? m_document->decisions()->plan() : none;
+}
+
+void CleaningSession::setPlan(const CleaningPlan& plan)
+{
+    if (m_document)
+        m_document->decisions()->setPlan(plan);
 }
 
 void CleaningSession::scheduleSave()
@@ -131,9 +141,9 @@ void CleaningSession::scheduleSave()
 void CleaningSession::savePending()
 {
     m_saveTimer->stop();
-    if (!m_pages || m_root.isEmpty())
+    if (!m_document || m_root.isEmpty())
         return;
-    const CleaningPlan& plan = m_pages->plan();
+    const CleaningPlan& plan = this->plan();
     // Only this folder's own decisions are written (or removed) here. While another folder opens, the pages already
     // hold that folder's (empty) plan: writing it here would delete this folder's decisions.
     if (plan.root().isEmpty() || QDir::cleanPath(plan.root()) != m_root)
@@ -145,8 +155,8 @@ void CleaningSession::savePending()
     }
     QDir().mkpath(QFileInfo(path).absolutePath());
     QString error;
-    if (!plan.save(path, &error) && m_window)
-        m_window->showStatus(tr("Your decisions could not be saved beside the dataset: %1").arg(error), 8000);
+    if (!plan.save(path, &error))
+        Q_EMIT statusMessage(tr("Your decisions could not be saved beside the dataset: %1").arg(error), 8000);
 }
 
 void CleaningSession::onDatasetOpened(const Dataset& dataset)
@@ -159,48 +169,47 @@ void CleaningSession::onDatasetOpened(const Dataset& dataset)
         m_retrainPending = false;
         m_scorePending = false;
         const QString path = pendingPlanPath(root);
-        if (m_pages && QFileInfo::exists(path)) {
+        if (m_document && QFileInfo::exists(path)) {
             QString error;
             if (auto plan = CleaningPlan::load(path, &error)) {
                 // Keyed to the folder as opened now (it may have been moved or reached by another path).
                 plan->setRoot(dataset.root);
                 plan->setLayout(dataset.layout);
                 m_loadingPlan = true;
-                m_pages->setPlan(*plan);
+                setPlan(*plan);
                 m_loadingPlan = false;
-                if (m_window && !plan->isEmpty())
-                    m_window->showStatus(
+                if (!plan->isEmpty())
+                    Q_EMIT statusMessage(
                         tr("Restored %n pending decision(s) (%1).", nullptr, plan->size()).arg(plan->summary().text()),
                         8000);
-            } else if (m_window) {
-                m_window->showStatus(tr("Ignored unreadable pending decisions: %1").arg(error), 8000);
+            } else {
+                Q_EMIT statusMessage(tr("Ignored unreadable pending decisions: %1").arg(error), 8000);
             }
         }
     }
     m_history = Cleaning::status(root);
     if (m_retrainPending) {
         m_retrainPending = false;
-        if (m_window && m_window->trainingPanel() && m_window->trainingPanel()->hasModel())
-            m_window->trainingPanel()->retrain();
-    } else if (std::exchange(m_scorePending, false) && m_window && m_window->trainingPanel()
-        && m_window->trainingPanel()->hasModel() && m_window->controller()) {
+        if (m_panel && m_panel->hasModel())
+            m_panel->retrain();
+    } else if (std::exchange(m_scorePending, false) && m_panel && m_panel->hasModel() && m_document
+        && m_document->controller()) {
         // No retrain: the current model still scores the files that came back or moved (from its caches, honestly:
         // by content, never by a network that trained on them), so none drops out of the grids.
-        m_window->controller()->score(dataset);
+        m_document->controller()->score(dataset);
     }
     updateActions();
 }
 
 bool CleaningSession::trainingRunning() const
 {
-    return m_window
-        && ((m_window->controller() && m_window->controller()->isBusy())
-            || (m_window->trainingPanel() && m_window->trainingPanel()->isBusy()));
+    return (m_document && m_document->controller() && m_document->controller()->isBusy())
+        || (m_panel && m_panel->isBusy());
 }
 
 void CleaningSession::updateActions()
 {
-    const PlanSummary summary = m_pages ? m_pages->plan().summary() : PlanSummary {};
+    const PlanSummary summary = plan().summary();
     // Why an action cannot run now (empty: it can). Files must not move under a training job that reads them.
     QString blocked;
     if (m_root.isEmpty())
@@ -245,11 +254,11 @@ QString CleaningSession::planDetails(const CleaningPlan& plan)
 int CleaningSession::keepPendingOnQuit()
 {
     savePending();
-    const int n = m_pages && !m_root.isEmpty() ? m_pages->plan().size() : 0;
-    if (n == 0 || !m_window)
+    const int n = !m_root.isEmpty() ? plan().size() : 0;
+    if (n == 0)
         return n;
     const QString where = QDir::toNativeSeparators(pendingPlanPath(m_root));
-    m_window->showStatus(
+    Q_EMIT statusMessage(
         tr("%n pending decision(s) kept in %1: they come back with the folder.", nullptr, n).arg(where), 0);
     if (!m_confirm || QSettings().value(QStringLiteral("cleaning/quietQuit"), false).toBool())
         return n;
@@ -270,18 +279,16 @@ int CleaningSession::keepPendingOnQuit()
 
 void CleaningSession::apply()
 {
-    if (m_busy || !m_pages || m_root.isEmpty())
+    if (m_busy || !m_document || m_root.isEmpty())
         return;
     if (trainingRunning()) {
-        if (m_window)
-            m_window->showStatus(m_apply->toolTip());
+        Q_EMIT statusMessage(m_apply->toolTip(), 5000);
         return;
     }
-    const CleaningPlan& plan = m_pages->plan();
+    const CleaningPlan& plan = this->plan();
     const PlanSummary summary = plan.summary();
     if (summary.total() == 0) {
-        if (m_window)
-            m_window->showStatus(tr("Nothing to apply: mark images Delete or relabel them first."));
+        Q_EMIT statusMessage(tr("Nothing to apply: mark images Delete or relabel them first."), 5000);
         return;
     }
     if (m_confirm) {
@@ -329,7 +336,7 @@ void CleaningSession::redoApply()
 
 void CleaningSession::renameOddNames()
 {
-    const Dataset* ds = m_window ? m_window->dataset() : nullptr;
+    const Dataset* ds = m_document ? m_document->dataset() : nullptr;
     if (m_busy || !ds || trainingRunning())
         return;
     QList<Cleaning::FileRename> renames;
@@ -371,20 +378,19 @@ void CleaningSession::run(Op op, const QList<Cleaning::FileRename>& renames)
 {
     m_busy = true;
     updateActions();
-    if (m_window)
-        m_window->showStatus(tr("%1: moving files…").arg(opName(int(op))), 0);
+    Q_EMIT statusMessage(tr("%1: moving files…").arg(opName(int(op))), 0);
     const QString root = m_root;
-    const CleaningPlan plan = m_pages ? m_pages->plan() : CleaningPlan {};
+    const CleaningPlan plan = this->plan();
+    const Dataset* ds = m_document ? m_document->dataset() : nullptr;
     ApplyOptions options; // moved files keep the split the window shows
-    if (const Dataset* ds = m_window ? m_window->dataset() : nullptr; ds && QDir::cleanPath(ds->root) == root)
+    if (ds && QDir::cleanPath(ds->root) == root)
         options.split = SplitSettings::of(ds->options);
     auto* watcher = new QFutureWatcher<TransactionResult>(this);
     connect(watcher, &QFutureWatcher<TransactionResult>::finished, this, [this, watcher, op] {
         watcher->deleteLater();
         onFinished(op, watcher->result());
     });
-    const QStringList unlabeled =
-        m_window && m_window->dataset() ? m_window->dataset()->options.unlabeledFolders : plan.unlabeledFolders();
+    const QStringList unlabeled = ds ? ds->options.unlabeledFolders : plan.unlabeledFolders();
     watcher->setFuture(QtConcurrent::run([op, root, plan, options, renames, unlabeled]() -> TransactionResult {
         switch (op) {
         case Op::Rename:
@@ -409,8 +415,8 @@ void CleaningSession::onFinished(Op op, const TransactionResult& result)
         || (!result.moves.isEmpty() && std::all_of(result.moves.cbegin(), result.moves.cend(), [](const FileMove& m) {
                return m.kind == MoveKind::Rename;
            }));
-    if (result.ok && renamesOnly && m_pages) {
-        CleaningPlan plan = m_pages->plan();
+    if (result.ok && renamesOnly && m_document) {
+        CleaningPlan plan = this->plan();
         bool moved = false;
         for (const FileMove& m : result.moves) {
             if (const auto d = plan.decision(m.from)) {
@@ -422,31 +428,31 @@ void CleaningSession::onFinished(Op op, const TransactionResult& result)
             }
         }
         if (moved) {
-            m_pages->setPlan(plan);
+            setPlan(plan);
             savePending();
         }
     }
     if (result.ok) {
-        if (op == Op::Apply && m_pages) {
+        if (op == Op::Apply && m_document) {
             // The applied decisions are done: the next round starts from an empty plan for the same folder.
-            CleaningPlan next = m_pages->plan();
+            CleaningPlan next = plan();
             next.clear();
-            m_pages->setPlan(next);
+            setPlan(next);
             savePending();
         }
-        if (m_window) {
-            m_window->showStatus(result.summary, 10000);
+        Q_EMIT statusMessage(result.summary, 10000);
+        if (m_document) {
             // Scores are kept by path: re-score after a rename too, so renamed files stay in the grids.
             m_retrainPending = !renamesOnly && m_retrainAfter->isChecked();
             m_scorePending = !m_retrainPending;
-            m_window->rescan();
+            m_document->rescan();
         }
-    } else if (m_window) {
-        m_window->showStatus(tr("%1 failed: %2").arg(opName(int(op)), result.error), 10000);
+    } else {
+        Q_EMIT statusMessage(tr("%1 failed: %2").arg(opName(int(op)), result.error), 10000);
         if (!result.cancelled)
-            m_window->showError(tr("%1 Failed").arg(opName(int(op))), result.message());
-        if (result.rolledBack || result.incomplete)
-            m_window->rescan();
+            Q_EMIT errorOccurred(tr("%1 Failed").arg(opName(int(op))), result.message());
+        if ((result.rolledBack || result.incomplete) && m_document)
+            m_document->rescan();
     }
     updateActions();
     Q_EMIT transactionFinished(result);

@@ -13,17 +13,19 @@ class QWidget;
 
 namespace Winnow {
 
-class AnalysisPages;
-class MainWindow;
+class DatasetDocument;
+class TrainingPanel;
 struct Dataset;
 
 /**
- * The cleaning round of the main window: Apply (the pending decisions of the analysis pages, as one journaled,
+ * The cleaning round of a DatasetDocument: Apply (the document's pending decisions, as one journaled,
  * undoable transaction: core/cleaning/transaction.h), Undo / Redo of applied transactions, and the one-click retrain
  * that follows.
  *
- * Transactions run off the GUI thread; the folder is rescanned afterwards (keeping the scores) and, when
- * retrainAfterApply() is on, the head is retrained on the new labels (TrainingPanel::retrain, a second or two).
+ * Transactions run off the GUI thread; the document rescans the folder afterwards (keeping the scores) and, when
+ * retrainAfterApply() is on and a training panel is given, the model is retrained on the new labels
+ * (TrainingPanel::retrain). Confirmations are modal boxes over `dialogParent` (off with setConfirm(false)); results
+ * and failures go out through statusMessage() and errorOccurred().
  * Pending decisions are saved beside the dataset (`<root>/.winnow/pending-plan.json`) as they change and loaded
  * when the folder is opened again, so closing the window loses nothing. GUI thread only.
  */
@@ -31,7 +33,8 @@ class CleaningSession : public QObject
 {
     Q_OBJECT
 public:
-    CleaningSession(MainWindow* window, AnalysisPages* pages);
+    /// `panel` (may be null) retrains after an apply; `dialogParent` (may be null) owns the session and its boxes.
+    CleaningSession(DatasetDocument* document, TrainingPanel* panel, QWidget* dialogParent = nullptr);
     ~CleaningSession() override;
 
     QAction* applyAction() const
@@ -83,6 +86,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     /// A transaction finished (successfully or not); the rescan has been started when it moved files.
     void transactionFinished(const Winnow::TransactionResult& result);
+    void statusMessage(const QString& text, int timeoutMs);
+    void errorOccurred(const QString& title, const QString& message);
 
 private:
     enum class Op { Apply, Undo, Redo, Rename };
@@ -95,8 +100,12 @@ private:
     void savePending();
     QWidget* dialogParent() const;
 
-    QPointer<MainWindow> m_window;
-    QPointer<AnalysisPages> m_pages;
+    const CleaningPlan& plan() const;
+    void setPlan(const CleaningPlan& plan);
+
+    QPointer<DatasetDocument> m_document;
+    QPointer<TrainingPanel> m_panel;
+    QPointer<QWidget> m_dialogParent;
     QAction* m_apply = nullptr;
     QAction* m_undo = nullptr;
     QAction* m_redo = nullptr;

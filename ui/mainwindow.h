@@ -1,19 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <optional>
-
 #include <QIcon>
 #include <QMainWindow>
 
 #include "core/dataset/dataset.h"
 #include "core/engine/types.h"
 
-class QComboBox;
-class QFileSystemWatcher;
 class QLabel;
-class QTimer;
-class QLineEdit;
 class QMenu;
 class QMimeData;
 class QProgressBar;
@@ -23,7 +17,9 @@ namespace Winnow {
 
 class AnalysisPages;
 class CleaningSession;
+class DatasetDocument;
 class DatasetSummary;
+class ImagesPage;
 class PredictPage;
 class ImageGridModel;
 class ImageGridProxy;
@@ -39,10 +35,12 @@ class TrainingPanel;
  * (PredictPage, with File > Export Model), then any page added with addPage(). The cleaning round (apply, undo,
  * retrain) is CleaningSession.
  *
- * Owns the shared TrainingController, ThumbnailLoader and the dataset-wide ImageGridModel (other pages may put their
- * own ImageGridProxy on imageModel(), or build their own model on thumbnailLoader()). Scans and demo generation run
- * off the GUI thread with a busy indicator in the status bar; errors (missing or invalid folders, failed scans) are
- * shown in a non-modal message box and reported through errorOccurred(), never thrown.
+ * The open dataset, its scores and pending decisions live in the DatasetDocument (document()); the window observes it
+ * like every page does, and its dataset(), scores(), openDataset()... forward to it. Owns the shared
+ * TrainingController, ThumbnailLoader and the dataset-wide ImageGridModel (other pages may put their own
+ * ImageGridProxy on imageModel(), or build their own model on thumbnailLoader()). The document's background work
+ * shows as a busy indicator in the status bar; its errors (missing or invalid folders, failed scans) are shown in a
+ * non-modal message box and reported through errorOccurred(), never thrown.
  */
 class MainWindow : public QMainWindow
 {
@@ -70,6 +68,11 @@ public:
     TrainingPanel* trainingPanel() const;
     QTabWidget* pages() const;
 
+    /// The open dataset, its scores and decisions: what every page observes.
+    DatasetDocument* document() const
+    {
+        return m_document;
+    }
     /// The open dataset, or null.
     const Dataset* dataset() const;
     /// Scores of the latest scoring pass for the open dataset (empty if none).
@@ -141,27 +144,22 @@ protected:
 
 private:
     void buildActions();
-    void buildImagesPage();
     void buildStatusBar();
-    void startScan(const QString& folder, bool keepScores);
-    void onScanFinished(quint64 generation, const QString& folder, bool keepScores, const ScanResult& result);
-    void applyDataset(const Dataset& dataset);
-    void setBusy(const QString& text);
-    void clearBusy();
+    void onDatasetOpened(const Dataset& dataset);
+    void onScoresChanged(const ScoreSet& scores);
+    void onBusyChanged(const QString& text);
     void addRecent(const QString& folder);
     void rebuildRecentMenu();
     void browseForFolder();
-    bool requireDatasetForImport(); ///< shows why not when no dataset is open
     void browseForImagesToLabel();
     void browseForToLabelFolder();
     void rebuildToLabelMenu();
-    void updateImageCount();
-    void updateFilterCombos();
+    void updateStatusInfo();
     void updateTitle();
     void about();
     void updateActions();
-    void showImageContextMenu(const QPoint& pos);
 
+    DatasetDocument* m_document = nullptr;
     TrainingController* m_controller = nullptr;
     ThumbnailLoader* m_loader = nullptr;
     ImageGridModel* m_imageModel = nullptr;
@@ -173,14 +171,7 @@ private:
     CleaningSession* m_cleaning = nullptr;
     PredictPage* m_predictPage = nullptr;
     QTabWidget* m_tabs = nullptr;
-    QWidget* m_imagesPage = nullptr;
-
-    QComboBox* m_classCombo = nullptr;
-    QComboBox* m_splitCombo = nullptr;
-    QComboBox* m_issueCombo = nullptr;
-    QComboBox* m_sortCombo = nullptr;
-    QLineEdit* m_search = nullptr;
-    QLabel* m_countLabel = nullptr;
+    ImagesPage* m_imagesPage = nullptr;
 
     QAction* m_retrainAction = nullptr;
     QAction* m_exportAction = nullptr;
@@ -193,21 +184,7 @@ private:
     QLabel* m_busyLabel = nullptr;
     QProgressBar* m_busyBar = nullptr;
 
-    std::optional<Dataset> m_dataset;
-    ScoreSet m_scores;
     QString m_lastError;
-
-    quint64 m_scanGeneration = 0; ///< results of older scans are dropped
-    bool m_scanning = false;
-    bool m_demoRunning = false;
-    bool m_importing = false;
-
-    // New files in the unlabeled folders get suggestions from the current model without a retrain.
-    void watchUnlabeledFolders();
-    void onUnlabeledChanged();
-    QFileSystemWatcher* m_unlabeledWatcher = nullptr;
-    QTimer* m_unlabeledDebounce = nullptr;
-    bool m_scoreAfterScan = false;
 };
 
 } // namespace Winnow

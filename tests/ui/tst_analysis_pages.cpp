@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// TopLossesPage (order, split filter, labelled card values, score kind) and installAnalysisPages() on a real
-// MainWindow: tabs added, dataset and scores fanned out, decisions shared with the Images page.
+// TopLossesPage (order, split filter, labelled card values, score kind) and the analysis pages on a real
+// MainWindow: tabs added, the document's dataset and scores fanned out, decisions shared with the Images page.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
@@ -23,6 +23,8 @@
 #include "ui/analysis/labelissuesbar.h"
 #include "ui/analysis/labelpage.h"
 #include "ui/analysis/toplossespage.h"
+#include "ui/cleaningsession.h"
+#include "ui/datasetdocument.h"
 #include "ui/imagegrid/imagegriddelegate.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
@@ -282,11 +284,19 @@ void TestAnalysisPages::labelIssues()
 void TestAnalysisPages::install()
 {
     MainWindow window;
-    const int before = window.pages()->count();
-    AnalysisPages* pages = installAnalysisPages(window);
+    AnalysisPages* pages = window.analysisPages();
     QVERIFY(pages);
-    QCOMPARE(window.pages()->count(), before + 5); // Confusion matrix, Top losses, Cleaner, Label, Issues
-    QCOMPARE(window.pages()->indexOf(pages->cleanerPage()), before + 2);
+    // Images, Train, then Confusion matrix, Top losses, Cleaner, Label, Issues (their titles from tabs()), Predict.
+    QCOMPARE(window.pages()->count(), 8);
+    const auto tabs = pages->tabs();
+    QCOMPARE(tabs.size(), 5);
+    for (int i = 0; i < tabs.size(); ++i) {
+        QCOMPARE(window.pages()->widget(2 + i), tabs.at(i).first);
+        QCOMPARE(window.pages()->tabText(2 + i), tabs.at(i).second);
+    }
+    QCOMPARE(window.pages()->indexOf(pages->cleanerPage()), 4);
+    // The pages record into the document's decisions.
+    QCOMPARE(pages->store(), window.document()->decisions());
 
     QSignalSpy opened(&window, &MainWindow::datasetOpened);
     window.openDataset(m_dir.path());
@@ -316,6 +326,8 @@ void TestAnalysisPages::install()
     Q_EMIT window.imageView()->decisionRequested(QStringLiteral("Delete"), { s });
     QCOMPARE(pages->store()->action(QStringLiteral("valid/dog/v1.png")), CleanAction::Delete);
 
+    // Only the signal is checked here (the window's CleaningSession would ask and move files: tst_mainwindow).
+    QObject::disconnect(pages, &AnalysisPages::applyRequested, window.cleaningSession(), nullptr);
     QSignalSpy apply(pages, &AnalysisPages::applyRequested);
     Q_EMIT cleaner->applyRequested();
     QCOMPARE(apply.count(), 1);

@@ -13,15 +13,16 @@
 #include "ui/analysis/issuespage.h"
 #include "ui/analysis/labelpage.h"
 #include "ui/analysis/toplossespage.h"
+#include "ui/datasetdocument.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridview.h"
-#include "ui/mainwindow.h"
 
 namespace Winnow {
 
-AnalysisPages::AnalysisPages(QObject* parent)
+AnalysisPages::AnalysisPages(DecisionStore* store, QObject* parent)
     : QObject(parent)
-    , m_store(new DecisionStore(this))
+    , m_store(store ? store : new DecisionStore(this))
+    , m_ownsStore(!store)
     , m_confusion(new ConfusionMatrixPage)
     , m_topLosses(new TopLossesPage)
     , m_cleaner(new CleanerPage)
@@ -57,6 +58,12 @@ AnalysisPages::~AnalysisPages()
             delete w;
 }
 
+QList<QPair<QWidget*, QString>> AnalysisPages::tabs() const
+{
+    return { { m_confusion, tr("Confusion matrix") }, { m_topLosses, tr("Top losses") }, { m_cleaner, tr("Cleaner") },
+        { m_label, tr("Label") }, { m_issues, tr("Issues") } };
+}
+
 void AnalysisPages::setRunDir(const QString& runDir)
 {
     m_explainer->setRunDir(runDir);
@@ -78,7 +85,8 @@ void AnalysisPages::setThumbnailLoader(ThumbnailLoader* loader)
 
 void AnalysisPages::setDataset(const Dataset& dataset)
 {
-    m_store->setDataset(dataset);
+    if (m_ownsStore) // a shared store is told by its owner (the document), before anyone is
+        m_store->setDataset(dataset);
     if (m_confusion)
         m_confusion->setDataset(dataset);
     if (m_topLosses)
@@ -140,29 +148,27 @@ const CleaningPlan& AnalysisPages::plan() const
     return m_store->plan();
 }
 
-AnalysisPages* installAnalysisPages(MainWindow& window)
+AnalysisPages* installAnalysisPages(const AnalysisWiring& wiring, QObject* parent)
 {
-    auto* pages = new AnalysisPages(&window);
-    pages->setThumbnailLoader(window.thumbnailLoader());
-    window.addPage(pages->confusionPage(), QObject::tr("Confusion matrix"));
-    window.addPage(pages->topLossesPage(), QObject::tr("Top losses"));
-    window.addPage(pages->cleanerPage(), QObject::tr("Cleaner"));
-    window.addPage(pages->labelPage(), QObject::tr("Label"));
-    window.addPage(pages->issuesPage(), QObject::tr("Issues"));
-    QObject::connect(&window, &MainWindow::datasetOpened, pages, &AnalysisPages::setDataset);
-    QObject::connect(&window, &MainWindow::scoresChanged, pages, &AnalysisPages::setScores);
-    if (const Dataset* ds = window.dataset())
-        pages->setDataset(*ds);
-    if (!window.scores().isEmpty())
-        pages->setScores(window.scores());
+    DatasetDocument* doc = wiring.document;
+    auto* pages = new AnalysisPages(doc ? doc->decisions() : nullptr, parent);
+    pages->setThumbnailLoader(wiring.thumbnails);
+    if (doc) {
+        QObject::connect(doc, &DatasetDocument::datasetOpened, pages, &AnalysisPages::setDataset);
+        QObject::connect(doc, &DatasetDocument::scoresChanged, pages, &AnalysisPages::setScores);
+        if (const Dataset* ds = doc->dataset())
+            pages->setDataset(*ds);
+        if (!doc->scores().isEmpty())
+            pages->setScores(doc->scores());
+    }
 
     // The Issues page's checks run on the training worker, one job at a time: a request while another job runs
     // waits for it to end.
-    if (TrainingController* controller = window.controller()) {
+    if (TrainingController* controller = wiring.controller; controller && doc) {
         IssuesPage* issues = pages->issuesPage();
         auto pending = std::make_shared<bool>(false);
         auto check = [controller = QPointer<TrainingController>(controller), issues = QPointer<IssuesPage>(issues),
-                         pending, w = QPointer<MainWindow>(&window)] {
+                         pending, w = QPointer<DatasetDocument>(doc)] {
             if (!w || !issues || !controller)
                 return;
             const Dataset* ds = w->dataset();
@@ -188,7 +194,7 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
         // Every card in every grid shows its file's issues as small badges, from the latest report of the open
         // dataset (looked up by path, so a rescan that reorders files keeps them right until the next report).
         auto badges = std::make_shared<QHash<QString, quint32>>();
-        QList<QPointer<ImageGridModel>> models { window.imageModel() };
+        QList<QPointer<ImageGridModel>> models { wiring.images };
         for (DecisionGrid* g : { pages->confusionPage()->grid(), pages->topLossesPage()->grid(),
                  pages->cleanerPage()->grid(), pages->labelPage()->grid(), issues->grid() })
             models << g->model();
@@ -200,7 +206,7 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
                     return badges->value(model->dataset().samples.at(sample).relPath);
                 });
         QObject::connect(controller, &TrainingController::dataIssuesReady, issues,
-            [issues, badges, models, pending, w = QPointer<MainWindow>(&window)](
+            [issues, badges, models, pending, w = QPointer<DatasetDocument>(doc)](
                 quint64, const DataIssueReport& report, const QString& root) {
                 issues->setReport(report, root);
                 if (w && w->dataset() && w->dataset()->root == root)
@@ -216,7 +222,7 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
                         m->refreshDataIssues();
             });
         // Another dataset: its files have no badges until its own report.
-        QObject::connect(&window, &MainWindow::datasetOpened, issues,
+        QObject::connect(doc, &DatasetDocument::datasetOpened, issues,
             [badges, models, last = std::make_shared<QString>()](const Dataset& ds) {
                 if (ds.root == *last)
                     return;
@@ -230,24 +236,24 @@ AnalysisPages* installAnalysisPages(MainWindow& window)
 
     // The Images page shows the same decisions, and its K / D keys record into the same plan.
     DecisionStore* store = pages->store();
-    if (ImageGridModel* images = window.imageModel()) {
+    if (ImageGridModel* images = wiring.images) {
         images->setDecisionProvider([store = QPointer<DecisionStore>(store)](const QString& relPath) {
             return store ? store->decisionText(relPath) : QString();
         });
         QObject::connect(store, &DecisionStore::decisionsChanged, images,
             [images](const QStringList& paths) { refreshDecisionRows(images, paths); });
     }
-    if (ImageGridView* view = window.imageView()) {
+    if (ImageGridView* view = wiring.imagesView) {
         // G on the Images page too: the same maps as on the analysis pages.
-        if (ImageGridModel* images = window.imageModel()) {
+        if (ImageGridModel* images = wiring.images) {
             images->setExplainer(pages->explainer());
             // One set of pages owns the window's G (the latest installed, as with the explainer above).
             QObject::disconnect(view, &ImageGridView::evidenceKeyPressed, nullptr, nullptr);
             QObject::connect(
-                view, &ImageGridView::evidenceKeyPressed, images, [images, w = QPointer<MainWindow>(&window)] {
+                view, &ImageGridView::evidenceKeyPressed, images, [images, pages = QPointer<AnalysisPages>(pages)] {
                     const QString text = images->cycleEvidenceMode();
-                    if (w)
-                        w->showStatus(text, 8000);
+                    if (pages)
+                        Q_EMIT pages->statusMessage(text, 8000);
                 });
         }
         QObject::connect(view, &ImageGridView::decisionRequested, store,

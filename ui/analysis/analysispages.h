@@ -12,25 +12,32 @@ namespace Winnow {
 
 class CleanerPage;
 class ConfusionMatrixPage;
+class DatasetDocument;
 class DecisionStore;
 class Explainer;
+class ImageGridModel;
+class ImageGridView;
 class IssuesPage;
 class LabelPage;
-class MainWindow;
 class ThumbnailLoader;
 class TopLossesPage;
+class TrainingController;
 
 /**
- * The analysis and decision pages (confusion matrix, top losses, cleaner, label) and the DecisionStore they share.
- * Owns the store; the pages are plain widgets (parentless until the shell adds them). setDataset()/setScores() fan
- * out to every page; applyRequested() comes from any page's Apply... button. GUI thread only.
+ * The analysis and decision pages (confusion matrix, top losses, cleaner, label, issues) and the DecisionStore they
+ * share: the document's (DatasetDocument::decisions()), or their own when none is given. The pages are plain widgets
+ * (parentless until the shell adds them: tabs()). setDataset()/setScores() fan out to every page; applyRequested()
+ * comes from any page's Apply... button. GUI thread only.
  */
 class AnalysisPages : public QObject
 {
     Q_OBJECT
 public:
-    explicit AnalysisPages(QObject* parent = nullptr);
+    explicit AnalysisPages(DecisionStore* store = nullptr, QObject* parent = nullptr);
     ~AnalysisPages() override;
+
+    /// The pages in tab order, with their tab titles.
+    QList<QPair<QWidget*, QString>> tabs() const;
 
     DecisionStore* store() const
     {
@@ -61,9 +68,12 @@ public:
 Q_SIGNALS:
     /// The user pressed Apply... on any page: review and carry out plan().
     void applyRequested();
+    /// A line for the status bar (e.g. which evidence map G shows now).
+    void statusMessage(const QString& text, int timeoutMs);
 
 private:
     DecisionStore* m_store = nullptr;
+    bool m_ownsStore = false;
     // Guarded: once the shell adopts a page, the page dies with the window, possibly before this object.
     QPointer<ConfusionMatrixPage> m_confusion;
     QPointer<TopLossesPage> m_topLosses;
@@ -73,14 +83,23 @@ private:
     Explainer* m_explainer = nullptr;
 };
 
+/// What the analysis pages observe and share with the rest of the window.
+struct AnalysisWiring
+{
+    DatasetDocument* document = nullptr; ///< the dataset, scores and decisions every page shows
+    TrainingController* controller = nullptr; ///< runs the Issues page's checks (may be null)
+    ThumbnailLoader* thumbnails = nullptr;
+    ImageGridModel* images = nullptr; ///< the Images page's model: it shows the same decisions, badges and maps
+    ImageGridView* imagesView = nullptr; ///< its K / D / G keys record into the same plan
+};
+
 /**
- * Creates the analysis pages, adds them to `window` as tabs ("Confusion matrix", "Top losses", "Cleaner", "Label",
- * "Issues") and wires them: the Issues page asks the window's TrainingController for checks and shows its
- * dataIssuesReady reports; datasetOpened / scoresChanged feed every page (and the store), the window's thumbnail loader
- * is shared, and the window's Images grid shows the same decisions (its K / D keys record into the same plan). The
- * returned object is owned by the window. The caller still connects AnalysisPages::applyRequested to the
- * transactional apply (core/cleaning/transaction.h applyPlan), then hands the emptied plan back with setPlan().
+ * Creates the analysis pages (the caller adds tabs() to its window) and wires them: datasetOpened / scoresChanged of
+ * the document feed every page, the decisions are the document's, the thumbnail loader is shared, the Issues page asks
+ * the controller for checks and shows its dataIssuesReady reports (as badges in every grid, the Images page's too),
+ * and the Images grid shows the same decisions (its K / D keys record into the same plan). The caller still connects
+ * AnalysisPages::applyRequested to the transactional apply (CleaningSession).
  */
-AnalysisPages* installAnalysisPages(MainWindow& window);
+AnalysisPages* installAnalysisPages(const AnalysisWiring& wiring, QObject* parent);
 
 } // namespace Winnow
