@@ -14,6 +14,8 @@
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrentMap>
 
+#include "core/metrics/duplicates.h"
+
 namespace Winnow {
 
 namespace {
@@ -368,17 +370,9 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
         set.exact =
             !h.isEmpty() && std::all_of(m.cbegin(), m.cend(), [&](int i) { return ds.samples.at(i).contentHash == h; });
         set.similarity = set.exact ? 1.0f : rootSim.value(it.key(), 1.0f);
-        bool train = false, valid = false;
-        QSet<int> labels;
-        for (int i : m) {
-            const Sample& s = ds.samples.at(i);
-            train = train || s.split == Split::Train;
-            valid = valid || s.split == Split::Valid;
-            if (s.label >= 0)
-                labels.insert(s.label);
-        }
-        set.acrossSplit = train && valid;
-        set.conflictingLabels = labels.size() > 1;
+        const CopySpread spread = copySpread(ds, m);
+        set.acrossSplit = spread.acrossSplit;
+        set.conflictingLabels = spread.conflictingLabels;
         r.groups.append(set);
     }
     std::sort(r.groups.begin(), r.groups.end(), [&](const DuplicateSet& a, const DuplicateSet& b) {

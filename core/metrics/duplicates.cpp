@@ -19,6 +19,22 @@ int splitRank(Split s)
 
 } // namespace
 
+CopySpread copySpread(const Dataset& dataset, const QList<int>& samples)
+{
+    CopySpread out;
+    QSet<int> labels;
+    for (int i : samples) {
+        const Sample& s = dataset.samples.at(i);
+        out.train = out.train || s.split == Split::Train;
+        out.valid = out.valid || s.split == Split::Valid;
+        if (s.label >= 0)
+            labels.insert(s.label);
+    }
+    out.acrossSplit = out.train && out.valid;
+    out.conflictingLabels = labels.size() > 1;
+    return out;
+}
+
 DuplicateReport findExactDuplicates(const Dataset& dataset)
 {
     DuplicateReport report;
@@ -51,20 +67,13 @@ DuplicateReport findExactDuplicates(const Dataset& dataset)
             return x.relPath < y.relPath;
         });
         DuplicateGroup g;
-        bool train = false, valid = false;
-        QSet<int> labels;
-        for (int i : members) {
-            const Sample& s = dataset.samples.at(i);
-            g.files << s.relPath;
-            train = train || s.split == Split::Train;
-            valid = valid || s.split == Split::Valid;
-            if (s.label >= 0)
-                labels.insert(s.label);
-        }
-        g.acrossSplit = train && valid;
-        g.conflictingLabels = labels.size() > 1;
+        for (int i : members)
+            g.files << dataset.samples.at(i).relPath;
+        const CopySpread spread = copySpread(dataset, members);
+        g.acrossSplit = spread.acrossSplit;
+        g.conflictingLabels = spread.conflictingLabels;
         report.redundant += int(members.size()) - 1;
-        if (train)
+        if (spread.train)
             for (int i : members)
                 report.leakedValid += dataset.samples.at(i).split == Split::Valid;
         report.conflicting += g.conflictingLabels;

@@ -27,6 +27,16 @@ struct DuplicateReport
     bool checked = false; ///< false when the scan did not read whole files (ScanOptions::verifyImages off)
 };
 
+/// Where a group of copies lies (exact or near duplicates alike).
+struct CopySpread
+{
+    bool train = false; ///< a copy is in train
+    bool valid = false; ///< a copy is in valid
+    bool acrossSplit = false; ///< both: the valid copy's score is not out-of-sample
+    bool conflictingLabels = false; ///< copies filed under different classes
+};
+CopySpread copySpread(const Dataset& dataset, const QList<int>& samples);
+
 /**
  * Groups the dataset's readable files by content. The file to keep in each group is a train copy if there is one (so
  * deleting the others also removes the leak into valid), else a valid one, else an unlabeled one; ties go to the

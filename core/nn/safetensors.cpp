@@ -40,6 +40,8 @@ uint64_t readLe64(const unsigned char* p)
     return v;
 }
 
+} // namespace
+
 std::string shapeString(const std::vector<int64_t>& shape)
 {
     std::string s = "[";
@@ -50,8 +52,6 @@ std::string shapeString(const std::vector<int64_t>& shape)
     }
     return s + "]";
 }
-
-} // namespace
 
 uint64_t safetensorsDtypeSize(const std::string& dtype)
 {

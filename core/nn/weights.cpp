@@ -42,17 +42,6 @@ const DtypeInfo* dtypeByType(torch::ScalarType t)
     return nullptr;
 }
 
-std::string shapeString(c10::IntArrayRef shape)
-{
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) {
-        if (i)
-            s += ", ";
-        s += std::to_string(shape[i]);
-    }
-    return s + "]";
-}
-
 std::string listNames(const std::vector<std::string>& names)
 {
     std::string s;
@@ -227,8 +216,8 @@ LoadReport loadStateDict(torch::nn::Module& module, const TensorMap& tensors, bo
         }
         if (!it->second.defined() || it->second.sizes() != target.sizes())
             mismatches.push_back("shape mismatch for '" + name + "': file has "
-                + (it->second.defined() ? shapeString(it->second.sizes()) : std::string("nothing")) + ", model expects "
-                + shapeString(target.sizes()));
+                + (it->second.defined() ? shapeString(it->second.sizes().vec()) : std::string("nothing"))
+                + ", model expects " + shapeString(target.sizes().vec()));
     }
     for (const auto& [name, t] : tensors)
         if (!targets.count(name))

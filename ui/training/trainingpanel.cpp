@@ -507,7 +507,7 @@ QProgressBar* TrainingPanel::progressBar() const
     return m_progress;
 }
 
-QString TrainingPanel::startBlockedReason() const
+QString TrainingPanel::trainingBlockedReason(bool needModel) const
 {
     if (!m_controller)
         return tr("No training engine");
@@ -515,8 +515,17 @@ QString TrainingPanel::startBlockedReason() const
         return tr("Open a dataset first");
     if (classesWithImages(*m_dataset) < 2)
         return tr("Needs at least two classes with images");
+    if (needModel && !m_hasModel)
+        return tr("Train a model first");
     if (m_busy || m_controller->isBusy())
         return tr("A job is running: wait for it to finish or cancel it");
+    return {};
+}
+
+QString TrainingPanel::startBlockedReason() const
+{
+    if (QString why = trainingBlockedReason(false); !why.isEmpty())
+        return why;
     if (m_weightsPicker && m_weightsPicker->isDownloading())
         return tr("Wait for the weights download to finish");
     return {};
@@ -541,17 +550,7 @@ QString TrainingPanel::retrainDescription() const
 
 QString TrainingPanel::retrainBlockedReason() const
 {
-    if (!m_controller)
-        return tr("No training engine");
-    if (!m_dataset)
-        return tr("Open a dataset first");
-    if (classesWithImages(*m_dataset) < 2)
-        return tr("Needs at least two classes with images");
-    if (!m_hasModel)
-        return tr("Train a model first");
-    if (m_busy || m_controller->isBusy())
-        return tr("A job is running: wait for it to finish or cancel it");
-    return {};
+    return trainingBlockedReason(true);
 }
 
 void TrainingPanel::updateButtons()

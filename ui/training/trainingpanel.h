@@ -133,6 +133,9 @@ Q_SIGNALS:
     void weightsDownloadFailed(const QString& message);
 
 private:
+    /// Why no training job can start now (no engine, no dataset, one class, a job running; with `needModel`, no
+    /// model yet), or empty.
+    QString trainingBlockedReason(bool needModel) const;
     void buildUi();
     void updateButtons();
     void setBusy(bool busy);
