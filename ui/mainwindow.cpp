@@ -144,7 +144,8 @@ MainWindow::MainWindow(QWidget* parent)
         options.validPct = config.validPct;
         options.seed = config.seed;
     });
-    connect(m_document, &DatasetDocument::datasetOpened, this, &MainWindow::onDatasetOpened);
+    connect(m_document, &DatasetDocument::datasetOpened, m_trainingPanel, &TrainingPanel::setDataset);
+    connect(m_document, &DatasetDocument::datasetOpened, this, &MainWindow::onDatasetOpened); // "Opened ..." last
     connect(m_document, &DatasetDocument::scoresChanged, this, &MainWindow::onScoresChanged);
     connect(m_document, &DatasetDocument::busyChanged, this, &MainWindow::onBusyChanged);
     connect(m_document, &DatasetDocument::errorOccurred, this, &MainWindow::showError);
@@ -351,7 +352,6 @@ void MainWindow::onDatasetOpened(const Dataset& dataset)
     if (!m_document->scores().isEmpty())
         m_imageModel->setScores(m_document->scores());
     m_summary->setDataset(dataset);
-    m_trainingPanel->setDataset(dataset);
     m_imagesPage->datasetChanged();
     updateTitle();
     updateStatusInfo();

@@ -325,7 +325,6 @@ FileCheck checkContent(const QByteArray& data, const QByteArray& tail, qint64 by
         return c;
     }
 
-    const auto* u = reinterpret_cast<const uchar*>(data.constData());
     if (s.format == Format::Jpeg) {
         const bool complete = walk ? walkJpeg(data, JpegWalk::ToEnd).complete : tailContains(tail, "\xFF\xD9", 2);
         if (!complete) {
