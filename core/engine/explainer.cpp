@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/engine/explainer.h"
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 
@@ -81,6 +82,14 @@ bool Explainer::isPending(const QString& path, const QString& className) const
 {
     std::lock_guard<std::mutex> lock(m_shared->mutex);
     return m_shared->pending.contains(keyOf(path, className));
+}
+
+bool Explainer::isQueued(const QString& path, const QString& className) const
+{
+    const QString key = keyOf(path, className);
+    std::lock_guard<std::mutex> lock(m_shared->mutex);
+    return std::any_of(
+        m_shared->queue.begin(), m_shared->queue.end(), [&key](const Shared::Job& job) { return job.key == key; });
 }
 
 const Explanation* Explainer::request(const QString& path, const QString& className)

@@ -46,8 +46,10 @@ public:
     /// kMaxQueued newest requests: after a fast scroll the oldest are dropped (a card that is shown again asks again).
     const Explanation* request(const QString& path, const QString& className);
     static constexpr int kMaxQueued = 64;
-    /// True while `path`/`className` is queued or being computed.
+    /// True while `path`/`className` is queued, being computed, or computed and on its way to the GUI thread.
     bool isPending(const QString& path, const QString& className) const;
+    /// True while `path`/`className` waits in the queue, not yet taken by the worker (a subset of isPending()).
+    bool isQueued(const QString& path, const QString& className) const;
     /// Forgets the queue (not the map being computed): for a page that scrolled or closed.
     void clearPending();
 
