@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <sys/resource.h>
 
 #include <QCommandLineParser>
 #include <QDir>
@@ -26,6 +25,7 @@
 #include "core/engine/weightscatalogue.h"
 #include "core/metrics/labelissues.h"
 #include "core/util/atomicfile.h"
+#include "core/util/memory.h"
 
 namespace {
 
@@ -101,13 +101,6 @@ QString freeName(const QDir& dir, const QString& fileName)
 QJsonValue ratio(double num, double den, bool defined)
 {
     return defined ? QJsonValue(num / den) : QJsonValue(QJsonValue::Null);
-}
-
-double peakRssMb()
-{
-    rusage u {};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0; // kilobytes on Linux
 }
 
 } // namespace
@@ -481,7 +474,7 @@ int Winnow::Cli::noisebench(const QStringList& args)
         { QStringLiteral("skipped"), skipped },
         { QStringLiteral("ratios_to_frozen"), ratios },
         { QStringLiteral("seconds"), seconds },
-        { QStringLiteral("peak_rss_mb"), peakRssMb() },
+        { QStringLiteral("peak_rss_mb"), Memory::processPeakRssMb() },
     };
     const QByteArray json = QJsonDocument(doc).toJson(QJsonDocument::Indented);
     out << json;
