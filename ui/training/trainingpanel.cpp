@@ -4,23 +4,16 @@
 #include <cmath>
 #include <utility>
 
-#include <QComboBox>
 #include <QCoreApplication>
-#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
-#include <QDoubleSpinBox>
 #include <QFileInfo>
-#include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QSettings>
-#include <QSpinBox>
 #include <QSplitter>
 #include <QStyle>
 #include <QTableView>
@@ -31,22 +24,16 @@
 #include "core/engine/roundhistory.h"
 #include "core/engine/trainingcontroller.h"
 #include "core/engine/weightscatalogue.h"
+#include "ui/training/jobstatus.h"
 #include "ui/training/lossplot.h"
+#include "ui/training/runmemory.h"
 #include "ui/training/trainingmodels.h"
+#include "ui/training/trainsettingsform.h"
 #include "ui/training/weightspicker.h"
 
 namespace Winnow {
 
 namespace {
-
-const QStringList kDevices = { QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda") };
-
-QString lastRunKey(const QString& root)
-{
-    return QStringLiteral("lastRun/")
-        + QString::fromLatin1(
-            QCryptographicHash::hash(QDir::cleanPath(root).toUtf8(), QCryptographicHash::Sha1).toHex());
-}
 
 /// Classes with at least one readable labelled image (what training can use).
 int classesWithImages(const Dataset& dataset)
@@ -106,61 +93,9 @@ TrainingPanel::~TrainingPanel() = default;
 void TrainingPanel::buildUi()
 {
     // --- Settings column -------------------------------------------------------------------------------------
-    auto* modelBox = new QGroupBox(tr("Model"), this);
-    auto* modelForm = new QFormLayout(modelBox);
-    modelForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
-    m_arch = new QComboBox(modelBox);
-    m_arch->setObjectName(QStringLiteral("archCombo"));
-    m_arch->addItems(pretrainedArchitectureNames());
-    modelForm->addRow(tr("&Architecture:"), m_arch);
-
-    m_weightsPicker = new WeightsPicker(modelBox);
-    m_weightsPicker->setObjectName(QStringLiteral("weightsPicker"));
-    auto* weightsLabel = new QLabel(tr("Pretrained &weights:"), modelBox); // the field, not the picker, is the buddy
-    weightsLabel->setBuddy(m_weightsPicker->lineEdit());
-    modelForm->addRow(weightsLabel, m_weightsPicker);
-
-    m_device = new QComboBox(modelBox);
-    m_device->setObjectName(QStringLiteral("deviceCombo"));
-    m_device->addItem(tr("Automatic"), kDevices.at(0));
-    m_device->addItem(tr("CPU"), kDevices.at(1));
-    m_device->addItem(tr("CUDA GPU"), kDevices.at(2));
-    modelForm->addRow(tr("&Device:"), m_device);
-
-    auto* dataBox = new QGroupBox(tr("Data and schedule"), this);
-    auto* dataForm = new QFormLayout(dataBox);
-    dataForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
-    m_size = new QSpinBox(dataBox);
-    m_size->setObjectName(QStringLiteral("sizeSpin"));
-    m_size->setRange(32, 512);
-    m_size->setSingleStep(32);
-    m_size->setSuffix(tr(" px"));
-    dataForm->addRow(tr("Image &size:"), m_size);
-    m_batch = new QSpinBox(dataBox);
-    m_batch->setObjectName(QStringLiteral("batchSpin"));
-    m_batch->setRange(1, 1024);
-    dataForm->addRow(tr("&Batch size:"), m_batch);
-    m_freezeEpochs = new QSpinBox(dataBox);
-    m_freezeEpochs->setObjectName(QStringLiteral("freezeEpochsSpin"));
-    m_freezeEpochs->setRange(0, 20);
-    m_freezeEpochs->setToolTip(tr("Epochs with the pretrained body frozen (fastai fine_tune's first stage)"));
-    dataForm->addRow(tr("&Frozen epochs:"), m_freezeEpochs);
-    m_epochs = new QSpinBox(dataBox);
-    m_epochs->setObjectName(QStringLiteral("epochsSpin"));
-    m_epochs->setRange(1, 200);
-    m_epochs->setToolTip(tr("Epochs with the whole network unfrozen"));
-    dataForm->addRow(tr("&Epochs:"), m_epochs);
-    m_validPct = new QDoubleSpinBox(dataBox);
-    m_validPct->setObjectName(QStringLiteral("validPctSpin"));
-    m_validPct->setRange(0.05, 0.5);
-    m_validPct->setSingleStep(0.05);
-    m_validPct->setDecimals(2);
-    m_validPct->setToolTip(tr("Share of each folder-per-class dataset held out for validation (valid_pct)"));
-    dataForm->addRow(tr("&Validation share:"), m_validPct);
-    m_seed = new QSpinBox(dataBox);
-    m_seed->setObjectName(QStringLiteral("seedSpin"));
-    m_seed->setRange(0, std::numeric_limits<int>::max());
-    dataForm->addRow(tr("S&eed:"), m_seed);
+    m_form = new TrainSettingsForm(this);
+    m_form->setObjectName(QStringLiteral("settingsForm"));
+    m_weightsPicker = m_form->weightsPicker();
 
     m_start = new QPushButton(style()->standardIcon(QStyle::SP_MediaPlay), tr("S&tart training"), this);
     m_start->setObjectName(QStringLiteral("startButton"));
@@ -185,8 +120,7 @@ void TrainingPanel::buildUi()
     auto* settingsLayout = new QVBoxLayout(settings);
     settingsLayout->setContentsMargins(0, 0, 0, 0);
     settingsLayout->addWidget(m_datasetLabel);
-    settingsLayout->addWidget(modelBox);
-    settingsLayout->addWidget(dataBox);
+    settingsLayout->addWidget(m_form);
     settingsLayout->addLayout(buttons);
     settingsLayout->addStretch(1);
     settings->setMinimumWidth(300);
@@ -258,8 +192,6 @@ void TrainingPanel::buildUi()
     layout->addWidget(settings);
     layout->addLayout(rightColumn, 1);
 
-    connect(m_arch, &QComboBox::currentTextChanged, m_weightsPicker, &WeightsPicker::setArch);
-    connect(m_weightsPicker, &WeightsPicker::archRequested, m_arch, &QComboBox::setCurrentText);
     connect(m_weightsPicker, &WeightsPicker::weightsChanged, this, &TrainingPanel::updateButtons);
     connect(m_weightsPicker, &WeightsPicker::downloadingChanged, this, &TrainingPanel::updateButtons);
     connect(m_weightsPicker, &WeightsPicker::statusMessage, this, &TrainingPanel::setStatus);
@@ -277,37 +209,12 @@ QString TrainingPanel::defaultWeightsPath(const QString& arch)
 
 TrainConfig TrainingPanel::config() const
 {
-    TrainConfig c;
-    c.arch = m_arch->currentText();
-    c.weights = m_weightsPicker->weights();
-    c.size = m_size->value();
-    c.batchSize = m_batch->value();
-    c.epochs = m_epochs->value();
-    c.freezeEpochs = m_freezeEpochs->value();
-    c.validPct = m_validPct->value();
-    c.seed = quint64(m_seed->value());
-    c.device = m_device->currentData().toString();
-    return c;
+    return m_form->config();
 }
 
 void TrainingPanel::setConfig(const TrainConfig& c)
 {
-    const QSignalBlocker block(m_arch);
-    // A run trained with an architecture the list does not offer (the `tiny` test network, from the CLI) shows as it
-    // is; an unknown name falls back to the default.
-    if (m_arch->findText(c.arch) < 0 && architectureNames().contains(c.arch))
-        m_arch->addItem(c.arch);
-    const int arch = m_arch->findText(c.arch);
-    m_arch->setCurrentIndex(arch >= 0 ? arch : m_arch->findText(QStringLiteral("mobilenet_v2")));
-    m_weightsPicker->setArchAndWeights(m_arch->currentText(), c.weights); // as given: no default follows
-    m_size->setValue(c.size);
-    m_batch->setValue(c.batchSize);
-    m_epochs->setValue(c.epochs);
-    m_freezeEpochs->setValue(c.freezeEpochs);
-    m_validPct->setValue(c.validPct);
-    m_seed->setValue(int(qMin<quint64>(c.seed, quint64(std::numeric_limits<int>::max()))));
-    const int device = m_device->findData(c.device);
-    m_device->setCurrentIndex(device >= 0 ? device : 0);
+    m_form->setConfig(c);
     updateButtons();
 }
 
@@ -357,31 +264,12 @@ void TrainingPanel::setDataset(const Dataset& dataset)
 
 QString TrainingPanel::lastRunDir(const QString& datasetRoot)
 {
-    return QSettings().value(lastRunKey(datasetRoot)).toString();
+    return RunMemory::lastRunDir(datasetRoot);
 }
 
 QStringList TrainingPanel::runCandidates() const
 {
-    QStringList out;
-    if (!m_dataset)
-        return out;
-    const QString remembered = lastRunDir(m_dataset->root);
-    if (!remembered.isEmpty() && QFileInfo(remembered).isDir())
-        out << remembered;
-    // Runs the settings forgot: `<runsRoot>/<dataset>-<yyyyMMdd-HHmmss>`, newest first (the worker checks each
-    // run.json's dataset folder).
-    if (!m_runsRoot.isEmpty()) {
-        const QString prefix = QFileInfo(m_dataset->root).fileName() + QLatin1Char('-');
-        QStringList names =
-            QDir(m_runsRoot).entryList({ prefix + QLatin1Char('*') }, QDir::Dirs | QDir::NoDotAndDotDot);
-        std::sort(names.begin(), names.end(), std::greater<>());
-        for (const QString& name : std::as_const(names)) {
-            const QString dir = QDir(m_runsRoot).filePath(name);
-            if (!out.contains(dir))
-                out << dir;
-        }
-    }
-    return out;
+    return m_dataset ? RunMemory::runCandidates(m_dataset->root, m_runsRoot) : QStringList();
 }
 
 bool TrainingPanel::loadLastRun()
@@ -561,10 +449,7 @@ void TrainingPanel::updateButtons()
     m_start->setEnabled(startWhy.isEmpty());
     m_retrain->setEnabled(retrainWhy.isEmpty());
     m_cancel->setEnabled(busy);
-    for (QWidget* w : std::initializer_list<QWidget*> {
-             m_arch, m_size, m_batch, m_epochs, m_freezeEpochs, m_validPct, m_seed, m_device })
-        w->setEnabled(!busy);
-    m_weightsPicker->setJobRunning(busy); // the field and the catalogue button
+    m_form->setJobRunning(busy);
     // A disabled button says why.
     m_start->setToolTip(
         startWhy.isEmpty() ? tr("Fine-tune the model on this dataset, then score every image") : startWhy);
@@ -670,18 +555,7 @@ void TrainingPanel::onStarted(quint64 job, const QString& what)
         m_chartView->reset(c.epochs + c.freezeEpochs);
     }
     m_progress->setRange(0, 0); // busy until the first progress report
-    if (what == QLatin1String("train"))
-        setStatus(tr("Preparing training…"));
-    else if (what == QLatin1String("retrain"))
-        setStatus(tr("Retraining…"));
-    else if (what == QLatin1String("score"))
-        setStatus(tr("Scoring…"));
-    else if (what == QLatin1String("load"))
-        setStatus(tr("Loading the last run of this dataset…"));
-    else if (what == QLatin1String("find data issues"))
-        setStatus(tr("Checking the images for duplicates, outliers and unusable photos…"));
-    else
-        setStatus(tr("Starting %1…").arg(what));
+    setStatus(JobStatus::startedText(what));
 }
 
 void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
@@ -710,25 +584,7 @@ void TrainingPanel::onProgress(quint64 job, const TrainProgress& p)
         m_progress->setRange(0, 1000);
         m_progress->setValue(int(1000.0 * qBound(0.0, double(p.batch) / bpe, 1.0)));
         m_progress->setFormat(QStringLiteral("%1 %2/%3").arg(p.phase).arg(p.batch).arg(bpe));
-        QString text;
-        if (p.phase.startsWith(QLatin1String("prepare retrain")))
-            text = tr("Scores are ready. Preparing the quick retrain…");
-        else if (p.phase.startsWith(QLatin1String("score")))
-            text = tr("Scoring every image…");
-        else if (p.phase.startsWith(QLatin1String("cross-validation")))
-            text = tr("Training the cross-validation networks that score the training images honestly (%1)…")
-                       .arg(p.phase.mid(int(qstrlen("cross-validation"))).trimmed());
-        else if (p.phase == QLatin1String("features"))
-            text = tr("Computing backbone features…");
-        else if (p.phase == QLatin1String("checking images"))
-            text = tr("Checking the images for duplicates, outliers and unusable photos…");
-        else if (p.phase == QLatin1String("k-fold"))
-            text = tr("Fitting out-of-sample heads…");
-        else if (p.phase == QLatin1String("valid"))
-            text = tr("Validating…");
-        else
-            text = p.phase + QStringLiteral("…");
-        setStatus(text);
+        setStatus(JobStatus::phaseText(p.phase));
     }
 }
 
@@ -814,7 +670,7 @@ void TrainingPanel::onFinished(quint64 job)
     const bool ours = jobIsForOpenDataset();
     if (m_jobKind == QLatin1String("train") && !m_pendingRunDir.isEmpty()) {
         const QString dir = std::exchange(m_pendingRunDir, QString());
-        QSettings().setValue(lastRunKey(m_jobRoot), dir); // reloaded when this dataset is opened again
+        RunMemory::rememberRun(m_jobRoot, dir); // reloaded when this dataset is opened again
         if (ours) {
             m_lastRunDir = dir;
             Q_EMIT runWritten(m_lastRunDir);
@@ -822,7 +678,7 @@ void TrainingPanel::onFinished(quint64 job)
     } else if (ours && m_jobKind == QLatin1String("retrain") && !m_lastRunDir.isEmpty()) {
         Q_EMIT runWritten(m_lastRunDir); // the worker saved this round into the run folder
     } else if (ours && m_jobKind == QLatin1String("load") && !m_lastRunDir.isEmpty()) {
-        QSettings().setValue(lastRunKey(m_jobRoot), m_lastRunDir);
+        RunMemory::rememberRun(m_jobRoot, m_lastRunDir);
         Q_EMIT runWritten(m_lastRunDir);
     }
     if (ours && m_jobKind != QLatin1String("find data issues")) // that job leaves no model behind
@@ -839,15 +695,7 @@ void TrainingPanel::onFinished(quint64 job)
         showLatestRoundStatus(tr("Finished"));
     if (ours && m_jobKind != QLatin1String("load") && !m_jobUnreadable.isEmpty()) {
         const QStringList gone = std::exchange(m_jobUnreadable, {});
-        QString names = gone.mid(0, 3).join(QStringLiteral(", "));
-        if (gone.size() > 3)
-            names += tr(" and %n more", nullptr, int(gone.size() - 3));
-        setStatus(m_status->toolTip() + QLatin1Char(' ')
-                + tr("%n file(s) could not be read (deleted or damaged since the dataset was opened) and were left "
-                     "out: %1. Rescan the dataset to see it as it is now.",
-                    nullptr, int(gone.size()))
-                      .arg(names),
-            true);
+        setStatus(m_status->toolTip() + QLatin1Char(' ') + JobStatus::unreadableText(gone), true);
     }
     if (ours && m_jobKind == QLatin1String("load"))
         Q_EMIT runLoaded(m_lastRunDir);

@@ -11,13 +11,10 @@
 #include "core/engine/run.h"
 #include "core/engine/types.h"
 
-class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
 class QMenu;
 class QProgressBar;
 class QPushButton;
-class QSpinBox;
 class QTableView;
 
 namespace Winnow {
@@ -26,6 +23,7 @@ class EpochTableModel;
 class LossPlot;
 class RoundTableModel;
 class TrainingController;
+class TrainSettingsForm;
 class WeightsPicker;
 
 /**
@@ -162,15 +160,8 @@ private:
     QStringList m_jobUnreadable; ///< the running job's files that could not be read (ScoreSet::unreadable)
     int m_epochsDone = 0;
 
-    QComboBox* m_arch = nullptr;
-    WeightsPicker* m_weightsPicker = nullptr; ///< the weights field, its catalogue menu and downloads
-    QSpinBox* m_size = nullptr;
-    QSpinBox* m_batch = nullptr;
-    QSpinBox* m_epochs = nullptr;
-    QSpinBox* m_freezeEpochs = nullptr;
-    QDoubleSpinBox* m_validPct = nullptr;
-    QSpinBox* m_seed = nullptr;
-    QComboBox* m_device = nullptr;
+    TrainSettingsForm* m_form = nullptr; ///< architecture, weights, device, size, schedule, split
+    WeightsPicker* m_weightsPicker = nullptr; ///< m_form's: the weights field, its catalogue menu and downloads
     QPushButton* m_start = nullptr;
     QPushButton* m_cancel = nullptr;
     QPushButton* m_retrain = nullptr;
