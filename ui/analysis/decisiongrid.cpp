@@ -2,7 +2,6 @@
 #include "ui/analysis/decisiongrid.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include <QComboBox>
 #include <QDir>
@@ -18,9 +17,9 @@
 #include <QVBoxLayout>
 
 #include "core/engine/explainer.h"
-#include "core/engine/run.h"
 #include "ui/analysis/decisionstore.h"
 #include "ui/analysis/imagepreview.h"
+#include "ui/analysis/sampledetails.h"
 #include "ui/imagegrid/imagegridmodel.h"
 #include "ui/imagegrid/imagegridproxy.h"
 #include "ui/imagegrid/imagegridview.h"
@@ -32,11 +31,6 @@ namespace {
 constexpr int kKeepItem = 0;
 constexpr int kDeleteItem = 1;
 constexpr int kFirstClassItem = 2;
-
-QString fmt(double v)
-{
-    return QString::number(v, 'f', 3);
-}
 
 } // namespace
 
@@ -51,11 +45,6 @@ void refreshDecisionRows(ImageGridModel* model, const QStringList& relPaths)
     }
     for (const QString& p : relPaths)
         model->setDecision(p, QString());
-}
-
-QString scoreKindText(ScoreKind kind)
-{
-    return kind == ScoreKind::InSample ? QStringLiteral("in-sample") : QStringLiteral("out-of-sample");
 }
 
 DecisionGrid::DecisionGrid(Mode mode, ImageGridProxy* proxy, QWidget* parent)
@@ -651,55 +640,8 @@ void DecisionGrid::onComboActivated(int index)
 
 QString DecisionGrid::detailsHtml(int s) const
 {
-    const Dataset& ds = m_model->dataset();
-    if (s < 0 || s >= ds.samples.size())
-        return tr("<i>No image selected.</i>");
-    const Sample& sample = ds.samples.at(s);
-    const ScoreRecord* rec = m_model->scoreForSample(s);
-    const QStringList& vocab = m_model->scores().vocab;
-    QString html =
-        QStringLiteral("<b>%1</b><br><small>%2</small>")
-            .arg(sample.relPath.section(QLatin1Char('/'), -1).toHtmlEscaped(), sample.relPath.toHtmlEscaped());
-    html += QStringLiteral("<table cellspacing=2>");
-    const auto row = [&html](const QString& k, const QString& v) {
-        html += QStringLiteral("<tr><td>%1</td><td>%2</td></tr>").arg(k, v);
-    };
-    row(tr("Split"), splitName(sample.split));
-    row(tr("Given"), sample.label >= 0 ? ds.vocab.value(sample.label).toHtmlEscaped() : tr("<i>unlabeled</i>"));
-    if (!sample.readable())
-        row(tr("Unreadable"), unreadableReason(sample.status).toHtmlEscaped());
-    if (rec) {
-        const QString predicted = vocab.value(rec->predicted).toHtmlEscaped();
-        if (m_mode == Mode::Label && sample.label < 0) {
-            row(tr("Suggested"), QStringLiteral("<b>%1</b>").arg(predicted));
-            // The top three classes, so that "which class is it then?" has an answer.
-            QList<int> order(rec->probs.size());
-            std::iota(order.begin(), order.end(), 0);
-            std::sort(order.begin(), order.end(), [rec](int a, int b) { return rec->probs.at(a) > rec->probs.at(b); });
-            for (int i = 0; i < std::min<qsizetype>(3, order.size()); ++i)
-                row(QStringLiteral("p(%1)").arg(vocab.value(order.at(i)).toHtmlEscaped()),
-                    fmt(rec->probs.at(order.at(i))));
-        } else {
-            row(tr("Predicted"), predicted);
-            row(tr("Loss"), fmt(rec->loss));
-            row(tr("p(predicted)"), fmt(rec->pPredicted));
-            if (rec->given >= 0) {
-                row(tr("p(given)"), fmt(rec->pGiven));
-                row(tr("Margin"), fmt(rec->margin));
-            }
-        }
-        if (rec->issue)
-            row(tr("Label"),
-                QStringLiteral("<span style='color:#c77c02'>%1</span>")
-                    .arg(tr("likely wrong, probably <b>%1</b>").arg(vocab.value(rec->suggested).toHtmlEscaped())));
-        row(tr("Score"), scoreKindText(rec->kind));
-        if (rec->source)
-            row(tr("Scored by"), scoreSourceDescription(rec->source));
-    } else {
-        row(tr("Score"), tr("<i>not scored</i>"));
-    }
-    html += QStringLiteral("</table>");
-    return html;
+    return SampleDetails::html(m_model->dataset(), s, m_model->scoreForSample(s), m_model->scores().vocab,
+        m_mode == Mode::Label ? SampleDetails::View::Label : SampleDetails::View::Review);
 }
 
 void DecisionGrid::updatePanel()

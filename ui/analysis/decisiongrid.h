@@ -111,7 +111,7 @@ public:
     void openPreview();
     /// The preview, once opened (null before).
     ImagePreview* preview() const;
-    /// The panel's rich text for a sample: file, split, given, prediction, loss, probabilities, label issue, scorer.
+    /// The panel's rich text for a sample (SampleDetails::html in this grid's view).
     QString detailsHtml(int sampleIndex) const;
 
     /// The model's suggestion for a sample (its predicted class name), empty without a score.
@@ -170,8 +170,5 @@ private:
 /// Announces changed decisions of these files to a grid model that reads them through its decision provider
 /// (empty list: all rows).
 void refreshDecisionRows(ImageGridModel* model, const QStringList& relPaths);
-
-/// Short text for a score kind: "out-of-sample" / "in-sample".
-QString scoreKindText(ScoreKind kind);
 
 } // namespace Winnow
