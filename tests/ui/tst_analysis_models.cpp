@@ -6,6 +6,7 @@
 #include "ui/analysis/confusionmatrixdelegate.h"
 #include "ui/analysis/confusionmatrixmodel.h"
 #include "ui/analysis/mostconfusedmodel.h"
+#include "ui/analysis/sampledetails.h"
 
 using namespace Winnow;
 
@@ -19,6 +20,7 @@ private Q_SLOTS:
     void fromCoreMatrix();
     void mostConfusedModel();
     void heatColor();
+    void sampleDetails();
 };
 
 void TestAnalysisModels::confusionMatrix()
@@ -141,5 +143,53 @@ void TestAnalysisModels::heatColor()
     QVERIFY(!ConfusionMatrixDelegate::darkFill(0.2));
 }
 
+void TestAnalysisModels::sampleDetails()
+{
+    Dataset ds;
+    ds.vocab = { "black", "grizzly", "teddys" };
+    ds.samples = { Sample { "black/a.jpg", 0, Split::Train }, Sample { "new/b.jpg", -1, Split::Unlabeled },
+        Sample { "black/c.jpg", 0, Split::Valid, Unreadable::Truncated } };
+    ScoreRecord r;
+    r.file = "black/a.jpg";
+    r.given = 0;
+    r.predicted = 1;
+    r.probs = { 0.05f, 0.9f, 0.05f };
+    r.loss = 2.996;
+    r.pPredicted = 0.9;
+    r.pGiven = 0.05;
+    r.margin = -0.85;
+    r.issue = true;
+    r.suggested = 1;
+    r.source = SourceCrossValBase | SourceFrozenKFold;
+    const QString review = SampleDetails::html(ds, 0, &r, ds.vocab);
+    for (const char* part : { "<b>a.jpg</b>", "black/a.jpg", "<td>train</td>", "<td>Given</td><td>black</td>",
+             "<td>Predicted</td><td>grizzly</td>", "<td>Loss</td><td>2.996</td>", "<td>p(given)</td><td>0.050</td>",
+             "<td>Margin</td><td>-0.850</td>", "likely wrong, probably <b>grizzly</b>", "out-of-sample", "Scored by" })
+        QVERIFY2(
+            review.contains(QLatin1String(part)), qPrintable(QLatin1String(part) + QLatin1String(" in ") + review));
+    QVERIFY(!review.contains(QLatin1String("Suggested")));
+
+    // An unlabeled image in the Label view: the suggestion and the top three classes, best first; no loss.
+    ScoreRecord u;
+    u.file = "new/b.jpg";
+    u.predicted = 2;
+    u.probs = { 0.1f, 0.3f, 0.6f };
+    u.pPredicted = 0.6;
+    const QString label = SampleDetails::html(ds, 1, &u, ds.vocab, SampleDetails::View::Label);
+    QVERIFY2(label.contains(QLatin1String("<td>Suggested</td><td><b>teddys</b></td>")), qPrintable(label));
+    QVERIFY(label.contains(QLatin1String("<i>unlabeled</i>")));
+    const auto at = [&label](const char* s) { return label.indexOf(QLatin1String(s)); };
+    QVERIFY(at("p(teddys)") >= 0 && at("p(teddys)") < at("p(grizzly)") && at("p(grizzly)") < at("p(black)"));
+    QVERIFY(!label.contains(QLatin1String("Loss")));
+    // The same record in the Review view shows the prediction instead.
+    QVERIFY(SampleDetails::html(ds, 1, &u, ds.vocab).contains(QLatin1String("<td>Predicted</td><td>teddys</td>")));
+
+    // Not scored, unreadable, and out of range.
+    const QString bad = SampleDetails::html(ds, 2, nullptr, ds.vocab);
+    QVERIFY(bad.contains(QLatin1String("Unreadable")));
+    QVERIFY(bad.contains(QLatin1String("not scored")));
+    QVERIFY(SampleDetails::html(ds, 3, nullptr, ds.vocab).contains(QLatin1String("No image selected")));
+    QVERIFY(SampleDetails::html(ds, -1, nullptr, ds.vocab).contains(QLatin1String("No image selected")));
+}
 QTEST_MAIN(TestAnalysisModels)
 #include "tst_analysis_models.moc"
