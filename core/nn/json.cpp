@@ -2,6 +2,7 @@
 #include "core/nn/json.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <tuple>
 
@@ -224,6 +225,39 @@ private:
 JsonValue parseJson(std::string_view text)
 {
     return JsonParser(text).parseDocument();
+}
+
+std::string jsonEscape(const std::string& s)
+{
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+                out += buf;
+            } else {
+                out.push_back(c);
+            }
+        }
+    }
+    return out;
 }
 
 } // namespace Winnow::nn

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // A small, strict JSON reader (objects in file order, arrays, strings with every escape, numbers kept as their
-// literal, true/false/null; nesting at most 32 deep) for the safetensors header. Plain C++: the nn layer has no Qt.
+// literal, true/false/null; nesting at most 32 deep) for the safetensors header, and jsonEscape() for writing one.
+// Plain C++: the nn layer has no Qt.
 #pragma once
 
 #include <cstddef>
@@ -44,5 +45,8 @@ public:
 
 /// Parses one JSON document (and nothing after it but white space). @throws JsonError.
 JsonValue parseJson(std::string_view text);
+
+/// A string as a JSON string body (quotes, backslashes and control characters escaped), for writing headers.
+std::string jsonEscape(const std::string& s);
 
 } // namespace Winnow::nn

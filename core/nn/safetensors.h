@@ -62,8 +62,6 @@ SafetensorsLayout parseSafetensorsHeader(
 /// Bytes per element of a supported dtype name ("F32" 4, "F16" 2, "BF16" 2, "I64" 8); 0 for any other.
 uint64_t safetensorsDtypeSize(const std::string& dtype);
 
-/// A string as a JSON string body (quotes, backslashes and control characters escaped), for writing headers.
-std::string jsonEscape(const std::string& s);
 /// "[2, 3, 224, 224]": a shape as error messages show it.
 std::string shapeString(const std::vector<int64_t>& shape);
 

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/nn/json.h"
+
 namespace Winnow::nn {
 
 namespace {
