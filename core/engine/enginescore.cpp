@@ -36,6 +36,35 @@ void dumpScoreParts(const QString& path, const Dataset& ds, const std::vector<in
     }
 }
 
+/// The `k` most likely ImageNet classes of each row of concat-pooled features [N, 2C] (max || avg), under the
+/// pretrained classifier that `weights` carries (torchvision's `classifier.1` of MobileNetV2, `fc` of the ResNets) on
+/// the average-pooled half: what that network would call each photo. Empty when the file holds no such classifier
+/// for these features (random initialisation, another layout).
+torch::Tensor imagenetTopK(const QString& weights, const torch::Tensor& feats, int64_t k)
+{
+    nn::TensorMap t;
+    try {
+        t = nn::readSafetensors(weights.toStdString());
+    } catch (const std::exception&) {
+        return {};
+    }
+    const int64_t c = feats.size(1) / 2;
+    for (const auto& [w, b] :
+        { std::pair { "classifier.1.weight", "classifier.1.bias" }, { "fc.weight", "fc.bias" } }) {
+        const auto wi = t.find(w), bi = t.find(b);
+        if (wi == t.end() || bi == t.end())
+            continue;
+        const auto weight = wi->second.to(torch::kFloat32);
+        const auto bias = bi->second.to(torch::kFloat32);
+        if (weight.dim() != 2 || weight.size(1) != c || bias.numel() != weight.size(0) || weight.size(0) < k)
+            return {};
+        torch::NoGradGuard noGrad;
+        const auto avg = feats.slice(1, c, 2 * c).to(torch::kFloat32).cpu();
+        return std::get<1>(torch::addmm(bias, avg, weight.t()).topk(k, 1)).contiguous();
+    }
+    return {};
+}
+
 } // namespace
 
 EngineStatus Engine::score(
@@ -372,6 +401,14 @@ EngineStatus Engine::featureNeighbours(
     std::copy(ip, ip + idx.numel(), out->neighbours.begin());
     const float* sp = sim.data_ptr<float>();
     std::copy(sp, sp + sim.numel(), out->similarity.begin());
+    if (!cfg.weights.isEmpty()) {
+        // The pretrained classifier's own names for each photo: the outlier check's concept rarity.
+        const auto concepts = imagenetTopK(cfg.weights, feats, FeatureNeighbours::kConcepts);
+        if (concepts.defined()) {
+            const int64_t* cp = concepts.data_ptr<int64_t>();
+            out->concepts = QVector<qint16>(cp, cp + concepts.numel());
+        }
+    }
     return {};
 }
 

@@ -35,7 +35,10 @@ constexpr IssueText kIssueText[kDataIssueCount] = {
         "near copy" },
     { "leakage", "Train/valid leakage",
         "A validation photo with a copy in the training set: the model has seen it, so its score flatters.", "leak" },
-    { "outlier", "Outliers", "Far from every other photo: probably not a picture of any class.", "outlier" },
+    { "outlier", "Outliers",
+        "Far from every other photo, or seen by the pretrained network as something no other photo is: probably "
+        "not a picture of any class.",
+        "outlier" },
     { "dark", "Too dark", "Underexposed: little for the model to see.", "dark" },
     { "light", "Overexposed", "Washed out: little for the model to see.", "overexposed" },
     { "blurry", "Blurry", "Out of focus or heavily smoothed.", "blurry" },
@@ -283,10 +286,28 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
         }
         const double q1 = quantile(dist, 0.25), median = quantile(dist, 0.5), q3 = quantile(dist, 0.75);
         const double fence = q3 + o.outlierFence * (q3 - q1);
+        // Concept rarity: what the pretrained network calls a photo (its most likely ImageNet classes) and in how
+        // many other files it sees the most common of them too. An owl among bears shares none of its five, while a
+        // darkened or blurred bear, or one the network takes for a dog first, is still a bear among its five; by
+        // distance alone the two look alike.
+        const int kc = FeatureNeighbours::kConcepts;
+        std::vector<int> support(size_t(rows), -1);
+        if (g.concepts.size() == qsizetype(rows) * kc) {
+            QHash<int, int> listedBy; // ImageNet class -> files that list it
+            for (qsizetype i = 0; i < g.concepts.size(); ++i)
+                ++listedBy[g.concepts[i]];
+            for (int row = 0; row < rows; ++row)
+                for (int j = 0; j < kc; ++j)
+                    support[size_t(row)] = std::max(support[size_t(row)], listedBy.value(g.concepts[row * kc + j]) - 1);
+        }
+        const int minSupport = std::max(o.outlierConceptMin, int(std::ceil(o.outlierConceptShare * rows)));
         for (int row = 0; row < rows; ++row) {
             const int s = g.samples[row];
-            setScore(s, DataIssue::Outlier, clamp01(dist[size_t(row)] > 0 ? median / dist[size_t(row)] : 1.0));
-            if (dist[size_t(row)] > fence)
+            const int sup = support[size_t(row)];
+            const double far = clamp01(dist[size_t(row)] > 0 ? median / dist[size_t(row)] : 1.0);
+            const double rare = sup < 0 ? 1.0 : 0.5 + 0.5 * std::min(1.0, double(sup) / minSupport);
+            setScore(s, DataIssue::Outlier, clamp01(far * rare));
+            if (dist[size_t(row)] > fence || (sup >= 0 && sup < minSupport))
                 flag(s, DataIssue::Outlier);
         }
 

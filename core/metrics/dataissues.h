@@ -51,6 +51,10 @@ struct FeatureNeighbours
     QVector<int> neighbours; ///< rows * k row indices, most similar first
     QVector<float> similarity; ///< rows * k cosine similarities, in [-1, 1]
     QString extractor; ///< what gave the features, e.g. "mobilenet_v2 (ImageNet) at 224 px"
+    /// What the pretrained network itself calls each photo: per row its kConcepts most likely ImageNet classes (class
+    /// ids, most likely first) from the weights' own classifier; empty when the weights carry none.
+    static constexpr int kConcepts = 5;
+    QVector<qint16> concepts;
     int rows() const
     {
         return int(samples.size());
@@ -70,6 +74,10 @@ struct DataIssueOptions
     /// and phone cases come first.
     double outlierFence = 1.5;
     int outlierNeighbours = 10;
+    /// Also an outlier: a file none of whose likely ImageNet classes (FeatureNeighbours::concepts) is among the likely
+    /// classes of as many other files as this share of the set (and at least outlierConceptMin files).
+    double outlierConceptShare = 0.005;
+    int outlierConceptMin = 2;
     /// ImageStats::highlights under this: no bright pixel at all. CleanVision thresholds the mean brightness (0.32),
     /// which flags black bears in shade; their sky or fur highlights keep them above 0.44 here, and a photo three
     /// stops under is at 0.2 or below.

@@ -134,6 +134,22 @@ private Q_SLOTS:
                     if ((f.flags >> t) & 1u)
                         m_baseFlagged[t].insert(scan.dataset->samples.at(f.sample).relPath);
             QCOMPARE(base.counts[int(DataIssue::ExactDuplicate)], 6); // its three known pairs
+            QVector<QPair<float, QString>> byOutlier;
+            for (const FileDataIssues& f : base.files)
+                byOutlier.append({ f.score[size_t(DataIssue::Outlier)],
+                    scan.dataset->samples.at(f.sample).relPath
+                        + (f.has(DataIssue::Outlier) ? QStringLiteral(" (flagged)") : QString()) });
+            std::sort(byOutlier.begin(), byOutlier.end());
+            int junkInTop = 0;
+            for (int i = 0; i < 20; ++i) {
+                qInfo("  bears-small outlier #%d: %.3f %s", i + 1, byOutlier.at(i).first,
+                    qPrintable(byOutlier.at(i).second));
+                junkInTop += byOutlier.at(i).second.startsWith(QLatin1String("teddys/00000095.jpg"))
+                    || byOutlier.at(i).second.startsWith(QLatin1String("black/00000079.jpg"))
+                    || byOutlier.at(i).second.startsWith(QLatin1String("black/00000098.jpg"));
+            }
+            // The phone case, the beer logo and the painting of the review file are among the first 20 of 480.
+            QCOMPARE(junkInTop, 3);
         }
 
         // Distinct originals for every planted change, drawn with a fixed seed.
@@ -258,18 +274,27 @@ private Q_SLOTS:
             QVERIFY(s.precision() >= 0.9);
             QVERIFY(s.recall() >= 0.9);
         }
-        // Outliers fall short of the 0.9 target (measured: precision 0.875, recall 0.7): photos of other subjects
-        // (an owl, a parrot, a hot dog) are no farther from the bears than bears-small's own odd photos, and the
-        // darkened and blurred photos are far from the others in feature space too.
-        QVERIFY(outlier.recall() >= 0.7);
-        QVERIFY(outlier.precision() >= 0.8);
-        // The four that are no photo at all (a solid colour, two noise images, a screenshot of text) rank first.
+        // Outliers: the distance to the nearest files alone found 7 of the 10 (precision 0.875): an owl, a parrot or
+        // a hot dog is no farther from the bears than bears-small's own odd photos. What the pretrained network calls
+        // them (concept rarity: none of their five likely ImageNet classes is shared by others) finds them.
+        QVERIFY(outlier.recall() >= 0.9);
+        QVERIFY(outlier.precision() >= 0.9);
+        // What ranks first is no photo of a bear: the planted outliers, or bears-small's own junk (the review file's
+        // phone case, painting, figurine, costume, beer logo).
+        const QSet<QString> junk = { QStringLiteral("teddys/00000095.jpg"), QStringLiteral("black/00000098.jpg"),
+            QStringLiteral("black/00000076.jpg"), QStringLiteral("black/00000059.jpg"),
+            QStringLiteral("black/00000079.jpg") };
         QVector<QPair<float, QString>> byOutlier;
         for (const FileDataIssues& f : r.files)
             byOutlier.append({ f.score[size_t(DataIssue::Outlier)], ds.samples.at(f.sample).relPath });
         std::sort(byOutlier.begin(), byOutlier.end());
-        for (int i = 0; i < 4; ++i)
-            QVERIFY2(m_planted.outliers.contains(byOutlier.at(i).second), qPrintable(byOutlier.at(i).second));
+        int odd = 0;
+        for (int i = 0; i < 10; ++i) {
+            const QString& file = byOutlier.at(i).second;
+            odd += m_planted.outliers.contains(file) || junk.contains(file);
+            qInfo("  outlier #%d %.3f %s", i + 1, byOutlier.at(i).first, qPrintable(file));
+        }
+        QVERIFY2(odd >= 9, qPrintable(QString::number(odd))); // measured: 9 (the tenth is a bear far off on rocks)
 
         // Each planted copy sits in one group with its original, and a copy is never the one to keep.
         for (const auto& pairs : { m_planted.exact, m_planted.nearCopies })
@@ -293,6 +318,7 @@ private Q_SLOTS:
     }
 
     void groupsFromOneSidedNeighbours();
+    void conceptRarity();
 
     void qualityChecksOnSyntheticImages()
     {
@@ -405,6 +431,47 @@ void TestDataIssues::groupsFromOneSidedNeighbours()
     const DataIssueReport n = remapDataIssues(r, noKept);
     QCOMPARE(n.groups.size(), 0);
     QCOMPARE(n.counts[int(DataIssue::NearDuplicate)], 0);
+}
+
+void TestDataIssues::conceptRarity()
+{
+    // Twenty files all at the same distance from their neighbours; what the network calls them differs. Nineteen
+    // list "brown bear" (294) among their five likely classes, some first, some after a dog; one lists only birds.
+    Dataset ds;
+    ds.root = QStringLiteral("/nonexistent");
+    ds.vocab = { QStringLiteral("a") };
+    FeatureNeighbours g;
+    g.k = 2;
+    const int rows = 20;
+    for (int i = 0; i < rows; ++i) {
+        ds.samples.append(Sample { QStringLiteral("a/%1.jpg").arg(i), 0, Split::Train });
+        g.samples.append(i);
+        g.neighbours << (i + 1) % rows << (i + 2) % rows;
+        g.similarity << 0.8f << 0.7f;
+        if (i == 7)
+            g.concepts << 24 << 21 << 22 << 23 << 80; // an owl: great grey owl, kite, bald eagle, vulture, black grouse
+        else if (i % 3 == 0)
+            g.concepts << 256 << 294 << 295 << 296 << 150; // a bear taken for a Newfoundland dog first
+        else
+            g.concepts << 294 << 295 << 296 << 297 << 388;
+    }
+    const DataIssueReport r = findDataIssues(ds, {}, &g, nullptr);
+    QCOMPARE(r.counts[int(DataIssue::Outlier)], 1);
+    QVERIFY(r.files[7].has(DataIssue::Outlier));
+    QVERIFY(r.files[7].score[size_t(DataIssue::Outlier)] < r.files[0].score[size_t(DataIssue::Outlier)]);
+    QCOMPARE(r.files[3].score[size_t(DataIssue::Outlier)], r.files[4].score[size_t(DataIssue::Outlier)]);
+
+    // Two owls support each other only when the set is small enough: at least outlierConceptMin others must share.
+    for (int j = 0; j < FeatureNeighbours::kConcepts; ++j) // a second owl
+        g.concepts[8 * FeatureNeighbours::kConcepts + j] = g.concepts[7 * FeatureNeighbours::kConcepts + j];
+    DataIssueOptions o;
+    o.outlierConceptMin = 1;
+    QCOMPARE(findDataIssues(ds, {}, &g, nullptr, o).counts[int(DataIssue::Outlier)], 0);
+    o.outlierConceptMin = 2;
+    QCOMPARE(findDataIssues(ds, {}, &g, nullptr, o).counts[int(DataIssue::Outlier)], 2);
+    // Without concepts (weights without an ImageNet classifier) the distance decides alone.
+    g.concepts.clear();
+    QCOMPARE(findDataIssues(ds, {}, &g, nullptr).counts[int(DataIssue::Outlier)], 0);
 }
 
 QTEST_GUILESS_MAIN(TestDataIssues)
