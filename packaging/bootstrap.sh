@@ -12,12 +12,13 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
 packages=(cmake ninja-build g++ pkg-config
           qt6-base-dev qt6-charts-dev libqt6opengl6-dev libxkbcommon-dev libqt6svg6
-          libtorch-dev libopencv-dev libopenblas0-openmp
+          libtorch-dev libopencv-dev libopenblas0-openmp libhnswlib-dev
           xvfb xauth curl dpkg-dev file clang-format clang-tidy
           clang libclang-rt-14-dev)
 # clang + libclang-rt: the libFuzzer harnesses of tests/fuzz (the test mode builds and runs them).
 # libopenblas0-openmp: without it Debian's LibTorch runs every matrix product on the reference BLAS (netlib), which
 # made the neighbour search 19x and a retrain after cleaning 2x slower. Its OpenMP build shares LibTorch's thread pool.
+# libhnswlib-dev: header-only graph search for nearest neighbours in sets too large to search exactly (core/nn/knngraph.h).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

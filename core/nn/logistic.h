@@ -103,17 +103,22 @@ struct Neighbours
     torch::Tensor similarities;
 };
 
+/// Row counts up to which nearestNeighbours() searches exactly; above, through a graph (knngraph.h).
+constexpr int64_t kExactSearchUpTo = 20000;
+
 /**
  * The `k` (at most N - 1) most cosine-similar other rows of each row of `features` [N, F], after standardising each
  * column (unless `standardise` is false: then on the features as they are, which suits finding copies of a photo,
- * whose standardised features differ in the many columns of little variance): exact search in blocks of 2,048 rows;
- * above 20,000 rows on a seeded 256-dimensional random projection, which keeps cosine similarity nearly unchanged. A
- * row is never its own neighbour. Rows where `skip` ([N] bool, optional) is true are only returned when fewer than k
- * other rows remain, with similarity -3.
+ * whose standardised features differ in the many columns of little variance). Up to `exactUpTo` rows: exact search
+ * in blocks of 2,048 rows. Above (when the build has hnswlib): candidates from a navigable small-world graph on a
+ * seeded 128-dimensional principal projection, ranked by their exact similarity; the graph may miss a few true
+ * neighbours (recall > 0.95 on clustered data, `winnow_nn_bench --knn`). A row is never its own neighbour. Rows where
+ * `skip` ([N] bool, optional) is true are only returned when fewer than k other rows remain, with similarity -3.
+ * Same input, same result.
  * @throws std::invalid_argument for bad shapes.
  */
-Neighbours nearestNeighbours(
-    const torch::Tensor& features, int k, const torch::Tensor& skip = {}, uint64_t seed = 0, bool standardise = true);
+Neighbours nearestNeighbours(const torch::Tensor& features, int k, const torch::Tensor& skip = {}, uint64_t seed = 0,
+    bool standardise = true, int64_t exactUpTo = kExactSearchUpTo);
 
 /**
  * Label agreement of each row's nearest neighbours in feature space (SimiFeat, Zhu et al. 2022): features are

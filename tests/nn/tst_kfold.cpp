@@ -7,6 +7,7 @@
 
 #include <QTest>
 
+#include "core/nn/knngraph.h"
 #include "core/nn/logistic.h"
 
 using namespace Winnow::nn;
@@ -54,6 +55,7 @@ private Q_SLOTS:
     void rejectsBadInput();
     void neighboursVoteWithoutThemselves();
     void nearestNeighboursFindTwins();
+    void graphSearchAgreesWithExact();
     void speedAtBearsScale();
 };
 
@@ -219,6 +221,56 @@ void TestKFold::nearestNeighboursFindTwins()
     QCOMPARE(plain.indices[0][0].item<int64_t>(), 50); // the twin is still the nearest
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, nearestNeighbours(feats.flatten(), 3));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, nearestNeighbours(feats, 3, torch::zeros({ 7 }, torch::kBool)));
+}
+
+// Above the exact-search size the graph (hnswlib) gives the same answers, nearly: clustered data (a class, a photo's
+// copy) as real features are, searched both ways on the same rows. A test that fails when the graph path finds the
+// wrong rows, loses the twins, returns a row as its own neighbour or a skipped row.
+void TestKFold::graphSearchAgreesWithExact()
+{
+    if (!haveGraphSearch())
+        QSKIP("this build has no hnswlib");
+    torch::manual_seed(11);
+    const int64_t clusters = 40, perCluster = 60, dims = 160; // 2,400 rows, 160 > the graph's 128 projected dims
+    const auto centres = torch::randn({ clusters, dims }) * 3;
+    const auto low = torch::randn({ 16, dims }); // within-cluster spread on a few directions, as in real features
+    auto feats = (centres.repeat_interleave(perCluster, 0) + torch::randn({ clusters * perCluster, 16 }).mm(low)
+        + 0.1 * torch::randn({ clusters * perCluster, dims }));
+    feats.slice(0, 0, 100).copy_(feats.slice(0, 100, 200) + 0.01 * torch::randn({ 100, dims })); // twins
+    const int64_t n = feats.size(0);
+    const int k = 10;
+    const auto exact = nearestNeighbours(feats, k, {}, 0, false, n);
+    const auto graph = nearestNeighbours(feats, k, {}, 0, false, 0);
+    QCOMPARE(graph.indices.sizes().vec(), exact.indices.sizes().vec());
+    const auto ex = exact.indices.contiguous(), gr = graph.indices.contiguous();
+    const int64_t* ep = ex.data_ptr<int64_t>();
+    const int64_t* gp = gr.data_ptr<int64_t>();
+    int64_t shared = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const std::set<int64_t> truth(ep + i * k, ep + (i + 1) * k);
+        for (int64_t j = 0; j < k; ++j) {
+            QVERIFY(gp[i * k + j] >= 0 && gp[i * k + j] < n && gp[i * k + j] != i);
+            shared += truth.count(gp[i * k + j]);
+        }
+    }
+    const double recall = double(shared) / double(n * k);
+    qInfo("graph recall@%d against exact search: %.4f", k, recall);
+    QVERIFY2(recall > 0.95, qPrintable(QString::number(recall)));
+    for (int64_t i = 0; i < 100; ++i) { // the twins are found, with their exact similarity
+        QCOMPARE(gp[i * k], i + 100);
+        QVERIFY(std::abs(graph.similarities[i][0].item<float>() - exact.similarities[i][0].item<float>()) < 1e-5f);
+    }
+    for (int64_t i = 0; i < n; ++i) // most similar first
+        QVERIFY(graph.similarities[i][0].item<float>() >= graph.similarities[i][k - 1].item<float>());
+    // Skipped rows never come back while others remain.
+    auto skip = torch::zeros({ n }, torch::kBool);
+    skip.slice(0, 100, 200).fill_(true);
+    const auto without = nearestNeighbours(feats, k, skip, 0, false, 0).indices.contiguous();
+    const int64_t* wp = without.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n * k; ++i)
+        QVERIFY(wp[i] < 100 || wp[i] >= 200);
+    // The same rows give the same graph.
+    QVERIFY(torch::equal(graph.indices, nearestNeighbours(feats, k, {}, 0, false, 0).indices));
 }
 
 void TestKFold::speedAtBearsScale()

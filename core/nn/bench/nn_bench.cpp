@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // winnow_nn_bench: model-only training and inference throughput on synthetic tensors, printed as JSON.
 // Qt-free so it builds with -DWINNOW_BUILD_GUI=OFF against any LibTorch (CPU or CUDA).
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -11,8 +13,11 @@
 #include <torch/version.h>
 
 #include "core/nn/device.h"
+#include "core/nn/knngraph.h"
+#include "core/nn/logistic.h"
 #include "core/nn/models.h"
 #include "core/nn/trainer.h"
+#include "core/util/memory.h"
 
 namespace {
 
@@ -29,6 +34,9 @@ struct Args
     int threads = 0;
     std::string device = "auto";
     std::string amp = "auto";
+    int64_t knn = 0; ///< --knn N: the nearest-neighbour benchmark on N synthetic rows instead of the networks
+    int64_t knnDims = 1280;
+    int knnK = 10;
 };
 
 [[noreturn]] void usage(const char* msg)
@@ -37,7 +45,8 @@ struct Args
         "winnow_nn_bench: %s\n"
         "usage: winnow_nn_bench [--arch resnet18|resnet34|resnet50|mobilenet_v2] [--size PX] [--bs N]\n"
         "                       [--steps N] [--warmup N] [--classes N] [--threads N] [--device auto|cpu|cuda]\n"
-        "                       [--amp auto|off|bf16]\n",
+        "                       [--amp auto|off|bf16]\n"
+        "       winnow_nn_bench --knn ROWS [--dims F] [--k K] [--threads N]\n",
         msg);
     std::exit(2);
 }
@@ -75,6 +84,12 @@ Args parse(int argc, char** argv)
             a.threads = toInt(0);
         else if (key == "--device")
             a.device = v;
+        else if (key == "--knn")
+            a.knn = std::stoll(v);
+        else if (key == "--dims")
+            a.knnDims = std::stoll(v);
+        else if (key == "--k")
+            a.knnK = std::stoi(v);
         else if (key == "--amp")
             a.amp = v;
         else
@@ -91,9 +106,63 @@ void sync(const torch::Device& d)
 
 } // namespace
 
+/// --knn: nearestNeighbours() on `rows` synthetic features shaped like a real set's (100 classes, each spread over a
+/// few directions, plus noise), through the graph, and exact search on 2,048 of the rows against all of them (the
+/// time of one exact block, scaled to every row, and the graph's recall@k on those rows).
+int knnBench(const Args& a)
+{
+    const int threads = setCpuThreads(a.threads);
+    using Clock = std::chrono::steady_clock;
+    const int64_t n = a.knn, f = a.knnDims, k = a.knnK;
+    torch::manual_seed(0);
+    torch::Tensor x;
+    {
+        torch::NoGradGuard noGrad;
+        const int64_t classes = 100, spread = 32;
+        const auto centres = torch::randn({ classes, f }) * 2;
+        const auto directions = torch::randn({ spread, f }) / std::sqrt(double(spread));
+        const auto cls = torch::randint(classes, { n }, torch::kLong);
+        x = centres.index_select(0, cls) + torch::randn({ n, spread }).mm(directions) * 3
+            + 0.3 * torch::randn({ n, f });
+        x = torch::relu(x); // pooled activations are non-negative
+    }
+    Winnow::Memory::resetPhasePeak();
+    const double baseMb = Winnow::Memory::phasePeakRssMb();
+    auto t0 = Clock::now();
+    const auto graph = nearestNeighbours(x, int(k), {}, 0, false);
+    const double graphSec = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double graphPeakMb = Winnow::Memory::phasePeakRssMb();
+
+    torch::NoGradGuard noGrad;
+    const int64_t probe = std::min<int64_t>(2048, n);
+    t0 = Clock::now();
+    const auto unit = x / x.norm(2, 1, true).clamp_min(1e-12);
+    auto sim = torch::mm(unit.slice(0, 0, probe), unit.t());
+    sim.diagonal(0).fill_(-4);
+    const auto exact = std::get<1>(sim.topk(k, 1)).contiguous();
+    const double exactBlockSec = std::chrono::duration<double>(Clock::now() - t0).count();
+    const auto g = graph.indices.slice(0, 0, probe).contiguous();
+    int64_t shared = 0;
+    const int64_t* ep = exact.data_ptr<int64_t>();
+    const int64_t* gp = g.data_ptr<int64_t>();
+    for (int64_t i = 0; i < probe; ++i)
+        for (int64_t j = 0; j < k; ++j)
+            shared += std::count(ep + i * k, ep + (i + 1) * k, gp[i * k + j]);
+    std::printf("{\"knn_rows\":%lld,\"dims\":%lld,\"k\":%lld,\"threads\":%d,\"graph_search\":%s,\"search_s\":%.3f,"
+                "\"rss_before_mb\":%.0f,\"search_peak_rss_mb\":%.0f,\"features_mb\":%.0f,\"exact_s_estimated\":%.1f,"
+                "\"recall_at_k\":%.4f,\"recall_rows\":%lld}\n",
+        static_cast<long long>(n), static_cast<long long>(f), static_cast<long long>(k), threads,
+        haveGraphSearch() && n > kExactSearchUpTo ? "true" : "false", graphSec, baseMb, graphPeakMb,
+        double(n * f * 4) / 1048576.0, exactBlockSec * double(n) / double(probe), double(shared) / double(probe * k),
+        static_cast<long long>(probe));
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
     const Args a = parse(argc, argv);
+    if (a.knn > 0)
+        return knnBench(a);
     const auto arch = parseArch(a.arch);
     if (!arch)
         usage(("unknown arch " + a.arch).c_str());
