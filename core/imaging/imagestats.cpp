@@ -13,6 +13,23 @@ namespace Winnow {
 
 namespace {
 
+/// 64-bit FNV-1a over the full size and every row of the pixels; never 0.
+quint64 pixelHash(const cv::Mat& rgb, int fullWidth, int fullHeight)
+{
+    quint64 h = 14695981039346656037ull;
+    const auto eat = [&h](const quint8* p, size_t bytes) {
+        for (size_t i = 0; i < bytes; ++i) {
+            h ^= p[i];
+            h *= 1099511628211ull;
+        }
+    };
+    const std::array<qint32, 4> size { fullWidth, fullHeight, rgb.cols, rgb.rows };
+    eat(reinterpret_cast<const quint8*>(size.data()), sizeof(size));
+    for (int y = 0; y < rgb.rows; ++y)
+        eat(rgb.ptr<quint8>(y), size_t(rgb.cols) * 3);
+    return h == 0 ? 1 : h;
+}
+
 ImageStats measureMat(const cv::Mat& rgb, int fullWidth, int fullHeight)
 {
     ImageStats s;
@@ -82,6 +99,7 @@ ImageStats measureMat(const cv::Mat& rgb, int fullWidth, int fullHeight)
     cv::meanStdDev(grey, greyMean, greyStd);
     // A flat image has no edges to be sharp or blurred: its trouble is the missing information, not focus.
     s.relativeEdgeVariance = greyStd[0] < 2 ? 1.0f : float(s.edgeVariance / (greyStd[0] * greyStd[0]));
+    s.pixelHash = pixelHash(rgb, s.width, s.height);
     s.ok = true;
     return s;
 }

@@ -31,6 +31,9 @@ struct ImageStats
     float relativeEdgeVariance = 0;
     /// Mean over pixels of (max(R, G, B) - min(R, G, B)) / 255: 0 for a grey image whatever its file says.
     float colourfulness = 0;
+    /// Hash of the decoded pixels (as measured, at the reduced size) and the full size: two files with the same
+    /// pixels in different bytes (re-saved, other compression, stripped metadata) share it. 0 when !ok.
+    quint64 pixelHash = 0;
     bool ok = false;
 
     static constexpr int kSharpnessSide = 256; ///< CleanVision's (later) resolution for its blur check

@@ -29,7 +29,8 @@ struct IssueText
 };
 
 constexpr IssueText kIssueText[kDataIssueCount] = {
-    { "exact_duplicate", "Exact duplicates", "The same file more than once: keep one copy.", "copy" },
+    { "exact_duplicate", "Exact duplicates",
+        "The same photo more than once (the same bytes or the same pixels): keep one copy.", "copy" },
     { "near_duplicate", "Near duplicates",
         "Nearly the same photo (resized, recompressed or slightly cropped): it counts twice in training.",
         "near copy" },
@@ -200,6 +201,17 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
             if (stats[i].ok)
                 sides.push_back(std::sqrt(double(stats[i].width) * stats[i].height));
         const double medianSide = quantile(sides, 0.5);
+        // Blur against the set's own sharpness too: Tukey's lower fence on the log of relativeEdgeVariance. A set of
+        // soft photos (flowers: 128 px JPEGs of 2 KB) moves the threshold down; blurryBelow is the most it can be.
+        std::vector<double> logSharpness;
+        for (int i = 0; i < n; ++i)
+            if (stats[i].ok && stats[i].relativeEdgeVariance > 0)
+                logSharpness.push_back(std::log(double(stats[i].relativeEdgeVariance)));
+        r.blurryThreshold = o.blurryBelow;
+        if (logSharpness.size() >= 8) {
+            const double q1 = quantile(logSharpness, 0.25), q3 = quantile(logSharpness, 0.75);
+            r.blurryThreshold = std::min(o.blurryBelow, std::exp(q1 - o.blurryFence * (q3 - q1)));
+        }
         for (int i = 0; i < n; ++i) {
             const ImageStats& s = stats[i];
             if (!s.ok || fileOf[i] < 0)
@@ -213,8 +225,8 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
             setScore(i, DataIssue::LowInformation, clamp01(s.entropy / 8.0));
             if (s.entropy < o.lowInformationBelow)
                 flag(i, DataIssue::LowInformation);
-            setScore(i, DataIssue::Blurry, clamp01(s.relativeEdgeVariance / (4 * o.blurryBelow)));
-            if (s.relativeEdgeVariance < o.blurryBelow)
+            setScore(i, DataIssue::Blurry, clamp01(s.relativeEdgeVariance / (4 * r.blurryThreshold)));
+            if (s.relativeEdgeVariance < r.blurryThreshold)
                 flag(i, DataIssue::Blurry);
             const double aspect =
                 s.width > 0 && s.height > 0 ? std::min(double(s.width) / s.height, double(s.height) / s.width) : 1.0;
@@ -235,16 +247,34 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
     // --- Duplicates: exact copies by hash, near copies by feature similarity, one union of both. ---
     UnionFind uf(n);
     std::vector<float> joinSim(size_t(n), 1.0f); // lowest similarity that joined each root (kept up to date below)
+    // Exact: the same bytes, or the same decoded pixels in other bytes (re-saved, other compression or metadata).
+    const auto pixelHashOf = [&](int i) -> quint64 { return r.usedPixels && stats[i].ok ? stats[i].pixelHash : 0; };
+    const auto sameContent = [&](int a, int b) {
+        const QByteArray& ha = ds.samples.at(a).contentHash;
+        if (!ha.isEmpty() && ha == ds.samples.at(b).contentHash)
+            return true;
+        return pixelHashOf(a) != 0 && pixelHashOf(a) == pixelHashOf(b);
+    };
     QHash<QByteArray, int> firstWithHash;
+    QHash<quint64, int> firstWithPixels;
     for (int i = 0; i < n; ++i) {
         const Sample& s = ds.samples.at(i);
-        if (!s.readable() || s.contentHash.isEmpty())
+        if (!s.readable())
             continue;
-        const auto it = firstWithHash.constFind(s.contentHash);
-        if (it == firstWithHash.cend())
-            firstWithHash.insert(s.contentHash, i);
-        else
-            uf.unite(*it, i);
+        if (!s.contentHash.isEmpty()) {
+            const auto it = firstWithHash.constFind(s.contentHash);
+            if (it == firstWithHash.cend())
+                firstWithHash.insert(s.contentHash, i);
+            else
+                uf.unite(*it, i);
+        }
+        if (const quint64 ph = pixelHashOf(i); ph != 0) {
+            const auto it = firstWithPixels.constFind(ph);
+            if (it == firstWithPixels.cend())
+                firstWithPixels.insert(ph, i);
+            else
+                uf.unite(*it, i);
+        }
     }
     std::vector<std::pair<int, int>> nearPairs;
     std::vector<float> nearSim;
@@ -387,9 +417,7 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
         });
         DuplicateSet set;
         set.samples = m;
-        const QByteArray& h = ds.samples.at(m.first()).contentHash;
-        set.exact =
-            !h.isEmpty() && std::all_of(m.cbegin(), m.cend(), [&](int i) { return ds.samples.at(i).contentHash == h; });
+        set.exact = std::all_of(m.cbegin(), m.cend(), [&](int i) { return sameContent(m.first(), i); });
         set.similarity = set.exact ? 1.0f : rootSim.value(it.key(), 1.0f);
         const CopySpread spread = copySpread(ds, m);
         set.acrossSplit = spread.acrossSplit;
@@ -414,11 +442,9 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
             FileDataIssues& f = r.files[fileOf[s]];
             f.group = gi;
             f.keep = pos == 0;
-            // A file is an exact duplicate when another member has its bytes, else a near one.
-            const QByteArray& h = ds.samples.at(s).contentHash;
-            const bool exactCopy = !h.isEmpty() && std::any_of(set.samples.cbegin(), set.samples.cend(), [&](int o2) {
-                return o2 != s && ds.samples.at(o2).contentHash == h;
-            });
+            // A file is an exact duplicate when another member has its bytes or its pixels, else a near one.
+            const bool exactCopy = std::any_of(
+                set.samples.cbegin(), set.samples.cend(), [&](int o2) { return o2 != s && sameContent(s, o2); });
             if (exactCopy) {
                 f.flags |= 1u << int(DataIssue::ExactDuplicate);
                 f.score[size_t(DataIssue::ExactDuplicate)] = 0;
@@ -427,8 +453,7 @@ DataIssueReport findDataIssues(const Dataset& ds, const QVector<ImageStats>& sta
             }
             if (pos > 0) {
                 const int kept = set.samples.first();
-                const QByteArray& kh = ds.samples.at(kept).contentHash;
-                if (!h.isEmpty() && h == kh)
+                if (sameContent(s, kept))
                     f.keptSimilarity = 1;
                 else
                     f.keptSimilarity = pairSimilarity.value(
@@ -553,6 +578,8 @@ QJsonObject dataIssueSummaryJson(const DataIssueReport& r, const Dataset& ds)
             { QStringLiteral("checked"), ran } });
     }
     o[QStringLiteral("issues")] = issues;
+    if (r.usedPixels)
+        o[QStringLiteral("blurry_threshold")] = r.blurryThreshold;
     QJsonArray groups;
     for (const DuplicateSet& g : r.groups) {
         QJsonArray files;

@@ -88,6 +88,10 @@ struct DataIssueOptions
     /// flags every dark or low-contrast photo; relative to the image's own contrast, bears-small's sharpest-looking
     /// soft photos stay above 0.19 and a Gaussian blur of 1/80 of the longer side drops below 0.04.
     double blurryBelow = 0.06;
+    /// ... and under the set's own lower fence: its first quartile of log(relativeEdgeVariance) minus this many
+    /// interquartile ranges (Tukey's 1.5). A low-resolution, heavily compressed set is soft all through: on flowers
+    /// (128 px JPEGs of about 2 KB) the absolute threshold alone flagged 903 of 4,317 photos.
+    double blurryFence = 1.5;
     double oddAspectBelow = 0.35; ///< min(w / h, h / w); CleanVision's value
     double oddSizeFactor = 10.0; ///< sqrt(w * h) beyond the median's / 10 or x 10; CleanVision's value
     int tinyBelow = 32; ///< shorter side in pixels: too small to learn from whatever the set's median
@@ -123,7 +127,7 @@ struct DuplicateSet
 {
     QVector<int> samples;
     float similarity = 1; ///< the lowest similarity that joined the group (1 when every copy is exact)
-    bool exact = false; ///< all copies have the same bytes
+    bool exact = false; ///< all copies have the same bytes or the same decoded pixels
     bool acrossSplit = false;
     bool conflictingLabels = false;
 };
@@ -145,6 +149,9 @@ struct DataIssueReport
     QVector<ClassOverlap> similarClasses; ///< every pair, largest overlap first
     bool usedFeatures = false; ///< duplicates beyond exact copies, leakage of near copies, outliers, similar classes
     bool usedPixels = false; ///< the quality checks
+    /// relativeEdgeVariance under which a file was flagged blurry: DataIssueOptions::blurryBelow, or the set's own
+    /// lower fence where that is lower. 0 without the quality checks.
+    double blurryThreshold = 0;
     QString extractor;
     /// Valid error rate of the scores with and without the leaked valid files (-1 = no scores given).
     double validError = -1;

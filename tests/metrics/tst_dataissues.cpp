@@ -10,6 +10,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QSet>
 #include <QTemporaryDir>
@@ -319,6 +320,8 @@ private Q_SLOTS:
 
     void groupsFromOneSidedNeighbours();
     void conceptRarity();
+    void classChecks();
+    void blurAgainstTheSet();
 
     void qualityChecksOnSyntheticImages()
     {
@@ -370,6 +373,13 @@ private Q_SLOTS:
         }
         all[6] = black;
         all[6].width = all[6].height = 16; // tiny
+        const ImageStats white = stats(cv::Mat(64, 64, CV_8UC3, cv::Scalar::all(252)), "white.png");
+        QVERIFY(white.ok);
+        all[4] = white;
+        all[5].width = 2000; // 12.5 times the median's side: odd size by the other rule
+        all[5].height = 1500;
+        for (int i = 0; i < all.size(); ++i) // the stand-ins share the gradient's pixels: not copies here
+            all[i].pixelHash = quint64(100 + i);
         const DataIssueReport r = findDataIssues(ds, all, nullptr, nullptr);
         QCOMPARE(r.files.size(), 8);
         QVERIFY(r.files[7].has(DataIssue::LowInformation));
@@ -377,11 +387,43 @@ private Q_SLOTS:
         QVERIFY(r.files[7].has(DataIssue::Grayscale));
         QVERIFY(r.files[6].has(DataIssue::Dark));
         QVERIFY(r.files[6].has(DataIssue::OddSize));
-        for (int i = 0; i < 6; ++i)
+        QVERIFY(r.files[4].has(DataIssue::Light)); // no dark pixel at all
+        QVERIFY(!r.files[4].has(DataIssue::Dark));
+        QVERIFY(!r.files[6].has(DataIssue::Light));
+        QCOMPARE(r.files[5].flags, 1u << int(DataIssue::OddSize));
+        QVERIFY(r.files[5].score[size_t(DataIssue::OddSize)] < 0.1f);
+        for (int i = 0; i < 4; ++i)
             QVERIFY2(r.files[i].flags == 0, qPrintable(QString::number(r.files[i].flags, 2)));
+        QCOMPARE(r.counts[int(DataIssue::Light)], 1);
+        QCOMPARE(r.counts[int(DataIssue::OddSize)], 2);
         QVERIFY(
             r.files[7].score[size_t(DataIssue::LowInformation)] < r.files[0].score[size_t(DataIssue::LowInformation)]);
         QVERIFY(!r.usedFeatures);
+
+        // The same pixels in other bytes (PNG at two compression levels) are an exact copy, found by pixels alone
+        // (this dataset was never scanned: no content hashes); a one-level change of one pixel is not.
+        const QString a = dir.filePath(QStringLiteral("copy0.png")), b = dir.filePath(QStringLiteral("copy9.png"));
+        cv::imwrite(QFile::encodeName(a).toStdString(), grad, { cv::IMWRITE_PNG_COMPRESSION, 0 });
+        cv::imwrite(QFile::encodeName(b).toStdString(), grad, { cv::IMWRITE_PNG_COMPRESSION, 9 });
+        QVERIFY(QFileInfo(a).size() != QFileInfo(b).size());
+        cv::Mat touched = grad.clone();
+        touched.at<cv::Vec3b>(60, 80)[1] ^= 1;
+        const ImageStats t = stats(touched, "touched.png");
+        QVERIFY(measureImageFile(a).pixelHash == measureImageFile(b).pixelHash);
+        QVERIFY(t.pixelHash != g.pixelHash);
+        QCOMPARE(g.pixelHash, measureImageFile(a).pixelHash);
+        QVector<ImageStats> copies = all;
+        copies[1] = measureImageFile(a);
+        copies[2] = measureImageFile(b);
+        copies[3] = t;
+        const DataIssueReport c = findDataIssues(ds, copies, nullptr, nullptr);
+        QCOMPARE(c.groups.size(), 1);
+        QCOMPARE(c.groups[0].samples.size(), 2);
+        QVERIFY(c.groups[0].exact);
+        QVERIFY(c.files[1].has(DataIssue::ExactDuplicate) && c.files[2].has(DataIssue::ExactDuplicate));
+        QVERIFY(!c.files[3].has(DataIssue::ExactDuplicate) && !c.files[0].has(DataIssue::ExactDuplicate));
+        QCOMPARE(c.counts[int(DataIssue::ExactDuplicate)], 2);
+        QVERIFY(c.files[1].keep != c.files[2].keep);
     }
 };
 
@@ -472,6 +514,93 @@ void TestDataIssues::conceptRarity()
     // Without concepts (weights without an ImageNet classifier) the distance decides alone.
     g.concepts.clear();
     QCOMPARE(findDataIssues(ds, {}, &g, nullptr).counts[int(DataIssue::Outlier)], 0);
+}
+
+void TestDataIssues::classChecks()
+{
+    // Classes a and b, 40 files each, whose members' nearest file is as often in the other class as in their own;
+    // c has 2 files (under a tenth of an even share, 82 / 3), each the other's neighbour.
+    Dataset ds;
+    ds.root = QStringLiteral("/nonexistent");
+    ds.vocab = { QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c") };
+    FeatureNeighbours g;
+    g.k = 1;
+    for (int i = 0; i < 82; ++i) {
+        const int label = i < 40 ? 0 : i < 80 ? 1 : 2;
+        ds.samples.append(Sample { QStringLiteral("%1/%2.jpg").arg(ds.vocab[label]).arg(i), label, Split::Train });
+        g.samples.append(i);
+        int near = 0;
+        if (label == 2)
+            near = i == 80 ? 81 : 80;
+        else if (i % 2 == 0)
+            near = label == 0 ? i + 40 : i - 40; // the same-numbered file of the other class
+        else
+            near = label == 0 ? (i + 2) % 40 : 40 + (i - 40 + 2) % 40; // one of its own
+        g.neighbours << near;
+        g.similarity << 0.8f;
+    }
+    const DataIssueReport r = findDataIssues(ds, {}, &g, nullptr);
+    QCOMPARE(r.classCounts, (QVector<int> { 40, 40, 2 }));
+    QCOMPARE(r.underrepresented, (QVector<bool> { false, false, true }));
+    QCOMPARE(r.similarClasses.size(), 3); // every pair, largest overlap first
+    QCOMPARE(r.similarClasses[0].a, 0);
+    QCOMPARE(r.similarClasses[0].b, 1);
+    QCOMPARE(r.similarClasses[0].overlap, 0.5f);
+    QVERIFY(r.similarClasses[0].flagged);
+    QCOMPARE(r.similarClasses[1].overlap, 0.0f);
+    QVERIFY(!r.similarClasses[1].flagged && !r.similarClasses[2].flagged);
+    // The thresholds decide: a stricter overlap flags no pair; an even split flags no class.
+    DataIssueOptions o;
+    o.similarClassesOverlap = 0.6;
+    o.imbalanceShare = 0.05;
+    const DataIssueReport strict = findDataIssues(ds, {}, &g, nullptr, o);
+    QVERIFY(!strict.similarClasses[0].flagged);
+    QCOMPARE(strict.underrepresented, (QVector<bool> { false, false, false }));
+}
+
+void TestDataIssues::blurAgainstTheSet()
+{
+    // Forty photos of one set; sharpness (relativeEdgeVariance) spread as in a set of sharp photos, then as in a
+    // set of small soft JPEGs (every one under the absolute 0.06). One file in each is blurred far beyond the rest.
+    Dataset ds;
+    ds.root = QStringLiteral("/nonexistent");
+    ds.vocab = { QStringLiteral("a") };
+    QVector<ImageStats> sharp, soft;
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> unit(0, 1);
+    for (int i = 0; i < 40; ++i) {
+        ds.samples.append(Sample { QStringLiteral("a/%1.jpg").arg(i), 0, Split::Train });
+        ImageStats s;
+        s.ok = true;
+        s.width = s.height = 256;
+        s.highlights = 0.9f;
+        s.shadows = 0.1f;
+        s.entropy = 7;
+        s.colourfulness = 0.2f;
+        s.pixelHash = quint64(i + 1);
+        s.relativeEdgeVariance = float(0.2 * std::pow(4.0, unit(rng))); // 0.2 to 0.8
+        sharp.append(s);
+        s.relativeEdgeVariance = float(0.025 * std::pow(2.0, unit(rng))); // 0.025 to 0.05
+        soft.append(s);
+    }
+    sharp[5].relativeEdgeVariance = 0.04f; // blurred: under the absolute threshold, far under the set
+    sharp[6].relativeEdgeVariance = 0.07f; // soft but over the absolute threshold
+    soft[5].relativeEdgeVariance = 0.004f;
+    const DataIssueReport a = findDataIssues(ds, sharp, nullptr, nullptr);
+    QCOMPARE(a.blurryThreshold, DataIssueOptions().blurryBelow); // the set's fence is higher: the absolute one holds
+    QCOMPARE(a.counts[int(DataIssue::Blurry)], 1);
+    QVERIFY(a.files[5].has(DataIssue::Blurry));
+    const DataIssueReport b = findDataIssues(ds, soft, nullptr, nullptr);
+    QVERIFY2(b.blurryThreshold < 0.025 && b.blurryThreshold > 0.004, qPrintable(QString::number(b.blurryThreshold)));
+    QCOMPARE(b.counts[int(DataIssue::Blurry)], 1); // not the other 39 soft photos
+    QVERIFY(b.files[5].has(DataIssue::Blurry));
+    QVERIFY(b.files[5].score[size_t(DataIssue::Blurry)] < b.files[0].score[size_t(DataIssue::Blurry)]);
+    // Without the fence (a wide one) the absolute threshold alone flags every soft photo.
+    DataIssueOptions wide;
+    wide.blurryFence = 100;
+    QCOMPARE(findDataIssues(ds, soft, nullptr, nullptr, wide).counts[int(DataIssue::Blurry)], 0);
+    wide.blurryFence = -100;
+    QCOMPARE(findDataIssues(ds, soft, nullptr, nullptr, wide).counts[int(DataIssue::Blurry)], 40);
 }
 
 QTEST_GUILESS_MAIN(TestDataIssues)
