@@ -74,11 +74,21 @@ int Winnow::Cli::issues(const QStringList& args)
         err << "winnow issues: " << scan.error << '\n';
         return 1;
     }
+    // Seconds per phase, for the summary: what the detectors cost once the features are cached is "detectors".
+    QJsonObject phases;
+    qint64 lastLap = 0;
+    const auto lap = [&](const char* phase) {
+        const qint64 now = clock.elapsed();
+        phases[QLatin1String(phase)] = double(now - lastLap) / 1000.0;
+        lastLap = now;
+    };
+    lap("scan");
     const Dataset& ds = *scan.dataset;
     const bool quiet = json || csv;
     if (!quiet)
         err << "Measuring " << ds.size() << " files...\n";
     const QVector<ImageStats> stats = measureDatasetImages(ds);
+    lap("pixels");
 
     std::optional<FeatureNeighbours> graph;
     std::optional<ScoreSet> scores;
@@ -118,9 +128,12 @@ int Winnow::Cli::issues(const QStringList& args)
         }
         graph = g;
     }
+    lap("features");
     const DataIssueReport report = findDataIssues(ds, stats, graph ? &*graph : nullptr, scores ? &*scores : nullptr);
+    lap("detectors");
     QJsonObject summary = dataIssueSummaryJson(report, ds);
     summary[QStringLiteral("seconds")] = clock.elapsed() / 1000.0;
+    summary[QStringLiteral("phase_seconds")] = phases;
     const bool all = p.isSet(QStringLiteral("all"));
 
     if (json) {
@@ -156,7 +169,12 @@ int Winnow::Cli::issues(const QStringList& args)
     out << ds.size() << " files, " << report.flaggedFiles() << " with an issue";
     if (report.usedFeatures)
         out << " (features: " << report.extractor << ")";
-    out << "\n\n";
+    out << QStringLiteral("\n%1 s: scan %2, pixels %3, features and neighbours %4, detectors %5\n\n")
+               .arg(clock.elapsed() / 1000.0, 0, 'f', 1)
+               .arg(phases.value(QStringLiteral("scan")).toDouble(), 0, 'f', 1)
+               .arg(phases.value(QStringLiteral("pixels")).toDouble(), 0, 'f', 1)
+               .arg(phases.value(QStringLiteral("features")).toDouble(), 0, 'f', 1)
+               .arg(phases.value(QStringLiteral("detectors")).toDouble(), 0, 'f', 3);
     for (int t = 0; t < kDataIssueCount; ++t) {
         const DataIssue type = dataIssueAt(t);
         const bool needsFeatures = type == DataIssue::NearDuplicate || type == DataIssue::Outlier;
@@ -169,6 +187,11 @@ int Winnow::Cli::issues(const QStringList& args)
                        5)
                    .arg(dataIssueExplanation(type));
     }
+    if (report.usedPixels && report.blurryThreshold < DataIssueOptions().blurryBelow)
+        out << QStringLiteral("\nThis set's photos are soft all through: blurry means a sharpness under %1, its own "
+                              "lower fence (%2 elsewhere).\n")
+                   .arg(report.blurryThreshold, 0, 'f', 3)
+                   .arg(DataIssueOptions().blurryBelow);
     for (int c = 0; c < report.classCounts.size(); ++c)
         if (report.underrepresented[c])
             out << "\nClass \"" << ds.vocab.at(c) << "\" has only " << report.classCounts[c]

@@ -408,6 +408,29 @@ void TestCliScan::issuesCommand()
     QVERIFY2(text.out.contains("Exact duplicates"), text.out.constData());
     QVERIFY2(text.out.contains("b/dark.png  dark"), text.out.constData());
 
+    // From a run folder (the tiny test network, 64 px, one epoch): the run's own body gives the features, so near
+    // copies and outliers are checked too; the summary says what each phase took and which threshold blur used.
+    const QString runDir = dir.filePath(QStringLiteral("run"));
+    const Run train = runWinnow({ "train", root, "--arch", "tiny", "--weights", "", "--size", "64", "--epochs", "1",
+                                    "--freeze-epochs", "0", "--cv-folds", "0", "--out", runDir },
+        300000);
+    QVERIFY2(train.exitCode == 0, train.err.constData());
+    const Run fromRun = runWinnow({ "issues", runDir, "--json", "--all" }, 300000);
+    QVERIFY2(fromRun.exitCode == 0, fromRun.err.constData());
+    QCOMPARE(fromRun.out.trimmed().split('\n').size(), 10); // every file
+    const QJsonObject runSummary = parseJson(fromRun.err.trimmed().split('\n').constLast());
+    for (const QJsonValue& v : runSummary.value(QStringLiteral("issues")).toArray())
+        QVERIFY2(v.toObject().value(QStringLiteral("checked")).toBool(),
+            qPrintable(v.toObject().value(QStringLiteral("type")).toString())); // features and pixels both used
+    const QJsonObject phases = runSummary.value(QStringLiteral("phase_seconds")).toObject();
+    for (const char* phase : { "scan", "pixels", "features", "detectors" })
+        QVERIFY2(phases.value(QLatin1String(phase)).toDouble(-1) >= 0, phase);
+    QVERIFY(runSummary.value(QStringLiteral("blurry_threshold")).toDouble() > 0);
+    int exactInRun = 0;
+    for (const QByteArray& line : fromRun.out.trimmed().split('\n'))
+        exactInRun += parseJson(line).value(QStringLiteral("is_exact_duplicate")).toBool() ? 1 : 0;
+    QCOMPARE(exactInRun, 2); // the copy and its original, found from the run too
+
     QCOMPARE(runWinnow({ "issues" }).exitCode, 2);
     QCOMPARE(runWinnow({ "issues", "--dataset", root, "--json", "--csv" }).exitCode, 2);
     const Run noRun = runWinnow({ "issues", dir.filePath(QStringLiteral("no-such-run")) });
