@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Scoring: honest out-of-sample scores of every file (Engine::score) and the frozen-feature neighbours the data-issue
 // checks use (Engine::featureNeighbours).
+#include <mutex>
+
 #include "core/engine/engine_p.h"
 
 namespace Winnow {
@@ -42,27 +44,46 @@ void dumpScoreParts(const QString& path, const Dataset& ds, const std::vector<in
 /// for these features (random initialisation, another layout).
 torch::Tensor imagenetTopK(const QString& weights, const torch::Tensor& feats, int64_t k)
 {
-    nn::TensorMap t;
-    try {
-        t = nn::readSafetensors(weights.toStdString());
-    } catch (const std::exception&) {
-        return {};
+    // The classifier of the last weights file read, kept: every check after a training would read it again.
+    struct Classifier
+    {
+        QString key; ///< path, size and modification time of the file
+        torch::Tensor weight, bias; ///< undefined when the file holds none
+    };
+    static std::mutex mutex;
+    static auto* last = new Classifier; // never freed: no torch tensor is destroyed after LibTorch at exit
+    const QFileInfo fi(weights);
+    const QString key = QStringLiteral("%1|%2|%3")
+                            .arg(fi.absoluteFilePath(), QString::number(fi.size()),
+                                QString::number(fi.lastModified().toMSecsSinceEpoch()));
+    torch::Tensor weight, bias;
+    {
+        std::lock_guard lock(mutex);
+        if (last->key != key) {
+            *last = Classifier { key, {}, {} };
+            try {
+                const nn::TensorMap t = nn::readSafetensors(weights.toStdString());
+                for (const auto& [w, b] :
+                    { std::pair { "classifier.1.weight", "classifier.1.bias" }, { "fc.weight", "fc.bias" } }) {
+                    const auto wi = t.find(w), bi = t.find(b);
+                    if (wi != t.end() && bi != t.end()) {
+                        last->weight = wi->second.to(torch::kFloat32);
+                        last->bias = bi->second.to(torch::kFloat32);
+                        break;
+                    }
+                }
+            } catch (const std::exception&) { }
+        }
+        weight = last->weight;
+        bias = last->bias;
     }
     const int64_t c = feats.size(1) / 2;
-    for (const auto& [w, b] :
-        { std::pair { "classifier.1.weight", "classifier.1.bias" }, { "fc.weight", "fc.bias" } }) {
-        const auto wi = t.find(w), bi = t.find(b);
-        if (wi == t.end() || bi == t.end())
-            continue;
-        const auto weight = wi->second.to(torch::kFloat32);
-        const auto bias = bi->second.to(torch::kFloat32);
-        if (weight.dim() != 2 || weight.size(1) != c || bias.numel() != weight.size(0) || weight.size(0) < k)
-            return {};
-        torch::NoGradGuard noGrad;
-        const auto avg = feats.slice(1, c, 2 * c).to(torch::kFloat32).cpu();
-        return std::get<1>(torch::addmm(bias, avg, weight.t()).topk(k, 1)).contiguous();
-    }
-    return {};
+    if (!weight.defined() || weight.dim() != 2 || weight.size(1) != c || bias.numel() != weight.size(0)
+        || weight.size(0) < k)
+        return {};
+    torch::NoGradGuard noGrad;
+    const auto avg = feats.slice(1, c, 2 * c).to(torch::kFloat32).cpu();
+    return std::get<1>(torch::addmm(bias, avg, weight.t()).topk(k, 1)).contiguous();
 }
 
 } // namespace
