@@ -41,6 +41,7 @@ ImageStats measureMat(const cv::Mat& rgb, int fullWidth, int fullHeight)
     // Mean colour, colourfulness and the grey histogram in one pass over the pixels.
     std::array<double, 3> sum { 0, 0, 0 };
     std::array<qint64, 256> histogram {};
+    std::array<qint64, 256> brightest {}; // of max(R, G, B): a saturated red is bright, though its luma is low
     double spread = 0;
     for (int y = 0; y < rgb.rows; ++y) {
         const quint8* p = rgb.ptr<quint8>(y);
@@ -49,7 +50,9 @@ ImageStats measureMat(const cv::Mat& rgb, int fullWidth, int fullHeight)
             sum[0] += r;
             sum[1] += g;
             sum[2] += b;
-            spread += std::max({ r, g, b }) - std::min({ r, g, b });
+            const int top = std::max({ r, g, b });
+            spread += top - std::min({ r, g, b });
+            ++brightest[size_t(top)];
             // ITU-R 601 luma, as OpenCV's and PIL's RGB -> L conversions.
             ++histogram[size_t((299 * r + 587 * g + 114 * b + 500) / 1000)];
         }
@@ -65,18 +68,18 @@ ImageStats measureMat(const cv::Mat& rgb, int fullWidth, int fullHeight)
             entropy -= p * std::log2(p);
         }
     s.entropy = float(entropy);
-    auto percentile = [&](double q) {
+    auto percentile = [&](const std::array<qint64, 256>& h, double q) {
         const double target = q * n;
         double seen = 0;
         for (int level = 0; level < 256; ++level) {
-            seen += double(histogram[size_t(level)]);
+            seen += double(h[size_t(level)]);
             if (seen >= target)
                 return float(level / 255.0);
         }
         return 1.0f;
     };
-    s.highlights = percentile(0.99);
-    s.shadows = percentile(0.01);
+    s.highlights = percentile(brightest, 0.99);
+    s.shadows = percentile(histogram, 0.01);
 
     cv::Mat grey;
     cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);

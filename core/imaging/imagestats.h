@@ -17,9 +17,10 @@ struct ImageStats
     /// Perceived brightness of the mean colour, 0 (black) to 1 (white): sqrt(0.241 R^2 + 0.691 G^2 + 0.068 B^2) / 255
     /// (CleanVision's formula).
     float brightness = 0;
-    /// The 99th and 1st percentiles of the grey level, 0..1: a photo too dark to see has no highlights, an
-    /// overexposed one no shadows (a black bear in shade has a low mean but bright sky; a teddy on white a high
-    /// mean but a dark teddy).
+    /// The 99th percentile of the brightest channel (max(R, G, B)) and the 1st percentile of the grey level, 0..1:
+    /// a photo too dark to see has no highlights, an overexposed one no shadows (a black bear in shade has a low
+    /// mean but bright sky; a teddy on white a high mean but a dark teddy). The brightest channel, not the grey
+    /// level, so that a deep red rose (luma 0.3 at full red) is not taken for an underexposed photo.
     float highlights = 0;
     float shadows = 0;
     /// Shannon entropy of the grey-level histogram (256 bins), in bits: 0 for a flat image, 8 at most.

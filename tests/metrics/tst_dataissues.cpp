@@ -357,6 +357,10 @@ private Q_SLOTS:
         QVERIFY(stats(greyBgr, "grey.png").colourfulness < 0.001f);
         const ImageStats black = stats(cv::Mat(64, 64, CV_8UC3, cv::Scalar::all(3)), "black.png");
         QVERIFY(black.highlights < 0.05f);
+        // A deep red rose (full red, no green or blue: luma 0.23) is saturated, not underexposed.
+        const ImageStats red = stats(cv::Mat(64, 64, CV_8UC3, cv::Scalar(0, 0, 200)), "red.png"); // BGR
+        QVERIFY2(red.highlights > 0.7f, qPrintable(QString::number(red.highlights)));
+        QVERIFY(red.brightness < 0.5f);
         QVERIFY(!measureImageFile(dir.filePath(QStringLiteral("missing.png"))).ok);
 
         // The flags, on a hand-made set: one flat image among gradients is low-information and odd-sized.

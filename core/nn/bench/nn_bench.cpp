@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "core/nn/allocator.h"
 #include "core/nn/device.h"
 #include "core/nn/knngraph.h"
 #include "core/nn/logistic.h"
@@ -126,6 +127,7 @@ int knnBench(const Args& a)
             + 0.3 * torch::randn({ n, f });
         x = torch::relu(x); // pooled activations are non-negative
     }
+    releaseFreeMemory(); // the generator's temporaries: else the heap may keep them, and the search reuse them
     Winnow::Memory::resetPhasePeak();
     const double baseMb = Winnow::Memory::phasePeakRssMb();
     auto t0 = Clock::now();
