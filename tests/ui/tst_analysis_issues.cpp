@@ -5,6 +5,7 @@
 
 #include <QFile>
 #include <QJsonObject>
+#include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -144,6 +145,27 @@ private Q_SLOTS:
         QCOMPARE(page.currentIssue(), DataIssue::Grayscale);
         QCOMPARE(proxy->rowCount(), 0);
         QCOMPARE(store.plan().size(), 1);
+
+        // Blur judged against a set soft all through: the explanation says so, with the set's own threshold.
+        {
+            QVERIFY(report.usedPixels);
+            DataIssueReport soft = report;
+            soft.blurryThreshold = 0.02;
+            IssuesPage other;
+            other.setDataset(ds);
+            other.setReport(soft, ds.root);
+            other.showIssue(DataIssue::Blurry);
+            const auto* explanation = other.findChild<QLabel*>(QStringLiteral("issueExplanation"));
+            QVERIFY(explanation);
+            QVERIFY2(explanation->text().contains(QStringLiteral("soft all through"))
+                    && explanation->text().contains(QStringLiteral("0.020")),
+                qPrintable(explanation->text()));
+            soft.blurryThreshold = DataIssueOptions().blurryBelow;
+            other.setReport(soft, ds.root);
+            other.showIssue(DataIssue::Blurry);
+            QVERIFY2(
+                !explanation->text().contains(QStringLiteral("soft all through")), qPrintable(explanation->text()));
+        }
 
         // A rescan with the same files keeps the report; one with other files (an Apply) drops it, since its
         // sample indices would now name other files.

@@ -51,6 +51,7 @@ IssuesPage::IssuesPage(QWidget* parent)
     m_list->setMinimumWidth(220);
     m_list->setMaximumWidth(320);
     m_explanation = new QLabel(this);
+    m_explanation->setObjectName(QStringLiteral("issueExplanation"));
     m_explanation->setWordWrap(true);
     m_explanation->setMaximumWidth(320);
     m_bulk = new QPushButton(this);
@@ -266,7 +267,15 @@ DataIssue IssuesPage::currentIssue() const
 void IssuesPage::updateDetails()
 {
     const DataIssue type = currentIssue();
-    m_explanation->setText(dataIssueExplanation(type));
+    QString explanation = dataIssueExplanation(type);
+    if (type == DataIssue::Blurry && m_hasReport && m_report.usedPixels
+        && m_report.blurryThreshold < DataIssueOptions().blurryBelow)
+        explanation += QLatin1Char(' ')
+            + tr("This set's photos are soft all through, so only those soft for it are flagged (sharpness under "
+                 "%1, its own lower fence; %2 in a set of sharp photos).")
+                  .arg(m_report.blurryThreshold, 0, 'f', 3)
+                  .arg(DataIssueOptions().blurryBelow);
+    m_explanation->setText(explanation);
     const int shown = m_grid->proxy()->rowCount();
     if (isDuplicateType(type)) {
         m_bulk->setText(tr("Delete all but one of each group"));
